@@ -33,13 +33,17 @@ api_handler_fn api_router_match(const api_router_t *r, http_req_t *req, unsigned
 void api_route_cb(http_req_t *req);
 void api_dispatch_cb(http_req_t *req);
 
+/* "Name: value\r\n" lines every response carries (Server, Api-Version,
+ * Ostype, Docker-Experimental): http_server_opts_t.common_headers. */
+const char *api_common_headers(void);
+
 /* Build the daemon's router: calls each api_*_routes() below. */
 api_router_t *api_build_router(void);
 
 /* One registration function per API area (src/api/<area>.c). */
 void api_system_routes(api_router_t *r);     /* _ping, version, info, events */
-void api_images_routes(api_router_t *r);     /* images/*, load/save, prune */
-void api_containers_routes(api_router_t *r); /* containers/* */
+void api_images_routes(api_router_t *r);     /* images/..., load/save, prune */
+void api_containers_routes(api_router_t *r); /* containers/... */
 void api_exec_routes(api_router_t *r);       /* exec create/start/resize/json */
 void api_registry_routes(api_router_t *r);   /* auth, images/create, push, distribution */
 
