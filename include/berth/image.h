@@ -93,9 +93,11 @@ int img_store_open(uv_loop_t *loop, const char *data_root, img_store_t **out, be
 void img_store_close(img_store_t *s);
 const char *img_store_root(const img_store_t *s); /* <data_root>/image */
 
-/* Runtime hook for delete/prune: returns true when a container uses image id
- * (fills container_id, >= 65 bytes, when non-NULL). No hook -> never in use. */
-typedef bool (*img_in_use_fn)(void *data, const char *image_id, char *container_id);
+/* Runtime hook for delete/prune: returns IMG_UNUSED, IMG_USED_STOPPED or
+ * IMG_USED_RUNNING for image id, filling container_id (>= 65 bytes) with one
+ * such container when used. No hook -> never in use. */
+enum { IMG_UNUSED = 0, IMG_USED_STOPPED = 1, IMG_USED_RUNNING = 2 };
+typedef int (*img_in_use_fn)(void *data, const char *image_id, char *container_id);
 void img_store_set_in_use_hook(img_store_t *s, img_in_use_fn fn, void *data);
 
 /* Lookup by reference ("busybox", "busybox:1", "x@sha256:.."), full ID
