@@ -34,7 +34,7 @@
 static char *clean_path(const char *name)
 {
     size_t n = strlen(name);
-    char *out = xmalloc(n + 1);
+    char *out = xmalloc(n + 2); /* +1: split_base may shift right by one */
     size_t len = 0;
     const char *p = name;
     while (*p) {
