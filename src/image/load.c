@@ -333,7 +333,8 @@ static int unpack_layers(load_ctx_t *c, layer_job_t *jobs, size_t n_jobs, berth_
                 archive_read_free(a);
                 return berth_err_sys(err, errno, "creating %s", diff);
             }
-            if (img_unpack_stream(member_read, &src, diff, NULL, &jobs[i].res, err) < 0) {
+            cleanup_free char *copy = xasprintf("%s/" IMG_LAYER_TAR, jobs[i].dir);
+            if (img_unpack_stream(member_read, &src, diff, NULL, copy, &jobs[i].res, err) < 0) {
                 archive_read_free(a);
                 return berth_err_prefix(err, "layer %s", name);
             }
@@ -439,8 +440,8 @@ static int load_archive(load_ctx_t *c, cJSON *result, berth_err_t *err)
                                   lj->member);
                     goto out;
                 }
-                if (img_store_place_layer(c->store, lj->dir, next, l ? chain : NULL,
-                                          lj->res.diff_id, lj->res.size, err) < 0) {
+                if (img_store_place_layer(c->store, lj->dir, next, l ? chain : NULL, &lj->res,
+                                          err) < 0) {
                     cJSON_Delete(cfg);
                     goto out;
                 }

@@ -57,7 +57,7 @@ static int unpack_members(fixture_t *f, const tar_member_t *m, size_t n, bool gz
     tar_build(m, n, gzip, &b);
     if (tar_digest)
         img_sha256_digest(b.data, b.len, tar_digest);
-    int r = img_unpack_stream(buf_read, &b, f->dest, NULL, res, err);
+    int r = img_unpack_stream(buf_read, &b, f->dest, NULL, NULL, res, err);
     buf_free(&b);
     return r;
 }
@@ -234,7 +234,7 @@ static void test_garbage_rejected(void **state)
     buf_puts(&b, "this is not a tar archive at all, just some text that goes on and on");
     img_layer_result_t res;
     berth_err_t err = {0};
-    assert_int_equal(img_unpack_stream(buf_read, &b, f->dest, NULL, &res, &err), -1);
+    assert_int_equal(img_unpack_stream(buf_read, &b, f->dest, NULL, NULL, &res, &err), -1);
     assert_int_equal(err.status, BERTH_E_INVALID);
     buf_free(&b);
 }
@@ -249,7 +249,7 @@ static void test_expected_digest_mismatch(void **state)
     img_layer_result_t res;
     berth_err_t err = {0};
     const char *wrong = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
-    assert_int_equal(img_unpack_stream(buf_read, &b, f->dest, wrong, &res, &err), -1);
+    assert_int_equal(img_unpack_stream(buf_read, &b, f->dest, wrong, NULL, &res, &err), -1);
     assert_non_null(strstr(err.msg, "digest mismatch"));
     buf_free(&b);
 }
