@@ -20,7 +20,8 @@ struct img_export {
 
 typedef struct save_image {
     img_image_t *img;
-    char *tag; /* full reference to record, NULL for none */
+    char **tags; /* full references to record */
+    size_t n_tags;
 } save_image_t;
 
 typedef struct save_ctx {
@@ -196,15 +197,20 @@ static int save_child(void *arg, int in_fd, int out_fd, int res_fd)
         free(oci_txt);
         cJSON_AddStringToObject(m, "Config", cfg_name);
         cJSON *tags = cJSON_AddArrayToObject(m, "RepoTags");
-        if (c->images[i].tag) {
-            char *fam = img_ref_familiarize(c->images[i].tag);
+        for (size_t t = 0; t < c->images[i].n_tags; t++) {
+            const char *tag = c->images[i].tags[t];
+            char *fam = img_ref_familiarize(tag);
             cJSON_AddItemToArray(tags, cJSON_CreateString(fam));
             free(fam);
-            cJSON *ann = cJSON_AddObjectToObject(desc, "annotations");
-            cJSON_AddStringToObject(ann, "io.containerd.image.name", c->images[i].tag);
-            const char *colon = strrchr(c->images[i].tag, ':');
+            /* the OCI index gets one descriptor per name */
+            cJSON *d = t == 0 ? desc : cJSON_Duplicate(desc, true);
+            cJSON *ann = cJSON_AddObjectToObject(d, "annotations");
+            cJSON_AddStringToObject(ann, "io.containerd.image.name", tag);
+            const char *colon = strrchr(tag, ':');
             cJSON_AddStringToObject(ann, "org.opencontainers.image.ref.name",
                                     colon ? colon + 1 : "latest");
+            if (t > 0)
+                cJSON_AddItemToArray(idx_mans, d);
         }
         cJSON_AddItemToObject(m, "Layers", mlayers);
         cJSON_AddItemToArray(manifest, m);
@@ -380,14 +386,27 @@ int img_save_begin(img_store_t *s, const char *const *names, size_t n_names,
             }
             img_ref_free(&r);
         }
-        ims[n++] = (save_image_t){img, tag};
+        save_image_t *si = NULL;
+        for (size_t k = 0; k < n; k++)
+            if (ims[k].img == img)
+                si = &ims[k];
+        if (!si) {
+            si = &ims[n++];
+            si->img = img;
+            si->tags = xcalloc(n_names + 1, sizeof(char *));
+        }
+        if (tag)
+            si->tags[si->n_tags++] = tag;
     }
     /* fork copies ctx and the records; the parent's copies are freed below */
     save_ctx_t ctx = {.store = s, .images = ims, .n = n};
     ret = export_start(s, save_child, &ctx, cbs, data, out, err);
 out:
-    for (size_t i = 0; i < n; i++)
-        free(ims[i].tag);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t t = 0; t < ims[i].n_tags; t++)
+            free(ims[i].tags[t]);
+        free(ims[i].tags);
+    }
     free(ims);
     return ret;
 }
