@@ -197,13 +197,14 @@ static int save_child(void *arg, int in_fd, int out_fd, int res_fd)
         free(oci_txt);
         cJSON_AddStringToObject(m, "Config", cfg_name);
         cJSON *tags = cJSON_AddArrayToObject(m, "RepoTags");
+        cJSON *base_desc = cJSON_Duplicate(desc, true);
         for (size_t t = 0; t < c->images[i].n_tags; t++) {
             const char *tag = c->images[i].tags[t];
             char *fam = img_ref_familiarize(tag);
             cJSON_AddItemToArray(tags, cJSON_CreateString(fam));
             free(fam);
             /* the OCI index gets one descriptor per name */
-            cJSON *d = t == 0 ? desc : cJSON_Duplicate(desc, true);
+            cJSON *d = t == 0 ? desc : cJSON_Duplicate(base_desc, true);
             cJSON *ann = cJSON_AddObjectToObject(d, "annotations");
             cJSON_AddStringToObject(ann, "io.containerd.image.name", tag);
             const char *colon = strrchr(tag, ':');
@@ -212,6 +213,7 @@ static int save_child(void *arg, int in_fd, int out_fd, int res_fd)
             if (t > 0)
                 cJSON_AddItemToArray(idx_mans, d);
         }
+        cJSON_Delete(base_desc);
         cJSON_AddItemToObject(m, "Layers", mlayers);
         cJSON_AddItemToArray(manifest, m);
         cJSON_AddItemToArray(idx_mans, desc);
