@@ -54,12 +54,14 @@ static const struct {
     const char *name;
     int res;
 } rlimits[] = {
-    {"core", RLIMIT_CORE},       {"cpu", RLIMIT_CPU},         {"data", RLIMIT_DATA},
-    {"fsize", RLIMIT_FSIZE},     {"locks", RLIMIT_LOCKS},     {"memlock", RLIMIT_MEMLOCK},
-    {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},     {"nofile", RLIMIT_NOFILE},
-    {"nproc", RLIMIT_NPROC},     {"rss", RLIMIT_RSS},         {"rtprio", RLIMIT_RTPRIO},
-    {"rttime", RLIMIT_RTTIME},   {"sigpending", RLIMIT_SIGPENDING}, {"stack", RLIMIT_STACK},
-    {"as", RLIMIT_AS},
+    {"core", RLIMIT_CORE},         {"cpu", RLIMIT_CPU},
+    {"data", RLIMIT_DATA},         {"fsize", RLIMIT_FSIZE},
+    {"locks", RLIMIT_LOCKS},       {"memlock", RLIMIT_MEMLOCK},
+    {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},
+    {"nofile", RLIMIT_NOFILE},     {"nproc", RLIMIT_NPROC},
+    {"rss", RLIMIT_RSS},           {"rtprio", RLIMIT_RTPRIO},
+    {"rttime", RLIMIT_RTTIME},     {"sigpending", RLIMIT_SIGPENDING},
+    {"stack", RLIMIT_STACK},       {"as", RLIMIT_AS},
 };
 
 static int apply_ulimits(const rt_spec_t *s, berth_err_t *err)
@@ -135,8 +137,7 @@ static int find_executable(const char *arg0, const char *path, char **out, berth
             return 0;
         }
     }
-    berth_err_set(err, BERTH_E_INVALID, "exec: \"%s\": executable file not found in $PATH",
-                  arg0);
+    berth_err_set(err, BERTH_E_INVALID, "exec: \"%s\": executable file not found in $PATH", arg0);
     return RT_EXIT_NOT_FOUND;
 }
 
@@ -236,8 +237,7 @@ void rt_child_main(rt_child_cfg_t *cfg)
     if (p->user && *p->user) {
         cleanup_free char *passwd = read_etc("/etc/passwd");
         cleanup_free char *group = read_etc("/etc/group");
-        if (rt_user_resolve(p->user, passwd, group, p->group_add, p->n_group_add, &user, &err) <
-            0)
+        if (rt_user_resolve(p->user, passwd, group, p->group_add, p->n_group_add, &user, &err) < 0)
             fail(cfg, &err);
     } else {
         cleanup_free char *passwd = read_etc("/etc/passwd");
@@ -265,7 +265,8 @@ void rt_child_main(rt_child_cfg_t *cfg)
     /* CVE-2024-21626: a cwd outside our root shows up as "(unreachable)". */
     char cwdbuf[PATH_MAX];
     if (!getcwd(cwdbuf, sizeof(cwdbuf)) || cwdbuf[0] != '/') {
-        berth_err_set(&err, BERTH_E_INVALID, "current working directory is outside of the container mount namespace root");
+        berth_err_set(&err, BERTH_E_INVALID,
+                      "current working directory is outside of the container mount namespace root");
         fail(cfg, &err);
     }
 
@@ -321,10 +322,10 @@ void rt_child_main(rt_child_cfg_t *cfg)
     execve(exe, p->args, env);
     int e = errno;
     code = (e == EACCES || e == ENOEXEC || e == EISDIR || e == EPERM) ? RT_EXIT_NOT_EXECUTABLE
-           : e == ENOENT                                           ? RT_EXIT_NOT_FOUND
-                                                                   : RT_EXIT_SETUP_FAILED;
+           : e == ENOENT                                              ? RT_EXIT_NOT_FOUND
+                                                                      : RT_EXIT_SETUP_FAILED;
     berth_err_set(&err, BERTH_E_INVALID, "exec: \"%s\": %s", p->args[0],
-                  e == EACCES ? "permission denied"
+                  e == EACCES   ? "permission denied"
                   : e == ENOENT ? "no such file or directory"
                                 : strerror(e));
     rt_child_fail(cfg->sync_fd, code, &err);

@@ -27,9 +27,8 @@ typedef struct rt_user {
 /* Resolve Docker's User string against passwd/group file contents (either may
  * be NULL when the file is missing). Numeric ids need no entry; names must
  * exist. group_add entries are names or numbers. 0 or -1 with err. */
-int rt_user_resolve(const char *user, const char *passwd, const char *group,
-                    char *const *group_add, size_t n_group_add, rt_user_t *out,
-                    berth_err_t *err);
+int rt_user_resolve(const char *user, const char *passwd, const char *group, char *const *group_add,
+                    size_t n_group_add, rt_user_t *out, berth_err_t *err);
 void rt_user_free(rt_user_t *u);
 
 /* ---- capabilities (caps.c) ------------------------------------------------ */
@@ -50,8 +49,7 @@ int rt_caps_apply(uint64_t caps, bool keep_effective);
 /* Build Docker's default profile (profile_json NULL) or a Docker-format JSON
  * profile for the given capability set and write the BPF program to path
  * (atomically). Costs tens of ms: call once per (profile, caps) pair. */
-int rt_seccomp_compile(const char *profile_json, uint64_t caps, const char *path,
-                       berth_err_t *err);
+int rt_seccomp_compile(const char *profile_json, uint64_t caps, const char *path, berth_err_t *err);
 /* Cache file name for (profile, caps) in dir; malloc'd. */
 char *rt_seccomp_cache_path(const char *dir, const char *profile_json, uint64_t caps);
 /* Read a compiled program; *prog_out malloc'd, *len in filter instructions. */
@@ -101,10 +99,10 @@ typedef struct rt_child_cfg {
     unsigned last_cap;
     void *bpf; /* compiled seccomp program or NULL */
     size_t bpf_len;
-    int sync_fd;       /* child end: error reports; CLOEXEC so exec closes it */
-    int stdio[3];      /* fds to become 0,1,2 */
-    int console_fd;    /* pty slave for /dev/console, -1 */
-    bool is_exec;      /* joining an existing container: no mounts */
+    int sync_fd;            /* child end: error reports; CLOEXEC so exec closes it */
+    int stdio[3];           /* fds to become 0,1,2 */
+    int console_fd;         /* pty slave for /dev/console, -1 */
+    bool is_exec;           /* joining an existing container: no mounts */
     bool v1_unshare_cgroup; /* unshare(CLONE_NEWCGROUP) once in the cgroup (v1) */
 } rt_child_cfg_t;
 

@@ -16,11 +16,21 @@ void rt_jsonlog_encode(berth_buf_t *out, int stream, const char *buf, size_t len
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)buf[i];
         switch (c) {
-        case '"': buf_puts(out, "\\\""); break;
-        case '\\': buf_puts(out, "\\\\"); break;
-        case '\n': buf_puts(out, "\\n"); break;
-        case '\r': buf_puts(out, "\\r"); break;
-        case '\t': buf_puts(out, "\\t"); break;
+        case '"':
+            buf_puts(out, "\\\"");
+            break;
+        case '\\':
+            buf_puts(out, "\\\\");
+            break;
+        case '\n':
+            buf_puts(out, "\\n");
+            break;
+        case '\r':
+            buf_puts(out, "\\r");
+            break;
+        case '\t':
+            buf_puts(out, "\\t");
+            break;
         /* Go's encoder escapes these for HTML safety; readers expect either. */
         case '<':
         case '>':

@@ -42,8 +42,8 @@ static int open_in_root(int rootfd, const char *path, int make)
                     int pfd = open(parent_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                     if (pfd < 0)
                         return -errno;
-                    int f = openat(pfd, s, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
-                                   0644);
+                    int f =
+                        openat(pfd, s, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
                     close(pfd);
                     if (f < 0 && errno != EEXIST)
                         return -errno;
@@ -88,9 +88,10 @@ static int mount_at(int rootfd, const char *dest, int make, const char *src, con
          * still points below it). */
         cleanup_close int fd2 = open_in_root(rootfd, dest, MK_NONE);
         snprintf(target, sizeof(target), "/proc/self/fd/%d", fd2);
-        if (fd2 < 0 || mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY |
-                                                     (flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)),
-                             NULL) < 0)
+        if (fd2 < 0 ||
+            mount(NULL, target, NULL,
+                  MS_BIND | MS_REMOUNT | MS_RDONLY | (flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)),
+                  NULL) < 0)
             return berth_err_sys(err, errno, "remounting %s read-only", dest);
     }
     return 0;
@@ -130,9 +131,17 @@ static int mount_overlay(const rt_spec_t *s, berth_err_t *err)
 }
 
 static const char *const masked_paths[] = {
-    "/proc/asound",       "/proc/acpi",        "/proc/kcore",       "/proc/keys",
-    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-    "/proc/scsi",         "/sys/firmware",     "/sys/devices/virtual/powercap",
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
 };
 static const char *const readonly_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
                                              "/proc/sysrq-trigger"};
@@ -149,10 +158,9 @@ static int mask_path(int rootfd, const char *path, berth_err_t *err)
         return berth_err_sys(err, errno, "masking %s", path);
     char target[64];
     snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
-    int rc = S_ISDIR(st.st_mode)
-                 ? mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                         "size=0")
-                 : mount("/dev/null", target, NULL, MS_BIND, NULL);
+    int rc = S_ISDIR(st.st_mode) ? mount("tmpfs", target, "tmpfs",
+                                         MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0")
+                                 : mount("/dev/null", target, NULL, MS_BIND, NULL);
     return rc < 0 ? berth_err_sys(err, errno, "masking %s", path) : 0;
 }
 
@@ -169,9 +177,9 @@ static int readonly_path(int rootfd, const char *path, berth_err_t *err)
         return berth_err_sys(err, errno, "binding %s", path);
     cleanup_close int fd2 = open_in_root(rootfd, path, MK_NONE);
     snprintf(target, sizeof(target), "/proc/self/fd/%d", fd2);
-    if (fd2 < 0 || mount(NULL, target, NULL,
-                         MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                         NULL) < 0)
+    if (fd2 < 0 ||
+        mount(NULL, target, NULL,
+              MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
         return berth_err_sys(err, errno, "making %s read-only", path);
     return 0;
 }
@@ -195,8 +203,8 @@ static int setup_dev(const rt_spec_t *s, int rootfd, int console_fd, berth_err_t
     char shm[64];
     snprintf(shm, sizeof(shm), "mode=1777,size=%lld",
              (long long)(s->shm_size > 0 ? s->shm_size : 64LL << 20));
-    if (mount_at(rootfd, "/dev/shm", MK_DIR, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                 shm, err) < 0 ||
+    if (mount_at(rootfd, "/dev/shm", MK_DIR, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm,
+                 err) < 0 ||
         mount_at(rootfd, "/dev/mqueue", MK_DIR, "mqueue", "mqueue",
                  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0)
         return -1;
@@ -210,9 +218,9 @@ static int setup_dev(const rt_spec_t *s, int rootfd, int console_fd, berth_err_t
     cleanup_close int devfd = rt_openat_in_root(rootfd, "/dev", O_RDONLY | O_DIRECTORY, 0);
     if (devfd < 0)
         return berth_err_sys(err, -devfd, "opening /dev");
-    static const char *const links[][2] = {{"pts/ptmx", "ptmx"},          {"/proc/self/fd", "fd"},
-                                           {"/proc/self/fd/0", "stdin"},  {"/proc/self/fd/1", "stdout"},
-                                           {"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"}};
+    static const char *const links[][2] = {
+        {"pts/ptmx", "ptmx"},          {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
+        {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"}};
     for (size_t i = 0; i < ARRAY_SIZE(links); i++)
         if (symlinkat(links[i][0], devfd, links[i][1]) < 0 && errno != EEXIST)
             return berth_err_sys(err, errno, "creating /dev/%s", links[i][1]);
@@ -313,8 +321,7 @@ int rt_setup_rootfs(const rt_spec_t *s, int console_fd, berth_err_t *err)
         return berth_err_sys(err, errno, "detaching the old root");
     if (chdir("/") < 0)
         return berth_err_sys(err, errno, "chdir /");
-    if (s->readonly_rootfs &&
-        mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+    if (s->readonly_rootfs && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
         return berth_err_sys(err, errno, "remounting the rootfs read-only");
     return 0;
 }

@@ -404,9 +404,8 @@ static int event_loop(shim_t *sh)
 {
     struct epoll_event evs[16];
     for (;;) {
-        if (sh->exited &&
-            ((sh->out_fd[1] < 0 && sh->out_fd[2] < 0) ||
-             mono_ms() - sh->exited_ms > DRAIN_TIMEOUT_MS))
+        if (sh->exited && ((sh->out_fd[1] < 0 && sh->out_fd[2] < 0) ||
+                           mono_ms() - sh->exited_ms > DRAIN_TIMEOUT_MS))
             break;
         int n = epoll_wait(sh->epfd, evs, 16, sh->exited ? 100 : -1);
         if (n < 0 && errno != EINTR)
@@ -541,8 +540,8 @@ static int prepare_seccomp(const rt_spec_t *s, uint64_t caps, void **bpf, size_t
         if (rc < 0)
             return berth_err_sys(err, -rc, "reading seccomp profile %s", s->seccomp_profile);
     }
-    cleanup_free char *dir = s->bpf_cache_dir ? xstrdup(s->bpf_cache_dir)
-                                              : xasprintf("%s/../seccomp", s->run_dir);
+    cleanup_free char *dir =
+        s->bpf_cache_dir ? xstrdup(s->bpf_cache_dir) : xasprintf("%s/../seccomp", s->run_dir);
     fs_mkdir_p(dir, 0700);
     cleanup_free char *path = rt_seccomp_cache_path(dir, profile, caps);
     if (access(path, R_OK) < 0 && rt_seccomp_compile(profile, caps, path, err) < 0)
@@ -629,8 +628,8 @@ static int start_container(shim_t *sh, int exec_pidfd, int *code, berth_err_t *e
     unsigned last_cap = rt_cap_last();
     uint64_t caps;
     bool privileged = s->privileged;
-    if (rt_caps_compute(s->cap_add, s->n_cap_add, s->cap_drop, s->n_cap_drop, privileged,
-                        last_cap, &caps, err) < 0)
+    if (rt_caps_compute(s->cap_add, s->n_cap_add, s->cap_drop, s->n_cap_drop, privileged, last_cap,
+                        &caps, err) < 0)
         return -1;
     void *bpf = NULL;
     size_t bpf_len = 0;
@@ -679,8 +678,8 @@ static int start_container(shim_t *sh, int exec_pidfd, int *code, berth_err_t *e
     if (pid == -ENOSYS) {
         /* No clone3: plain clone(2) via fork semantics is not available with
          * namespace flags through glibc's fork, so use the raw syscall. */
-        long r = syscall(SYS_clone, (unsigned long)(flags & ~(uint64_t)CLONE_PIDFD) | SIGCHLD,
-                         NULL, NULL, NULL, 0);
+        long r = syscall(SYS_clone, (unsigned long)(flags & ~(uint64_t)CLONE_PIDFD) | SIGCHLD, NULL,
+                         NULL, NULL, 0);
         pid = r < 0 ? -errno : (pid_t)r;
         if (pid > 0)
             pidfd = rt_pidfd_open(pid);
@@ -688,16 +687,15 @@ static int start_container(shim_t *sh, int exec_pidfd, int *code, berth_err_t *e
     if (pid < 0)
         return berth_err_sys(err, -pid, "clone3");
     if (pid == 0) {
-        int keep[] = {sp[1], child_stdio[0], child_stdio[1], child_stdio[2], console, netns_fd,
-                      exec_pidfd};
+        int keep[] = {sp[1],   child_stdio[0], child_stdio[1], child_stdio[2],
+                      console, netns_fd,       exec_pidfd};
         close_all_but(keep, ARRAY_SIZE(keep));
         if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0) {
             berth_err_sys(err, errno, "joining network namespace %s", s->net_path);
             rt_child_fail(sp[1], RT_EXIT_SETUP_FAILED, err);
         }
-        if (exec_pidfd >= 0 &&
-            setns(exec_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
-                                  CLONE_NEWCGROUP) < 0) {
+        if (exec_pidfd >= 0 && setns(exec_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
+                                                     CLONE_NEWNET | CLONE_NEWCGROUP) < 0) {
             berth_err_sys(err, errno, "joining the container's namespaces");
             rt_child_fail(sp[1], RT_EXIT_SETUP_FAILED, err);
         }
@@ -864,8 +862,8 @@ int rt_shim_main_run(const char *spec_path, int primary_fd)
     int code = RT_EXIT_SETUP_FAILED;
     int rc = open_listener(&sh, &err);
     if (rc == 0 && sh.spec.log_path) {
-        int lrc = rt_jsonlog_open(&sh.log, sh.spec.log_path, sh.spec.log_max_size,
-                                  sh.spec.log_max_file);
+        int lrc =
+            rt_jsonlog_open(&sh.log, sh.spec.log_path, sh.spec.log_max_size, sh.spec.log_max_file);
         if (lrc < 0)
             rc = berth_err_sys(&err, -lrc, "opening log %s", sh.spec.log_path);
         else

@@ -403,7 +403,8 @@ static int spec_from_cjson(const cJSON *o, rt_spec_t *s, berth_err_t *err)
     s->etc_hosts = get_str(o, "etc_hosts");
     s->etc_resolv_conf = get_str(o, "etc_resolv_conf");
     if (!s->id || !s->run_dir || !s->rootfs)
-        return berth_err_set(err, BERTH_E_INVALID, "runtime spec: id, run_dir and rootfs are required");
+        return berth_err_set(err, BERTH_E_INVALID,
+                             "runtime spec: id, run_dir and rootfs are required");
     if (s->n_lowerdirs && (!s->upperdir || !s->workdir))
         return berth_err_set(err, BERTH_E_INVALID, "overlay rootfs needs upperdir and workdir");
     if (!s->process.n_args)
@@ -494,7 +495,8 @@ int rt_exec_spec_from_json(const char *json, rt_exec_spec_t *x, berth_err_t *err
     if (!p || process_from_json(p, &x->process, err) < 0)
         rc = berth_err_isset(err) ? -1 : berth_err_set(err, BERTH_E_INVALID, "exec: no process");
     else if (!x->id || !x->spec_path || !x->state_path || !x->process.n_args)
-        rc = berth_err_set(err, BERTH_E_INVALID, "exec spec: id, spec_path, state_path and args are required");
+        rc = berth_err_set(err, BERTH_E_INVALID,
+                           "exec spec: id, spec_path, state_path and args are required");
     cJSON_Delete(o);
     if (rc < 0)
         rt_exec_spec_free(x);

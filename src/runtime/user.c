@@ -138,9 +138,8 @@ static int group_lookup(const char *group_text, const char *g, gid_t *out, berth
     return 0;
 }
 
-int rt_user_resolve(const char *user, const char *passwd, const char *group,
-                    char *const *group_add, size_t n_group_add, rt_user_t *out,
-                    berth_err_t *err)
+int rt_user_resolve(const char *user, const char *passwd, const char *group, char *const *group_add,
+                    size_t n_group_add, rt_user_t *out, berth_err_t *err)
 {
     memset(out, 0, sizeof(*out));
     cleanup_free char *u = xstrdup(user ? user : "");
