@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "runtime/shim.h"
@@ -14,6 +15,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: berth-shim run <runtime.json> | exec <exec.json>\n");
         return 2;
     }
+    /* Nothing of our parent's but stdio and the primary connection. */
+    syscall(SYS_close_range, 4U, ~0U, 0U);
     int primary = fcntl(3, F_GETFD) >= 0 ? 3 : -1;
     if (primary >= 0)
         fcntl(primary, F_SETFD, FD_CLOEXEC);

@@ -145,3 +145,13 @@ int rt_caps_apply(uint64_t caps, bool keep_effective)
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     return 0;
 }
+
+uint64_t rt_caps_current(void)
+{
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof(data));
+    if (syscall(SYS_capget, &hdr, data) < 0)
+        return ~0ULL;
+    return (uint64_t)data[1].permitted << 32 | data[0].permitted;
+}

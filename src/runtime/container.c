@@ -215,7 +215,7 @@ void rt_child_main(rt_child_cfg_t *cfg)
             berth_err_sys(&err, errno, "setdomainname");
             fail(cfg, &err);
         }
-        if (rt_setup_rootfs(s, cfg->console_fd, &err) < 0)
+        if (rt_setup_rootfs(s, cfg->console_path, &err) < 0)
             fail(cfg, &err);
     }
     for (int i = 0; i < 3; i++) {

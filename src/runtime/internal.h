@@ -44,6 +44,9 @@ int rt_caps_compute(char *const *add, size_t n_add, char *const *drop, size_t n_
  * effective/permitted = caps (root) or empty (non-root), inheritable empty. */
 int rt_caps_drop_bounding(uint64_t caps, unsigned last_cap);
 int rt_caps_apply(uint64_t caps, bool keep_effective);
+/* Our own permitted set: a container can't get more (e.g. we run in a VM or
+ * container with a reduced bounding set). */
+uint64_t rt_caps_current(void);
 
 /* ---- seccomp (seccomp.c) --------------------------------------------------- */
 /* Build Docker's default profile (profile_json NULL) or a Docker-format JSON
@@ -99,18 +102,19 @@ typedef struct rt_child_cfg {
     unsigned last_cap;
     void *bpf; /* compiled seccomp program or NULL */
     size_t bpf_len;
-    int sync_fd;            /* child end: error reports; CLOEXEC so exec closes it */
-    int stdio[3];           /* fds to become 0,1,2 */
-    int console_fd;         /* pty slave for /dev/console, -1 */
-    bool is_exec;           /* joining an existing container: no mounts */
-    bool v1_unshare_cgroup; /* unshare(CLONE_NEWCGROUP) once in the cgroup (v1) */
+    int sync_fd;              /* child end: error reports; CLOEXEC so exec closes it */
+    int stdio[3];             /* fds to become 0,1,2 */
+    int console_fd;           /* pty slave, -1 */
+    const char *console_path; /* its /dev/pts/N path: bind source for /dev/console */
+    bool is_exec;             /* joining an existing container: no mounts */
+    bool v1_unshare_cgroup;   /* unshare(CLONE_NEWCGROUP) once in the cgroup (v1) */
 } rt_child_cfg_t;
 
 /* Runs in the cloned child; never returns. Reports "<exit code>\n<text>" on
  * sync_fd when it fails. */
 __attribute__((noreturn)) void rt_child_main(rt_child_cfg_t *cfg);
 /* Mount everything and pivot_root (new mount namespace). -1 + err. */
-int rt_setup_rootfs(const rt_spec_t *spec, int console_fd, berth_err_t *err);
+int rt_setup_rootfs(const rt_spec_t *spec, const char *console_path, berth_err_t *err);
 /* Write "<code>\n<text>" and _exit(code). */
 __attribute__((noreturn)) void rt_child_fail(int sync_fd, int code, const berth_err_t *err);
 

@@ -42,6 +42,7 @@ typedef struct shim {
     int out_fd[3]; /* [1] stdout (or pty master), [2] stderr */
     int stdin_fd;  /* pipe write end or pty master; -1 */
     int pty_master;
+    char console_path[64];
     berth_buf_t stdin_buf;
     bool stdin_close_pending;
     pid_t pid;
@@ -465,8 +466,8 @@ static int make_stdio(shim_t *sh, int child_stdio[3], int *console, berth_err_t 
         int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
         if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0)
             return berth_err_sys(err, errno, "creating a pty");
-        char name[64];
-        if (ptsname_r(m, name, sizeof(name)) != 0)
+        char *name = sh->console_path;
+        if (ptsname_r(m, name, sizeof(sh->console_path)) != 0)
             return berth_err_sys(err, errno, "ptsname");
         int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
         if (slave < 0)
@@ -631,6 +632,7 @@ static int start_container(shim_t *sh, int exec_pidfd, int *code, berth_err_t *e
     if (rt_caps_compute(s->cap_add, s->n_cap_add, s->cap_drop, s->n_cap_drop, privileged, last_cap,
                         &caps, err) < 0)
         return -1;
+    caps &= rt_caps_current();
     void *bpf = NULL;
     size_t bpf_len = 0;
     if (prepare_seccomp(s, caps, &bpf, &bpf_len, err) < 0)
@@ -709,6 +711,7 @@ static int start_container(shim_t *sh, int exec_pidfd, int *code, berth_err_t *e
             .sync_fd = sp[1],
             .stdio = {child_stdio[0], child_stdio[1], child_stdio[2]},
             .console_fd = console,
+            .console_path = console >= 0 ? sh->console_path : NULL,
             .is_exec = sh->is_exec,
             .v1_unshare_cgroup = !sh->is_exec && cgv == 1,
         };
@@ -811,6 +814,8 @@ static int run_started(shim_t *sh, int rc, int code, berth_err_t *err)
     if (rc < 0) {
         log_error("%s", err->msg);
         report_started_error(sh, code, err->msg);
+        if (sh->logging)
+            rt_jsonlog_close(&sh->log);
         if (!sh->is_exec)
             rt_cgroup_destroy(sh->spec.cgroup_parent, sh->spec.id);
         return 1;
