@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "api/internal.h"
+#include "berth/image.h"
 
 #define PING_HEADERS                                                                               \
     "Builder-Version: 1\r\nSwarm: inactive\r\nCache-Control: no-cache, no-store, "                 \
@@ -74,9 +75,10 @@ static void version_handler(berthd_t *d, http_req_t *req)
 void api_system_counts(berthd_t *d, api_counts_t *out)
 {
     memset(out, 0, sizeof(*out));
-    /* HOOK(lead): fill from the image store (d->images) and the runtime
-     * manager (d->containers) once they land; both are NULL until then. */
-    (void)d;
+    if (d->images)
+        out->images = (int)img_store_count(d->images);
+    /* HOOK(lead): container counts from the runtime manager (d->containers)
+     * once it lands. */
 }
 
 /* PRETTY_NAME from os-release (a few hundred bytes from /etc). */

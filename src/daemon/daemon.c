@@ -11,6 +11,7 @@
 
 #include "berth/api.h"
 #include "berth/http.h"
+#include "berth/image.h"
 #include "daemon/internal.h"
 
 /* ---- module hooks ---------------------------------------------------------
@@ -22,6 +23,32 @@
  * called after a failed or skipped open (check your pointer). Entries whose
  * functions are NULL are skipped. The image store is expected to honour
  * d->cfg.no_default_image (skip loading the built-in busybox image). */
+static void default_image_done_cb(const berth_err_t *err, void *data)
+{
+    (void)data;
+    if (err && berth_err_isset(err))
+        log_warn("built-in busybox image: %s", err->msg);
+    else
+        log_debug("built-in busybox image ready");
+}
+
+static int image_store_open(berthd_t *d, berth_err_t *err)
+{
+    if (img_store_open(d->loop, d->cfg.data_root, &d->images, err) < 0)
+        return -1;
+    if (!d->cfg.no_default_image &&
+        img_default_image_begin(d->images, default_image_done_cb, d) < 0)
+        log_warn("could not start building the built-in busybox image");
+    return 0;
+}
+
+static void image_store_close(berthd_t *d)
+{
+    if (d->images)
+        img_store_close(d->images);
+    d->images = NULL;
+}
+
 typedef struct berthd_module {
     const char *name;
     int (*open)(berthd_t *d, berth_err_t *err);
@@ -29,7 +56,7 @@ typedef struct berthd_module {
 } berthd_module_t;
 
 static const berthd_module_t berthd_modules[] = {
-    {"image store", NULL, NULL},     /* HOOK(lead): img_* open/close */
+    {"image store", image_store_open, image_store_close},
     {"registry client", NULL, NULL}, /* HOOK(lead): reg_* open/close */
     {"runtime manager", NULL, NULL}, /* HOOK(lead): rt_* open (re-adopt shims) / close */
 };
@@ -280,9 +307,11 @@ void berthd_shutdown(berthd_t *d)
     if (d->shutting_down)
         return;
     d->shutting_down = true;
+    /* Modules first: their running jobs fail their requests with a reply
+     * while the connections still exist; then the server closes the rest. */
+    modules_close(d);
     if (d->http)
         http_server_close(d->http, http_closed_cb, d);
-    modules_close(d);
     if (uv_is_active((uv_handle_t *)&d->sig_term) || d->sig_term.loop) {
         uv_close((uv_handle_t *)&d->sig_term, NULL);
         uv_close((uv_handle_t *)&d->sig_int, NULL);
