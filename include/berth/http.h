@@ -113,6 +113,10 @@ int http_server_new(const http_server_opts_t *opts, http_server_t **out);
 int http_server_listen_unix(http_server_t *srv, const char *path, mode_t mode, gid_t gid);
 /* Listen on TCP host:port (the daemon warns loudly; no TLS). 0/-errno. */
 int http_server_listen_tcp(http_server_t *srv, const char *host, int port);
+/* Serve an already connected stream socket (socket activation, socketpairs
+ * in tests and fuzzers); the server owns fd from now on, even on error.
+ * 0/-errno. */
+int http_server_adopt_fd(http_server_t *srv, int fd);
 /* Stop accepting, close every connection (aborting their requests), free the
  * server once all handles closed; done_cb(data) runs after that. */
 void http_server_close(http_server_t *srv, void (*done_cb)(void *data), void *data);

@@ -131,7 +131,7 @@ static void defer_cb(uv_timer_t *t)
     }
     if (c->raw) {
         /* Bytes the client sent right behind the upgrade request. */
-        if (c->in.len > 0 && c->req && c->req->on_raw_data) {
+        if (c->in.len > 0 && !c->body_paused && c->req && c->req->on_raw_data) {
             berth_buf_t pending = c->in;
             buf_init(&c->in);
             c->req->on_raw_data(c->req, pending.data, pending.len);
@@ -232,6 +232,12 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0)
         return;
     if (c->raw) {
+        if (c->in.len > 0) {
+            /* Bytes from before the hijack are still queued: keep order. */
+            buf_append(&c->in, buf->base, (size_t)nread);
+            http_conn_defer(c);
+            return;
+        }
         if (c->req && c->req->on_raw_data)
             c->req->on_raw_data(c->req, buf->base, (size_t)nread);
         return;
@@ -508,41 +514,15 @@ static const llhttp_settings_t *parser_settings(void)
 
 /* ---- listeners ------------------------------------------------------------ */
 
-static void connection_cb(uv_stream_t *server, int status)
+/* Link a connection whose stream handle is initialised into the server and
+ * start it; when ok is false, close it at once instead. */
+static void conn_start(http_server_t *srv, http_conn_t *c, bool ok)
 {
-    http_listener_t *l = server->data;
-    http_server_t *srv = l->srv;
-    if (status < 0 || srv->closing) {
-        log_warn("http: accept: %s", uv_strerror(status));
-        return;
-    }
-    http_conn_t *c = xcalloc(1, sizeof(*c));
+    uv_loop_t *loop = srv->opts.loop;
     c->srv = srv;
-    int r = server->type == UV_NAMED_PIPE ? uv_pipe_init(server->loop, &c->h.pipe, 0)
-                                          : uv_tcp_init(server->loop, &c->h.tcp);
-    if (r < 0) {
-        free(c);
-        return;
-    }
     c->h.handle.data = c;
-    if (uv_accept(server, &c->h.stream) < 0) {
-        /* Still a live handle: close it like any connection. */
-        c->next = srv->conns;
-        if (srv->conns)
-            srv->conns->prev = c;
-        srv->conns = c;
-        srv->n_conns++;
-        uv_timer_init(server->loop, &c->header_timer);
-        uv_timer_init(server->loop, &c->defer_timer);
-        c->header_timer.data = c;
-        c->defer_timer.data = c;
-        http_conn_close(c);
-        return;
-    }
-    if (server->type == UV_TCP)
-        uv_tcp_nodelay(&c->h.tcp, 1);
-    uv_timer_init(server->loop, &c->header_timer);
-    uv_timer_init(server->loop, &c->defer_timer);
+    uv_timer_init(loop, &c->header_timer);
+    uv_timer_init(loop, &c->defer_timer);
     c->header_timer.data = c;
     c->defer_timer.data = c;
     llhttp_init(&c->parser, HTTP_REQUEST, parser_settings());
@@ -553,7 +533,54 @@ static void connection_cb(uv_stream_t *server, int status)
         srv->conns->prev = c;
     srv->conns = c;
     srv->n_conns++;
+    if (!ok) {
+        http_conn_close(c);
+        return;
+    }
+    if (c->h.handle.type == UV_TCP)
+        uv_tcp_nodelay(&c->h.tcp, 1);
     http_conn_update_reading(c);
+}
+
+static void connection_cb(uv_stream_t *server, int status)
+{
+    http_listener_t *l = server->data;
+    http_server_t *srv = l->srv;
+    if (status < 0 || srv->closing) {
+        log_warn("http: accept: %s", uv_strerror(status));
+        return;
+    }
+    http_conn_t *c = xcalloc(1, sizeof(*c));
+    int r = server->type == UV_NAMED_PIPE ? uv_pipe_init(server->loop, &c->h.pipe, 0)
+                                          : uv_tcp_init(server->loop, &c->h.tcp);
+    if (r < 0) {
+        free(c);
+        return;
+    }
+    c->h.handle.data = c;
+    /* A failed accept still leaves a live handle: close it like any connection. */
+    conn_start(srv, c, uv_accept(server, &c->h.stream) == 0);
+}
+
+int http_server_adopt_fd(http_server_t *srv, int fd)
+{
+    if (srv->closing)
+        return -ESHUTDOWN;
+    http_conn_t *c = xcalloc(1, sizeof(*c));
+    int r = uv_pipe_init(srv->opts.loop, &c->h.pipe, 0);
+    if (r < 0) {
+        free(c);
+        return r;
+    }
+    r = uv_pipe_open(&c->h.pipe, fd);
+    if (r < 0) {
+        close(fd); /* the handle did not take it */
+        c->h.handle.data = c;
+        conn_start(srv, c, false);
+        return r;
+    }
+    conn_start(srv, c, true);
+    return 0;
 }
 
 int http_server_new(const http_server_opts_t *opts, http_server_t **out)
