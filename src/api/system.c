@@ -157,7 +157,7 @@ static void info_handler(berthd_t *d, http_req_t *req)
     cJSON_AddStringToObject(o, "LoggingDriver", "json-file");
     cJSON_AddStringToObject(o, "CgroupDriver", "cgroupfs");
     cJSON_AddStringToObject(o, "CgroupVersion", cgroup2 ? "2" : "1");
-    cJSON_AddNumberToObject(o, "NEventsListener", 0);
+    cJSON_AddNumberToObject(o, "NEventsListener", (double)api_events_listeners(d->events));
     cJSON_AddStringToObject(o, "KernelVersion", u.release);
     cJSON_AddStringToObject(o, "OperatingSystem", os_name);
     cJSON_AddStringToObject(o, "OSVersion", "");
@@ -215,4 +215,5 @@ void api_system_routes(api_router_t *r)
     api_route(r, "HEAD", "/_ping", ping_handler, 0);
     api_route(r, "GET", "/version", version_handler, 0);
     api_route(r, "GET", "/info", info_handler, 0);
+    api_events_routes(r);
 }

@@ -357,6 +357,8 @@ void berthd_cleanup(berthd_t *d)
     }
     api_router_free(d->router);
     d->router = NULL;
+    api_events_free(d->events);
+    d->events = NULL;
     if (d->lock_fd > 0)
         close(d->lock_fd);
     d->lock_fd = -1;

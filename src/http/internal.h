@@ -25,7 +25,9 @@ typedef union http_stream_handle {
 typedef struct http_listener {
     http_stream_handle_t h; /* first member: the handle's data points back here too */
     http_server_t *srv;
-    char *unix_path; /* removed on close */
+    char *unix_path; /* removed on close, if it is still our socket */
+    dev_t unix_dev;
+    ino_t unix_ino;
     struct http_listener *next;
 } http_listener_t;
 

@@ -615,6 +615,19 @@ static void listener_discard(http_listener_t *l)
     uv_close(&l->h.handle, listener_closed_cb);
 }
 
+/* Remove our socket file, unless someone replaced it meanwhile (another
+ * daemon started on the same path after us: its socket is not ours). */
+static void listener_unlink(http_listener_t *l)
+{
+    struct stat st;
+    if (!l->unix_path || lstat(l->unix_path, &st) < 0)
+        return;
+    if (st.st_dev == l->unix_dev && st.st_ino == l->unix_ino)
+        unlink(l->unix_path);
+    else
+        log_warn("http: %s was replaced by another socket; leaving it", l->unix_path);
+}
+
 static void listener_add(http_server_t *srv, http_listener_t *l)
 {
     l->next = srv->listeners;
@@ -645,32 +658,65 @@ static int unlink_stale_socket(const char *path)
     return 0;
 }
 
+/* Bind the socket ourselves and hand libuv the fd: a pipe handle bound by
+ * uv_pipe_bind unlinks its path on close even when another daemon has
+ * replaced the file since; we unlink only what is still ours. */
+static int bind_unix(const char *path, mode_t mode, gid_t gid, struct stat *st_out)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -errno;
+    int r = 0;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        r = -errno;
+        close(fd);
+        return r;
+    }
+    if (lstat(path, st_out) < 0 || chmod(path, mode) < 0 ||
+        (gid != (gid_t)-1 && chown(path, 0, gid) < 0) || listen(fd, 4096) < 0)
+        r = -errno;
+    if (r < 0) {
+        unlink(path);
+        close(fd);
+        return r;
+    }
+    return fd;
+}
+
 int http_server_listen_unix(http_server_t *srv, const char *path, mode_t mode, gid_t gid)
 {
     int r = unlink_stale_socket(path);
     if (r < 0)
         return r;
+    struct stat st;
+    int fd = bind_unix(path, mode, gid, &st);
+    if (fd < 0)
+        return fd;
     http_listener_t *l = xcalloc(1, sizeof(*l));
     l->srv = srv;
+    l->unix_path = xstrdup(path);
+    l->unix_dev = st.st_dev;
+    l->unix_ino = st.st_ino;
     r = uv_pipe_init(srv->opts.loop, &l->h.pipe, 0);
     if (r < 0) {
+        unlink(path);
+        close(fd);
+        free(l->unix_path);
         free(l);
         return r;
     }
     l->h.handle.data = l;
-    r = uv_pipe_bind(&l->h.pipe, path);
-    if (r == 0) {
-        l->unix_path = xstrdup(path);
-        if (chmod(path, mode) < 0)
-            r = -errno;
-        else if (gid != (gid_t)-1 && chown(path, 0, gid) < 0)
-            r = -errno;
-    }
-    if (r == 0)
+    r = uv_pipe_open(&l->h.pipe, fd);
+    if (r < 0)
+        close(fd);
+    else
         r = uv_listen(&l->h.stream, 4096, connection_cb);
     if (r < 0) {
-        if (l->unix_path)
-            unlink(l->unix_path);
+        listener_unlink(l);
         listener_discard(l);
         return r;
     }
@@ -713,8 +759,7 @@ void http_server_close(http_server_t *srv, void (*done_cb)(void *data), void *da
     while (srv->listeners) {
         http_listener_t *l = srv->listeners;
         srv->listeners = l->next;
-        if (l->unix_path)
-            unlink(l->unix_path);
+        listener_unlink(l);
         listener_discard(l);
     }
     while (srv->conns)

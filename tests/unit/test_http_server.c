@@ -430,6 +430,36 @@ static void test_slow_headers_dropped(void **state)
     close(fd);
 }
 
+static void test_replaced_socket_is_left_alone(void **state)
+{
+    (void)state;
+    fixture_t *fx = NULL;
+    setup((void **)&fx);
+    /* Another daemon took over the path after us. */
+    assert_int_equal(unlink(fx->path), 0);
+    int other = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    strcpy(sa.sun_path, fx->path);
+    assert_int_equal(bind(other, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(other, 1), 0);
+    /* A live socket on the path is not stale: a second listen refuses. */
+    http_server_t *srv2 = NULL;
+    http_server_opts_t opts = {.loop = &fx->loop, .dispatch = dispatch};
+    assert_int_equal(http_server_new(&opts, &srv2), 0);
+    assert_int_equal(http_server_listen_unix(srv2, fx->path, 0600, (gid_t)-1), -EADDRINUSE);
+    assert_true(fs_exists(fx->path));
+    http_server_close(srv2, NULL, NULL);
+    assert_true(fs_exists(fx->path));
+    http_server_close(fx->srv, closed_cb, fx);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_true(fs_exists(fx->path)); /* not ours any more: left in place */
+    close(other);
+    unlink(fx->path);
+    assert_int_equal(uv_loop_close(&fx->loop), 0);
+    rmdir(fx->dir);
+    free(fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -444,6 +474,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_abort_when_client_leaves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_streamed_response, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_headers_dropped, setup, teardown),
+        cmocka_unit_test(test_replaced_socket_is_left_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
