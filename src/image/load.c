@@ -553,6 +553,17 @@ static void load_done_cb(img_job_t *job, cJSON *result, void *data)
         ld->cbs.done_cb(ld, berth_err_isset(&err) ? &err : NULL, ld->data);
 }
 
+static void load_abort_cb(img_job_t *job, void *data)
+{
+    UNUSED(job);
+    img_load_t *ld = data;
+    ld->job = NULL;
+    berth_err_t err = {0};
+    berth_err_set(&err, BERTH_E_UNAVAILABLE, "image store closed");
+    if (ld->cbs.done_cb)
+        ld->cbs.done_cb(ld, &err, ld->data);
+}
+
 static void load_drain_cb(img_job_t *job, void *data)
 {
     UNUSED(job);
@@ -583,6 +594,7 @@ int img_load_begin(img_store_t *s, const img_load_cbs_t *cbs, void *data, img_lo
     }
     ld->job->on_done = load_done_cb;
     ld->job->on_drain = load_drain_cb;
+    ld->job->on_abort = load_abort_cb;
     ld->job->data = ld;
     *out = ld;
     return 0;
