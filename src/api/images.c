@@ -466,6 +466,20 @@ static void load_drain_cb(img_load_t *ld, void *data)
     }
 }
 
+/* After the reply went out (a helper failing early), drop what is left of the body. */
+static int discard_body(http_req_t *req, const char *data, size_t len)
+{
+    UNUSED(req);
+    UNUSED(data);
+    UNUSED(len);
+    return 0;
+}
+
+static void discard_body_end(http_req_t *req)
+{
+    UNUSED(req);
+}
+
 static void load_done_cb(img_load_t *ld, const berth_err_t *err, void *data)
 {
     load_state_t *st = data;
@@ -473,8 +487,8 @@ static void load_done_cb(img_load_t *ld, const berth_err_t *err, void *data)
     st->ld = NULL;
     img_load_free(ld);
     req->on_abort = NULL;
-    req->on_body = NULL;
-    req->on_body_end = NULL;
+    req->on_body = discard_body;
+    req->on_body_end = discard_body_end;
     if (st->paused)
         http_req_resume_body(req);
     if (err) {

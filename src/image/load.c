@@ -532,7 +532,19 @@ static void load_done_cb(img_job_t *job, cJSON *result, void *data)
             bool tagged = false;
             cJSON_ArrayForEach(t, tags)
             {
-                if (!cJSON_IsString(t) || img_store_tag(ld->store, img, t->valuestring, &err) < 0)
+                if (!cJSON_IsString(t))
+                    continue;
+                berth_err_t e2 = {0};
+                img_image_t *old = img_store_lookup(ld->store, t->valuestring, &e2);
+                if (old && old != img && ld->cbs.progress_cb) {
+                    cleanup_free char *fam0 = img_ref_familiarize(t->valuestring);
+                    cleanup_free char *msg =
+                        xasprintf("The image %s already exists, renaming the old one with ID %s "
+                                  "to empty string\n",
+                                  fam0, old->id);
+                    ld->cbs.progress_cb(ld, msg, ld->data);
+                }
+                if (img_store_tag(ld->store, img, t->valuestring, &err) < 0)
                     break;
                 cleanup_free char *fam = img_ref_familiarize(t->valuestring);
                 cleanup_free char *line = xasprintf("Loaded image: %s\n", fam);
