@@ -81,6 +81,15 @@ static bool label_filter_match(const img_image_t *img, const cJSON *filters)
     return true;
 }
 
+/* Docker lists newest first. */
+static int cmp_newest_first(const void *a, const void *b)
+{
+    const img_image_t *x = *(img_image_t *const *)a, *y = *(img_image_t *const *)b;
+    if (x->created_ns != y->created_ns)
+        return x->created_ns > y->created_ns ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
 static void images_list(berthd_t *d, http_req_t *req)
 {
     berth_err_t err = {0};
@@ -131,6 +140,7 @@ static void images_list(berthd_t *d, http_req_t *req)
     bool old_api = http_req_api_version(req) < 144;
     size_t n;
     img_image_t **list = img_store_list(d->images, &n);
+    qsort(list, n, sizeof(*list), cmp_newest_first);
     cJSON *out = cJSON_CreateArray();
     for (size_t i = 0; i < n; i++) {
         img_image_t *img = list[i];
