@@ -444,7 +444,8 @@ size_t img_store_count(const img_store_t *s)
 img_image_t **img_store_list(img_store_t *s, size_t *n)
 {
     img_image_t **arr = xcalloc(s->n_images + 1, sizeof(*arr));
-    memcpy(arr, s->images, s->n_images * sizeof(*arr));
+    if (s->n_images)
+        memcpy(arr, s->images, s->n_images * sizeof(*arr));
     *n = s->n_images;
     return arr;
 }
