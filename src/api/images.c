@@ -102,6 +102,16 @@ static void images_list(berthd_t *d, http_req_t *req)
             return;
         }
     }
+    /* API < 1.25 clients send the reference pattern as ?filter= */
+    const char *legacy = http_req_query(req, "filter");
+    if (legacy && *legacy) {
+        if (!filters)
+            filters = cJSON_CreateObject();
+        cJSON *arr = cJSON_GetObjectItemCaseSensitive(filters, "reference");
+        if (!arr)
+            arr = cJSON_AddArrayToObject(filters, "reference");
+        cJSON_AddItemToArray(arr, cJSON_CreateString(legacy));
+    }
     const cJSON *f_ref = cJSON_GetObjectItemCaseSensitive(filters, "reference");
     const cJSON *f_dangling = cJSON_GetObjectItemCaseSensitive(filters, "dangling");
     const cJSON *f_label = cJSON_GetObjectItemCaseSensitive(filters, "label");
