@@ -377,15 +377,17 @@ static int read_response(int fd, resp_parser_t *p, bool *got_bytes, berth_buf_t 
         llhttp_errno_t e = llhttp_execute(&p->parser, rbuf, (size_t)n);
         if (e == HPE_OK)
             continue;
-        if (e == HPE_PAUSED && p->complete) {
-            ret = 0;
-            goto out;
-        }
-        if (e == HPE_PAUSED_UPGRADE && p->hijack) {
+        /* A 101 ends the message right after its headers (llhttp may report
+         * it as complete or as an upgrade): the rest is the raw stream. */
+        if ((e == HPE_PAUSED_UPGRADE || e == HPE_PAUSED) && p->hijack && p->headers_done) {
             const char *pos = llhttp_get_error_pos(&p->parser);
             size_t off = pos ? (size_t)(pos - rbuf) : (size_t)n;
             if (early && off < (size_t)n)
                 buf_append(early, rbuf + off, (size_t)n - off);
+            ret = 0;
+            goto out;
+        }
+        if (e == HPE_PAUSED && p->complete) {
             ret = 0;
             goto out;
         }
