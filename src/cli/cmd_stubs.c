@@ -8,10 +8,6 @@
         fprintf(cli->err, "berth %s: not implemented yet\n", argv[0]);                             \
         return 1;                                                                                  \
     }
-CLI_STUB(cli_cmd_pull)
-CLI_STUB(cli_cmd_push)
-CLI_STUB(cli_cmd_login)
-CLI_STUB(cli_cmd_logout)
 CLI_STUB(cli_cmd_run)
 CLI_STUB(cli_cmd_create)
 CLI_STUB(cli_cmd_start)

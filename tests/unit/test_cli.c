@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <string.h>
 
 #include "cli/internal.h"
@@ -207,13 +208,73 @@ static void test_sizes(void **state)
     assert_string_equal(b, "2 minutes ago");
 }
 
+static void test_config_auth(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/berth-test-cfg-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *path = xasprintf("%s/sub/config.json", dir);
+    /* Start from a config written by someone else: its other keys survive. */
+    char *sub = xasprintf("%s/sub", dir);
+    assert_int_equal(fs_mkdir_p(sub, 0700), 0);
+    const char *orig = "{\"auths\":{\"other.io\":{\"auth\":\"eDp5\"}},\"psFormat\":\"x\"}";
+    assert_int_equal(fs_write_atomic(path, orig, strlen(orig), 0600), 0);
+    assert_int_equal(cli_config_set_auth(path, "localhost:5000", "me", "p:w"), 0);
+    char *user, *pass;
+    assert_int_equal(cli_config_get_auth(path, "localhost:5000", &user, &pass), 0);
+    assert_string_equal(user, "me");
+    assert_string_equal(pass, "p:w");
+    free(user);
+    free(pass);
+    /* Lookup by hostname matches a key stored with a scheme. */
+    assert_int_equal(cli_config_get_auth(path, "https://other.io/v1/", &user, &pass), 0);
+    assert_string_equal(user, "x");
+    assert_string_equal(pass, "y");
+    free(user);
+    free(pass);
+    char *data;
+    size_t len;
+    assert_int_equal(fs_read_file(path, 1 << 20, &data, &len), 0);
+    cJSON *j = cJSON_Parse(data);
+    assert_string_equal(cJSON_GetObjectItem(j, "psFormat")->valuestring, "x");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "auths"), "localhost:5000"),
+                            "auth")
+            ->valuestring,
+        "bWU6cDp3");
+    cJSON_Delete(j);
+    free(data);
+    assert_int_equal(cli_config_set_auth(path, "localhost:5000", NULL, NULL), 0);
+    assert_int_equal(cli_config_get_auth(path, "localhost:5000", &user, &pass), -1);
+    assert_int_equal(cli_config_set_auth(path, "localhost:5000", NULL, NULL), -ENOENT);
+    /* A config we cannot parse is never overwritten. */
+    assert_int_equal(fs_write_atomic(path, "{bad", 4, 0600), 0);
+    assert_int_equal(cli_config_set_auth(path, "a", "b", "c"), -EINVAL);
+
+    char *r = cli_registry_of_ref("busybox");
+    assert_string_equal(r, "https://index.docker.io/v1/");
+    free(r);
+    r = cli_registry_of_ref("docker.io/library/busybox");
+    assert_string_equal(r, "https://index.docker.io/v1/");
+    free(r);
+    r = cli_registry_of_ref("localhost:5000/a/b");
+    assert_string_equal(r, "localhost:5000");
+    free(r);
+    r = cli_registry_of_ref("user/repo");
+    assert_string_equal(r, "https://index.docker.io/v1/");
+    free(r);
+    fs_rm_rf(dir);
+    free(path);
+    free(sub);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flags_basic),  cmocka_unit_test(test_flags_not_interspersed),
         cmocka_unit_test(test_flags_errors), cmocka_unit_test(test_table_layout),
         cmocka_unit_test(test_rows_formats), cmocka_unit_test(test_template_and_pretty),
-        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_sizes),        cmocka_unit_test(test_config_auth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
