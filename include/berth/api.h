@@ -38,8 +38,8 @@ api_router_t *api_build_router(void);
 
 /* One registration function per API area (src/api/<area>.c). */
 void api_system_routes(api_router_t *r);     /* _ping, version, info, events */
-void api_images_routes(api_router_t *r);     /* images/*, load/save, prune */
-void api_containers_routes(api_router_t *r); /* containers/* */
+void api_images_routes(api_router_t *r);     /* images/..., load/save, prune */
+void api_containers_routes(api_router_t *r); /* containers/... */
 void api_exec_routes(api_router_t *r);       /* exec create/start/resize/json */
 void api_registry_routes(api_router_t *r);   /* auth, images/create, push, distribution */
 
