@@ -31,8 +31,10 @@ typedef struct reg_client_opts {
     size_t n_insecure_registries;
     int max_concurrent_downloads; /* <= 0: 3 */
     int max_concurrent_uploads;   /* <= 0: 5 */
-    /* Temp space for pulls (defaults to the system temp dir). */
-    const char *tmp_dir;
+    /* Where the client keeps small state of its own (which exported layer
+     * went to which registry, for "Layer already exists" and mounts):
+     * <data_root>/registry. NULL: no such memory. */
+    const char *state_dir;
 } reg_client_opts_t;
 
 int reg_client_new(const reg_client_opts_t *opts, reg_client_t **out, berth_err_t *err);
