@@ -466,7 +466,8 @@ static void sess_fetch_token(reg_sess_t *s)
     }
     cleanup_free char *scope = sess_scope(s);
     cleanup_free char *key = token_key(s, scope);
-    const char *cached = token_cache_get(s->client, key);
+    /* login must really ask the token server */
+    const char *cached = s->verify ? NULL : token_cache_get(s->client, key);
     if (cached) {
         free(s->authz);
         s->authz = xasprintf("Authorization: Bearer %s", cached);

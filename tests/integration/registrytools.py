@@ -190,7 +190,7 @@ class Registry:
                "log:", "  level: warn", "  accesslog:", "    disabled: true",
                "storage:", "  filesystem:", "    rootdirectory: %s" % self.storage,
                "  delete:", "    enabled: true",
-               "http:", "  addr: %s" % self.hostport, "  secret: berth-test-secret"]
+               "http:", "  addr: '%s'" % self.hostport, "  secret: berth-test-secret"]
         if tls:
             cfg += ["  tls:", "    certificate: %s" % self.certs["cert"],
                     "    key: %s" % self.certs["key"]]
@@ -423,6 +423,7 @@ def _main(argv):
     s.add_argument("--tls", action="store_true")
     s.add_argument("--htpasswd")
     s.add_argument("--token")
+    s.add_argument("--host", default="127.0.0.1")
     p = sub.add_parser("put-image")
     p.add_argument("url")
     p.add_argument("repo")
@@ -441,7 +442,7 @@ def _main(argv):
             token = {u: pw}
         reg = Registry(a.dir, tls=a.tls,
                        htpasswd=tuple(a.htpasswd.split(":", 1)) if a.htpasswd else None,
-                       token=token)
+                       token=token, host=a.host)
         reg.start()
         print(json.dumps({"hostport": reg.hostport, "url": reg.url, "pid": reg.proc.pid,
                           "ca": reg.certs["ca"] if reg.certs else None,
