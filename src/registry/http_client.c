@@ -442,6 +442,9 @@ int reg_xfer_start(reg_http_t *h, const reg_xfer_opts_t *o, reg_xfer_t **out)
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    /* Big reads for blob downloads: fewer callbacks and pipe writes. */
+    if (o->on_data)
+        curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 512L * 1024);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "berth/" BERTH_VERSION);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -493,6 +496,8 @@ int reg_xfer_start(reg_http_t *h, const reg_xfer_opts_t *o, reg_xfer_t **out)
             x->body_len = o->body_len;
         }
         curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+        if (o->on_read)
+            curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024);
         curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
         curl_easy_setopt(e, CURLOPT_READDATA, x);
         curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, seek_cb);

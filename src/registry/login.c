@@ -102,9 +102,9 @@ int reg_login(reg_client_t *c, const reg_auth_t *auth, reg_done_cb done, void *d
     l->data = data;
     reg_op_link(c, &l->op);
     l->sess = reg_sess_new(c, host, NULL, NULL, auth);
-    reg_sess_open(l->sess, true, login_ready_cb, l);
     if (op)
         *op = &l->op;
+    reg_sess_open(l->sess, true, login_ready_cb, l);
     return 0;
 }
 
@@ -272,8 +272,8 @@ int reg_distribution_inspect(reg_client_t *c, const char *name, const reg_auth_t
     d->data = data;
     reg_op_link(c, &d->op);
     d->sess = reg_sess_new(c, reg_ref_api_host(&d->ref), d->ref.path, "pull", auth);
-    reg_sess_open(d->sess, false, dist_ready_cb, d);
     if (op)
         *op = &d->op;
+    reg_sess_open(d->sess, false, dist_ready_cb, d);
     return 0;
 }
