@@ -203,6 +203,14 @@ static int x_data_cancel_other(reg_xfer_t *x, const char *d, size_t n)
     return 0;
 }
 
+static int x_data_pause(reg_xfer_t *x, const char *d, size_t n)
+{
+    (void)d;
+    xstate_t *s = x->data;
+    s->bytes += n;
+    return REG_DATA_PAUSE;
+}
+
 static void test_transport(void **state)
 {
     (void)state;
@@ -234,14 +242,17 @@ static void test_transport(void **state)
     reg_xfer_opts_t o404 = {.url = url, .on_done = x_done, .data = &s404};
     reg_xfer_t *x404 = NULL;
     assert_int_equal(reg_xfer_start(h, &o404, &x404), 0);
-    /* A second one is cancelled from inside the first one's data callback:
-     * its on_done must never run. */
+    /* A paused transfer is cancelled from inside another one's data
+     * callback: its on_done must never run. */
     xstate_t s_cancel = {0}, s_first = {0};
-    reg_xfer_opts_t oc = {.url = url, .on_done = x_done, .data = &s_cancel};
+    snprintf(url, sizeof(url), "%s/v2/", reg_str(&r, "url"));
+    reg_xfer_opts_t oc = {
+        .url = url, .on_done = x_done, .on_data = x_data_pause, .data = &s_cancel};
     reg_xfer_t *victim = NULL;
     assert_int_equal(reg_xfer_start(h, &oc, &victim), 0);
+    while (s_cancel.bytes == 0)
+        uv_run(&loop, UV_RUN_ONCE);
     s_first.other = victim;
-    snprintf(url, sizeof(url), "%s/v2/", reg_str(&r, "url"));
     reg_xfer_opts_t of = {
         .url = url, .on_done = x_done, .on_data = x_data_cancel_other, .data = &s_first};
     assert_int_equal(reg_xfer_start(h, &of, NULL), 0);
