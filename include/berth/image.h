@@ -119,6 +119,10 @@ int img_layer_dirs(img_store_t *s, const img_image_t *img, char ***dirs, size_t 
 /* Path of one layer's diff dir by chain id; caller frees. NULL when absent. */
 char *img_layer_path(img_store_t *s, const char *chain_id);
 bool img_store_has_layer(img_store_t *s, const char *chain_id);
+/* Unpacked size of one layer (bytes of file content); -1 when absent. */
+int64_t img_store_layer_size(img_store_t *s, const char *chain_id);
+/* config.Labels of an image, or NULL. */
+const cJSON *img_image_labels(const img_image_t *img);
 
 /* ---- references on images ---- */
 /* Point ref (parsed with img_ref_parse) at image; moves it from a previous
@@ -174,6 +178,7 @@ typedef struct img_layer_result {
     char diff_id[IMG_DIGEST_LEN]; /* sha256 of the uncompressed tar */
     int64_t raw_size;             /* bytes fed */
     int64_t size;                 /* bytes of file content unpacked */
+    int64_t tar_size;             /* bytes of the uncompressed tar */
 } img_layer_result_t;
 typedef void (*img_ingest_done_cb)(img_ingest_t *ing, const img_layer_result_t *res,
                                    const berth_err_t *err, void *data);

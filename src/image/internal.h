@@ -83,12 +83,14 @@ bool img_job_result_error(const cJSON *result, berth_err_t *err);
  * bytes and the uncompressed tar, extract into dest (an existing empty dir)
  * with whiteout conversion and path checks. expected: NULL or the digest the
  * raw stream must have. */
-int img_unpack_fd(int fd, const char *dest, const char *expected, img_layer_result_t *res,
-                  berth_err_t *err);
+int img_unpack_fd(int fd, const char *dest, const char *expected, const char *tar_copy,
+                  img_layer_result_t *res, berth_err_t *err);
 /* Same with a pull-style source: read returns bytes, 0 at EOF, <0 on error. */
 typedef ssize_t (*img_raw_read_fn)(void *ctx, void *buf, size_t len);
+/* tar_copy: NULL or a path where the uncompressed tar is kept (gzip level 1)
+ * so save/push can reproduce the exact bytes behind the diff_id. */
 int img_unpack_stream(img_raw_read_fn read_fn, void *ctx, const char *dest, const char *expected,
-                      img_layer_result_t *res, berth_err_t *err);
+                      const char *tar_copy, img_layer_result_t *res, berth_err_t *err);
 /* The same from an already opened archive (entries of a layer tar inside a
  * docker-archive): diff_id is computed by the caller's read callbacks. */
 int img_unpack_archive(struct archive *a, int dest_fd, int64_t *size, berth_err_t *err);
@@ -100,10 +102,13 @@ int img_tar_dir(struct archive *w, const char *dir, berth_err_t *err);
 char *img_store_tmpdir(img_store_t *s, berth_err_t *err); /* fresh dir under tmp/ */
 /* Move an unpacked temp layer (dir with diff/) into place as chain id. */
 int img_store_place_layer(img_store_t *s, const char *tmp_layer_dir, const char *chain_id,
-                          const char *parent_chain, const char *diff_id, int64_t size,
+                          const char *parent_chain, const img_layer_result_t *res,
                           berth_err_t *err);
+/* Read layers/<chain>/layer.json; 0 or -1 with err (404). */
+int img_store_layer_meta(img_store_t *s, const char *chain_id, char diff_id[IMG_DIGEST_LEN],
+                         int64_t *size, int64_t *tar_size, berth_err_t *err);
+#define IMG_LAYER_TAR "layer.tar.gz" /* inside layers/<chain>/ */
 char *img_short_id(const char *id, char out[13]);
-const cJSON *img_image_labels(const img_image_t *img); /* config.Labels or NULL */
 
 /* sha256 streaming helper (OpenSSL EVP). */
 typedef struct img_hasher img_hasher_t;

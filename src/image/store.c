@@ -150,7 +150,7 @@ static void image_free(img_image_t *img)
     free(img);
 }
 
-static int64_t layer_size(img_store_t *s, const char *chain_id)
+int64_t img_store_layer_size(img_store_t *s, const char *chain_id)
 {
     cleanup_free char *p = xasprintf("%s/%s/layer.json", s->layers, hex_of(chain_id));
     cleanup_free char *txt = NULL;
@@ -162,6 +162,34 @@ static int64_t layer_size(img_store_t *s, const char *chain_id)
     int64_t v = cJSON_IsNumber(sz) ? (int64_t)sz->valuedouble : 0;
     cJSON_Delete(j);
     return v;
+}
+
+int img_store_layer_meta(img_store_t *s, const char *chain_id, char diff_id[IMG_DIGEST_LEN],
+                         int64_t *size, int64_t *tar_size, berth_err_t *err)
+{
+    if (!img_digest_valid(chain_id))
+        return berth_err_set(err, BERTH_E_INVALID, "invalid layer id %s", chain_id);
+    cleanup_free char *p = xasprintf("%s/%s/layer.json", s->layers, hex_of(chain_id));
+    cleanup_free char *txt = NULL;
+    size_t n;
+    if (fs_read_file(p, MAX_META_BYTES, &txt, &n) < 0)
+        return berth_err_set(err, BERTH_E_NOT_FOUND, "layer %s not found", chain_id);
+    cJSON *j = cJSON_Parse(txt);
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "diff_id");
+    const cJSON *sz = cJSON_GetObjectItemCaseSensitive(j, "size");
+    const cJSON *ts = cJSON_GetObjectItemCaseSensitive(j, "tar_size");
+    if (!cJSON_IsString(d) || !img_digest_valid(d->valuestring)) {
+        cJSON_Delete(j);
+        return berth_err_set(err, BERTH_E_INTERNAL, "layer %s: bad metadata", chain_id);
+    }
+    if (diff_id)
+        snprintf(diff_id, IMG_DIGEST_LEN, "%s", d->valuestring);
+    if (size)
+        *size = cJSON_IsNumber(sz) ? (int64_t)sz->valuedouble : 0;
+    if (tar_size)
+        *tar_size = cJSON_IsNumber(ts) ? (int64_t)ts->valuedouble : -1;
+    cJSON_Delete(j);
+    return 0;
 }
 
 bool img_store_has_layer(img_store_t *s, const char *chain_id)
@@ -211,7 +239,7 @@ static img_image_t *image_from_config(img_store_t *s, const char *id, const char
         img->diff_ids[img->n_layers] = xstrdup(d->valuestring);
         img->chain_ids[img->n_layers] = xstrdup(chain);
         img->n_layers++;
-        int64_t sz = layer_size(s, chain);
+        int64_t sz = img_store_layer_size(s, chain);
         if (sz < 0) {
             berth_err_set(err, BERTH_E_NOT_FOUND, "layer %s of image %s is missing", chain, id);
             goto fail;
@@ -605,8 +633,7 @@ char *img_store_tmpdir(img_store_t *s, berth_err_t *err)
 }
 
 int img_store_place_layer(img_store_t *s, const char *tmp_layer_dir, const char *chain_id,
-                          const char *parent_chain, const char *diff_id, int64_t size,
-                          berth_err_t *err)
+                          const char *parent_chain, const img_layer_result_t *res, berth_err_t *err)
 {
     cleanup_free char *dst = xasprintf("%s/%s", s->layers, hex_of(chain_id));
     if (img_store_has_layer(s, chain_id)) {
@@ -615,8 +642,9 @@ int img_store_place_layer(img_store_t *s, const char *tmp_layer_dir, const char 
     }
     fs_rm_rf(dst); /* a half-placed dir without layer.json is garbage */
     cJSON *meta = cJSON_CreateObject();
-    cJSON_AddStringToObject(meta, "diff_id", diff_id);
-    cJSON_AddNumberToObject(meta, "size", (double)size);
+    cJSON_AddStringToObject(meta, "diff_id", res->diff_id);
+    cJSON_AddNumberToObject(meta, "size", (double)res->size);
+    cJSON_AddNumberToObject(meta, "tar_size", (double)res->tar_size);
     cJSON_AddStringToObject(meta, "parent", parent_chain ? parent_chain : "");
     char *txt = cJSON_PrintUnformatted(meta);
     cJSON_Delete(meta);
@@ -742,7 +770,7 @@ static int64_t remove_image(img_store_t *s, img_image_t *img, cJSON *report)
         const char *chain = img->chain_ids[k];
         if (layer_in_use(s, chain))
             continue;
-        int64_t sz = layer_size(s, chain);
+        int64_t sz = img_store_layer_size(s, chain);
         reclaimed += sz > 0 ? sz : 0;
         /* Rename away first so a crash never leaves a half-deleted layer in place. */
         cleanup_free char *src = xasprintf("%s/%s", s->layers, hex_of(chain));

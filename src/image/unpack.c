@@ -22,6 +22,7 @@
 #include <sys/xattr.h>
 
 #include <archive_entry.h>
+#include <zlib.h>
 
 #include "image/internal.h"
 
@@ -34,7 +35,7 @@
 static char *clean_path(const char *name)
 {
     size_t n = strlen(name);
-    char *out = xmalloc(n + 1);
+    char *out = xmalloc(n + 2); /* +1: split_base may shift right by one */
     size_t len = 0;
     const char *p = name;
     while (*p) {
@@ -324,6 +325,9 @@ static la_ssize_t raw_read_cb(struct archive *a, void *data, const void **out)
 typedef struct tar_src {
     struct archive *decomp;
     img_hasher_t *tar_hash;
+    gzFile copy;
+    bool copy_failed;
+    int64_t tar_size;
     char buf[128 * 1024];
 } tar_src_t;
 
@@ -336,12 +340,15 @@ static la_ssize_t tar_read_cb(struct archive *a, void *data, const void **out)
         return -1;
     }
     img_hasher_update(ts->tar_hash, ts->buf, (size_t)n);
+    ts->tar_size += n;
+    if (ts->copy && n > 0 && gzwrite(ts->copy, ts->buf, (unsigned)n) != (int)n)
+        ts->copy_failed = true;
     *out = ts->buf;
     return n;
 }
 
 int img_unpack_stream(img_raw_read_fn read_fn, void *ctx, const char *dest, const char *expected,
-                      img_layer_result_t *res, berth_err_t *err)
+                      const char *tar_copy, img_layer_result_t *res, berth_err_t *err)
 {
     int ret = -1;
     unpack_src_t *src = xcalloc(1, sizeof(*src));
@@ -357,6 +364,16 @@ int img_unpack_stream(img_raw_read_fn read_fn, void *ctx, const char *dest, cons
     if (dest_fd < 0) {
         berth_err_sys(err, errno, "opening %s", dest);
         goto out;
+    }
+    if (tar_copy) {
+        int cfd = open(tar_copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        ts->copy = cfd >= 0 ? gzdopen(cfd, "wb1") : NULL;
+        if (!ts->copy) {
+            if (cfd >= 0)
+                close(cfd);
+            berth_err_sys(err, errno, "creating %s", tar_copy);
+            goto out;
+        }
     }
     archive_read_support_filter_gzip(decomp);
     archive_read_support_filter_zstd(decomp);
@@ -388,8 +405,19 @@ int img_unpack_stream(img_raw_read_fn read_fn, void *ctx, const char *dest, cons
         img_hasher_update(src->raw_hash, drain, (size_t)n);
         src->raw_size += n;
     }
+    if (ts->copy) {
+        int zr = gzclose(ts->copy);
+        ts->copy = NULL;
+        if (zr != Z_OK || ts->copy_failed) {
+            berth_err_set(err, BERTH_E_INTERNAL, "writing %s failed", tar_copy);
+            goto out;
+        }
+    }
     ret = 0;
 out:
+    if (ts->copy)
+        gzclose(ts->copy);
+    res->tar_size = ts->tar_size;
     archive_read_free(tar);
     archive_read_free(decomp);
     img_hasher_final(src->raw_hash, res->digest);
@@ -413,8 +441,8 @@ static ssize_t fd_read_fn(void *ctx, void *buf, size_t len)
     return n;
 }
 
-int img_unpack_fd(int fd, const char *dest, const char *expected, img_layer_result_t *res,
-                  berth_err_t *err)
+int img_unpack_fd(int fd, const char *dest, const char *expected, const char *tar_copy,
+                  img_layer_result_t *res, berth_err_t *err)
 {
-    return img_unpack_stream(fd_read_fn, &fd, dest, expected, res, err);
+    return img_unpack_stream(fd_read_fn, &fd, dest, expected, tar_copy, res, err);
 }
