@@ -434,6 +434,12 @@ def _main(argv):
     p.add_argument("--user")
     p.add_argument("--ca")
     p.add_argument("--arch", default="amd64")
+    m = sub.add_parser("put-multiarch")
+    m.add_argument("url")
+    m.add_argument("repo")
+    m.add_argument("tag")
+    m.add_argument("--user")
+    m.add_argument("--ca")
     a = ap.parse_args(argv)
     if a.cmd == "serve":
         token = None
@@ -455,6 +461,18 @@ def _main(argv):
     creds = tuple(a.user.split(":", 1)) if a.user else None
     url = a.url if "://" in a.url else "http://" + a.url
     cl = RegistryClient(url, creds, a.ca)
+    if a.cmd == "put-multiarch":
+        out = {}
+        entries = []
+        for arch in ("amd64", "arm64"):
+            layer = tar_layer({"etc/arch": arch.encode() + b"\n"})
+            d, body, cfg = cl.put_image(a.repo, "%s-%s" % (a.tag, arch), [layer], arch=arch,
+                                        oci=True)
+            entries.append((d, body, "linux", arch))
+            out[arch] = {"digest": d, "config": json.loads(body)["config"]["digest"]}
+        out["index"], _ = cl.put_index(a.repo, a.tag, entries)
+        print(json.dumps(out), flush=True)
+        return 0
     layers = [random_layer(i, a.layer_kib * 1024) for i in range(a.layers)]
     digest, body, _ = cl.put_image(a.repo, a.tag, layers, compress=a.compress, arch=a.arch)
     print(json.dumps({"digest": digest, "manifest": json.loads(body)}), flush=True)
