@@ -252,7 +252,8 @@ int img_save_begin(img_store_t *s, const char *const *names, size_t n_names,
  * If busybox:latest is missing and /bin/busybox exists, build it from
  * /bin/busybox in a child (one layer: bin/busybox + applet symlinks,
  * etc/passwd, etc/group; Cmd ["sh"]) and tag it. done_cb (may be NULL) runs
- * on the loop when finished. Returns 0 when started or not needed. */
+ * on the loop when finished; when nothing is to be done it runs before the
+ * call returns. Returns 0 when started or not needed. */
 int img_default_image_begin(img_store_t *s, void (*done_cb)(const berth_err_t *err, void *data),
                             void *data);
 

@@ -100,6 +100,8 @@ int img_tar_dir(struct archive *w, const char *dir, berth_err_t *err);
 
 /* ---- store internals ---- */
 char *img_store_tmpdir(img_store_t *s, berth_err_t *err); /* fresh dir under tmp/ */
+/* rm -rf path in a child process (falls back to inline). */
+void img_store_remove_async(img_store_t *s, const char *path);
 /* Move an unpacked temp layer (dir with diff/) into place as chain id. */
 int img_store_place_layer(img_store_t *s, const char *tmp_layer_dir, const char *chain_id,
                           const char *parent_chain, const img_layer_result_t *res,

@@ -640,7 +640,6 @@ int img_store_place_layer(img_store_t *s, const char *tmp_layer_dir, const char 
         fs_rm_rf(tmp_layer_dir);
         return 0;
     }
-    fs_rm_rf(dst); /* a half-placed dir without layer.json is garbage */
     cJSON *meta = cJSON_CreateObject();
     cJSON_AddStringToObject(meta, "diff_id", res->diff_id);
     cJSON_AddNumberToObject(meta, "size", (double)res->size);
@@ -654,8 +653,15 @@ int img_store_place_layer(img_store_t *s, const char *tmp_layer_dir, const char 
     if (r < 0)
         return berth_err_sys(err, -r, "writing %s", meta_path);
     /* layer.json is inside the dir, so the rename publishes diff + metadata at once. */
-    if (rename(tmp_layer_dir, dst) < 0)
+    if (rename(tmp_layer_dir, dst) < 0) {
+        /* Another import placed the same chain meanwhile: keep theirs. Never
+         * remove dst here, it may be a layer an image already uses. */
+        if ((errno == ENOTEMPTY || errno == EEXIST) && img_store_has_layer(s, chain_id)) {
+            fs_rm_rf(tmp_layer_dir);
+            return 0;
+        }
         return berth_err_sys(err, errno, "moving layer into place");
+    }
     fs_fsync_dir(s->layers);
     return 0;
 }
@@ -667,6 +673,25 @@ static bool layer_in_use(img_store_t *s, const char *chain_id)
             if (strcmp(s->images[i]->chain_ids[k], chain_id) == 0)
                 return true;
     return false;
+}
+
+static int rm_child(void *arg, int in_fd, int out_fd, int res_fd)
+{
+    UNUSED(in_fd);
+    UNUSED(out_fd);
+    fs_rm_rf(arg);
+    img_job_child_result(res_fd, cJSON_CreateObject());
+    return 0;
+}
+
+void img_store_remove_async(img_store_t *s, const char *path)
+{
+    img_job_t *job;
+    berth_err_t err = {0};
+    /* Big layers take a while to delete: do it off the loop. Whatever is
+     * left under tmp/ after a crash goes at the next open. */
+    if (img_job_start(s, rm_child, (void *)path, false, false, &job, &err) < 0)
+        fs_rm_rf(path);
 }
 
 /* ---- commit ---- */
@@ -779,7 +804,7 @@ static int64_t remove_image(img_store_t *s, img_image_t *img, cJSON *report)
         if (trash) {
             cleanup_free char *dst = xasprintf("%s/layer", trash);
             if (rename(src, dst) == 0)
-                fs_rm_rf(trash);
+                img_store_remove_async(s, trash);
             else
                 fs_rm_rf(src);
         } else {
