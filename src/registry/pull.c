@@ -17,7 +17,7 @@
 
 typedef struct pull_op pull_op_t;
 
-enum layer_state { L_NEW, L_WAITING, L_DOWNLOADING, L_UNPACKING, L_DONE };
+enum layer_state { L_NEW, L_WAITING, L_DOWNLOADING, L_UNPACKING, L_UNPACKED, L_DONE };
 
 typedef struct pull_layer {
     pull_op_t *p;
@@ -258,6 +258,40 @@ static int layer_data_cb(reg_xfer_t *x, const char *buf, size_t len)
     return 0;
 }
 
+/* A layer is placed on top of its parent, so unpacked layers are committed
+ * bottom-up as soon as everything below them is in place. -1 when the pull
+ * was aborted. */
+static int commit_ready_layers(pull_op_t *p)
+{
+    for (size_t i = 0; i < p->n_layers; i++) {
+        pull_layer_t *l = &p->layers[i];
+        if (l->state == L_DONE)
+            continue;
+        if (l->state != L_UNPACKED)
+            return 0;
+        berth_err_t err;
+        berth_err_clear(&err);
+        char chain[IMG_DIGEST_LEN];
+        if (img_ingest_commit(l->ing, l->parent_chain[0] ? l->parent_chain : NULL, chain, &err) <
+            0) {
+            berth_err_prefix(&err, "failed to register layer %s", l->desc->digest);
+            pull_abort(&p->op, &err);
+            return -1;
+        }
+        if (strcmp(chain, l->chain) != 0) {
+            pull_fail(p, BERTH_E_INTERNAL, "layer %s: chain ID %s, expected %s", l->desc->digest,
+                      chain, l->chain);
+            return -1;
+        }
+        img_ingest_free(l->ing);
+        l->ing = NULL;
+        l->state = L_DONE;
+        p->n_done++;
+        emit_status(p, l->short_id, "Pull complete");
+    }
+    return 0;
+}
+
 static void layer_ingest_done(img_ingest_t *ing, const img_layer_result_t *res,
                               const berth_err_t *err, void *data)
 {
@@ -290,21 +324,12 @@ static void layer_ingest_done(img_ingest_t *ing, const img_layer_result_t *res,
                   l->desc->digest, res->diff_id, l->diff_id);
         return;
     }
+    (void)ing;
     emit(p, reg_msg_progress(l->short_id, "Extracting", res->raw_size, l->desc->size));
-    berth_err_t cerr;
-    berth_err_clear(&cerr);
-    char chain[IMG_DIGEST_LEN];
-    if (img_ingest_commit(ing, l->parent_chain[0] ? l->parent_chain : NULL, chain, &cerr) < 0) {
-        berth_err_prefix(&cerr, "failed to register layer %s", l->desc->digest);
-        pull_abort(&p->op, &cerr);
-        return;
-    }
-    img_ingest_free(ing);
-    l->ing = NULL;
-    l->state = L_DONE;
-    emit_status(p, l->short_id, "Pull complete");
+    l->state = L_UNPACKED;
     p->active--;
-    p->n_done++;
+    if (commit_ready_layers(p) < 0)
+        return;
     pull_schedule(p);
 }
 
