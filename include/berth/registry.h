@@ -104,6 +104,17 @@ typedef struct reg_push_opts {
 int reg_push(reg_client_t *c, const reg_push_opts_t *opts, reg_progress_cb progress,
              reg_done_cb done, void *data, reg_op_t **op, berth_err_t *err);
 
+/* ---- daemon hooks (berthd module table) ------------------------------------
+ * reg_daemon_open: d->registry from d->cfg (insecure-registries, max-
+ * concurrent-downloads/uploads), d->images, state under
+ * <data_root>/registry; certs dirs /etc/docker/certs.d and
+ * /etc/berth/certs.d, or the colon-separated list in $BERTH_CERTS_DIRS.
+ * reg_daemon_close: cancels running pulls/pushes and starts closing; the
+ * memory goes once the loop has run the handles' close callbacks. */
+typedef struct berthd berthd_t;
+int reg_daemon_open(berthd_t *d, berth_err_t *err);
+void reg_daemon_close(berthd_t *d);
+
 /* Stop an operation (client went away). Its callbacks never run afterwards;
  * nothing half-done is committed. */
 void reg_op_cancel(reg_op_t *op);

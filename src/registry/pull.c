@@ -12,7 +12,10 @@
 #include "berth/image.h"
 
 #define PULL_MAX_ATTEMPTS 4
-#define PULL_INGEST_HIGH_WATER (8 * 1024 * 1024)
+/* The store's ingest queue calls drain once it falls under 1 MiB after it
+ * reached 4 MiB: pause at exactly that mark, so each layer holds at most
+ * ~4.5 MiB in memory (daemon RSS stays small during big pulls). */
+#define PULL_INGEST_HIGH_WATER (4 * 1024 * 1024)
 #define PULL_PROGRESS_INTERVAL_MS 100
 
 typedef struct pull_op pull_op_t;
@@ -243,7 +246,7 @@ static int layer_data_cb(reg_xfer_t *x, const char *buf, size_t len)
                       l->desc->digest, (long long)l->desc->size);
         return -EBADMSG;
     }
-    if (img_ingest_pending(l->ing) > PULL_INGEST_HIGH_WATER) {
+    if (img_ingest_pending(l->ing) >= PULL_INGEST_HIGH_WATER) {
         l->paused = true;
         return REG_DATA_PAUSE;
     }
