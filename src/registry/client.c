@@ -608,6 +608,28 @@ static void sess_probe(reg_sess_t *s)
         sess_fail(s, BERTH_E_INTERNAL, "Get \"%s\": %s", s->probe_url, strerror(-r));
 }
 
+bool reg_sess_reauth(reg_sess_t *s, const reg_xfer_t *x, reg_sess_ready_cb cb, void *data)
+{
+    if (s->ready_cb || s->auth.registry_token)
+        return false;
+    reg_challenge_t c;
+    if (reg_challenge_parse(reg_xfer_header(x, "www-authenticate"), &c) < 0)
+        return false;
+    if (strcmp(c.scheme, "bearer") != 0 || !c.realm) {
+        reg_challenge_free(&c);
+        return false;
+    }
+    reg_challenge_free(&s->challenge);
+    s->challenge = c;
+    s->ready_cb = cb;
+    s->ready_data = data;
+    bool verify = s->verify;
+    s->verify = true; /* skip the cache: that token was just refused */
+    sess_fetch_token(s);
+    s->verify = verify;
+    return true;
+}
+
 void reg_sess_open(reg_sess_t *s, bool verify, reg_sess_ready_cb cb, void *data)
 {
     s->ready_cb = cb;

@@ -81,6 +81,10 @@ reg_sess_t *reg_sess_new(reg_client_t *c, const char *host, const char *repo, co
 /* Probe /v2/ and authenticate. verify: make sure credentials are checked
  * (login) even with Basic auth. cb runs once (err NULL when ready). */
 void reg_sess_open(reg_sess_t *s, bool verify, reg_sess_ready_cb cb, void *data);
+/* After a 401 on x (token expired or revoked): fetch a fresh Bearer token
+ * from x's challenge, then cb. false when that cannot help (Basic auth, a
+ * given registry token, a handshake already running): cb never runs. */
+bool reg_sess_reauth(reg_sess_t *s, const reg_xfer_t *x, reg_sess_ready_cb cb, void *data);
 /* Start a request: path is "/v2/..." (or an absolute URL); headers in o are
  * kept, the session's Authorization and TLS settings added. */
 int reg_sess_start(reg_sess_t *s, reg_xfer_opts_t *o, const char *path, reg_xfer_t **out);

@@ -37,6 +37,7 @@ typedef struct pull_layer {
     uint64_t last_progress_ms;
     int attempts;
     bool paused;
+    bool reauthed;
     bool timer_active;
     uv_timer_t retry_timer;
 } pull_layer_t;
@@ -56,6 +57,8 @@ struct pull_op {
     reg_manifest_t m;
     berth_buf_t config;
     char want_digest[72]; /* manifest chosen from an index */
+    char fetching[128];   /* reference of the manifest request in flight */
+    bool reauthed;
     char (*diff_ids)[IMG_DIGEST_LEN];
     pull_layer_t *layers;
     size_t n_layers;
@@ -351,6 +354,32 @@ static void retry_timer_cb(uv_timer_t *t)
         pull_abort(&l->p->op, &err);
 }
 
+static void layer_retry_later(pull_layer_t *l, unsigned delay_ms)
+{
+    pull_op_t *p = l->p;
+    if (!l->timer_active) {
+        uv_timer_init(p->op.client->loop, &l->retry_timer);
+        l->retry_timer.data = l;
+        l->timer_active = true;
+        p->open_handles++;
+    }
+    uv_timer_start(&l->retry_timer, retry_timer_cb, delay_ms, 0);
+}
+
+static void layer_reauth_cb(reg_sess_t *s, const berth_err_t *err, void *data)
+{
+    (void)s;
+    pull_layer_t *l = data;
+    if (err) {
+        pull_abort(&l->p->op, err);
+        return;
+    }
+    berth_err_t serr;
+    berth_err_clear(&serr);
+    if (layer_start(l, &serr) < 0)
+        pull_abort(&l->p->op, &serr);
+}
+
 static void layer_xfer_done(reg_xfer_t *x, int result)
 {
     pull_layer_t *l = x->data;
@@ -366,18 +395,23 @@ static void layer_xfer_done(reg_xfer_t *x, int result)
         cleanup_free char *msg = xasprintf("Retrying in %u second%s", (delay_ms + 999) / 1000,
                                            (delay_ms + 999) / 1000 == 1 ? "" : "s");
         emit_status(p, l->short_id, msg);
-        if (!l->timer_active) {
-            uv_timer_init(p->op.client->loop, &l->retry_timer);
-            l->retry_timer.data = l;
-            l->timer_active = true;
-            p->open_handles++;
-        }
-        uv_timer_start(&l->retry_timer, retry_timer_cb, delay_ms, 0);
+        layer_retry_later(l, delay_ms);
         return;
     }
     if (result < 0) {
         pull_fail(p, BERTH_E_INTERNAL, "error pulling layer %s: %s", l->desc->digest,
                   reg_xfer_error(x));
+        return;
+    }
+    if (x->status == 401 && !l->reauthed && l->attempts < PULL_MAX_ATTEMPTS) {
+        /* Token expired during a long pull: refresh it and start again. */
+        l->reauthed = true;
+        img_ingest_free(l->ing);
+        l->ing = NULL;
+        if (!reg_sess_reauth(p->sess, x, layer_reauth_cb, l)) {
+            /* Another layer is refreshing it: retry shortly with its token. */
+            layer_retry_later(l, 500);
+        }
         return;
     }
     if (x->status != 200) {
@@ -525,6 +559,17 @@ static void config_done(reg_xfer_t *x, int result)
 
 static void fetch_manifest(pull_op_t *p, const char *reference);
 
+static void manifest_reauth_cb(reg_sess_t *s, const berth_err_t *err, void *data)
+{
+    (void)s;
+    pull_op_t *p = data;
+    if (err) {
+        pull_abort(&p->op, err);
+        return;
+    }
+    fetch_manifest(p, p->fetching);
+}
+
 static void manifest_done(reg_xfer_t *x, int result)
 {
     pull_op_t *p = x->data;
@@ -538,6 +583,11 @@ static void manifest_done(reg_xfer_t *x, int result)
         cleanup_free char *msg = reg_error_text(x);
         pull_fail(p, BERTH_E_NOT_FOUND, "manifest for %s not found: %s", fam, msg);
         return;
+    }
+    if (x->status == 401 && !p->reauthed) {
+        p->reauthed = true;
+        if (reg_sess_reauth(p->sess, x, manifest_reauth_cb, p))
+            return;
     }
     if (x->status == 401 || x->status == 403) {
         cleanup_free char *name = reg_ref_familiar_name(&p->ref);
@@ -602,6 +652,8 @@ static void manifest_done(reg_xfer_t *x, int result)
 
 static void fetch_manifest(pull_op_t *p, const char *reference)
 {
+    if (reference != p->fetching)
+        snprintf(p->fetching, sizeof(p->fetching), "%s", reference);
     cleanup_free char *path = xasprintf("/v2/%s/manifests/%s", p->ref.path, reference);
     const char *hdrs[] = {REG_MANIFEST_ACCEPT, NULL};
     reg_xfer_opts_t o = {
