@@ -326,6 +326,15 @@ const char *reg_status_text(long status)
 
 static void sess_finish(reg_sess_t *s, const berth_err_t *err)
 {
+    /* Only login answers 401: the docker CLI treats a 401 from pull or push
+     * as "ask the user for credentials" and would prompt (or hang on a
+     * closed stdin); dockerd answers those with a 500 and the reason. */
+    berth_err_t copy;
+    if (err && !s->verify && err->status == BERTH_E_UNAUTHORIZED) {
+        copy = *err;
+        copy.status = BERTH_E_INTERNAL;
+        err = &copy;
+    }
     reg_sess_ready_cb cb = s->ready_cb;
     s->ready_cb = NULL;
     if (cb)

@@ -195,7 +195,7 @@ static void dist_manifest_done(reg_xfer_t *x, int result)
     }
     if (x->status == 404 || x->status == 401 || x->status == 403) {
         cleanup_free char *msg = reg_error_text(x);
-        dist_fail(d, x->status == 404 ? BERTH_E_NOT_FOUND : BERTH_E_UNAUTHORIZED,
+        dist_fail(d, x->status == 404 ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL,
                   "manifest for %s:%s not found: %s", name, d->ref.tag ? d->ref.tag : d->ref.digest,
                   msg);
         return;

@@ -527,8 +527,7 @@ static void layer_post_done(reg_xfer_t *x, int result)
     const char *loc = reg_xfer_header(x, "location");
     if (result < 0 || x->status != 202 || !loc) {
         cleanup_free char *msg = result < 0 ? xstrdup(reg_xfer_error(x)) : reg_error_text(x);
-        push_fail(p, x->status == 401 ? BERTH_E_UNAUTHORIZED : BERTH_E_INTERNAL,
-                  "pushing layer %s: %s", l->short_id, msg);
+        push_fail(p, BERTH_E_INTERNAL, "pushing layer %s: %s", l->short_id, msg);
         return;
     }
     l->location = absolute_location(p->sess, loc);

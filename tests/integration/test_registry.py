@@ -122,7 +122,7 @@ def test_tls_htpasswd_login_push_pull(daemon_factory, registry, tmp_path):
     assert r.returncode == 0, r.stderr.decode()
     fresh = daemon_factory()
     # No credentials on the fresh daemon's client: refused with a clear error.
-    r = fresh.docker("pull", name)
+    r = fresh.docker("pull", name, input=b"", timeout=60)
     assert r.returncode != 0
     assert "no basic auth credentials" in r.stderr.decode()
     hdr = _auth_header("alice", "s3cret", reg.hostport)

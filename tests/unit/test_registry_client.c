@@ -177,7 +177,7 @@ static void test_login_htpasswd_tls(void **state)
     assert_int_equal(reg_distribution_inspect(c, name, NULL, done_cb, &d, NULL, &err), 0);
     run_until(&loop, &d.done);
     assert_true(d.failed);
-    assert_int_equal(d.err.status, 401);
+    assert_int_equal(d.err.status, 500); /* never 401: the CLI would prompt */
     assert_non_null(strstr(d.err.msg, "no basic auth credentials"));
 
     client_close(&loop, c);
@@ -231,7 +231,7 @@ static void test_token_auth(void **state)
     assert_int_equal(reg_distribution_inspect(c, name, NULL, done_cb, &d, NULL, &err), 0);
     run_until(&loop, &d.done);
     assert_true(d.failed);
-    assert_int_equal(d.err.status, 401);
+    assert_int_equal(d.err.status, 500); /* never 401: the CLI would prompt */
     /* Unknown tag: 404 with the registry's reason. */
     snprintf(name, sizeof(name), "%s/team/app:nope", reg_str(&r, "hostport"));
     memset(&d, 0, sizeof(d));
