@@ -73,8 +73,9 @@ struct http_req {
     void (*on_raw_data)(http_req_t *req, const char *data, size_t len);
     void (*on_raw_eof)(http_req_t *req);
 
-    /* Streaming responses: runs when queued output drops below the low-water
-     * mark after http_stream_pending()/http_raw_pending() was high. */
+    /* Streaming responses: after output had to be queued (pending() > 0),
+     * runs once the queue is back under 64 KiB. A producer pauses at any
+     * threshold of its choosing and resumes here. */
     void (*on_drain)(http_req_t *req);
 
     /* The connection closed before the handler finished (see contract). */

@@ -7,9 +7,7 @@
 
 #include "berth/http.h"
 
-/* Output queued beyond HIGH marks the stream "full"; on_drain runs once the
- * queue falls under LOW again. */
-#define HTTP_WRITE_HIGH_WATER (256 * 1024)
+/* on_drain runs once queued output falls under this again. */
 #define HTTP_WRITE_LOW_WATER (64 * 1024)
 /* Bytes read ahead of the parser (pipelined requests) before reading stops. */
 #define HTTP_READ_AHEAD_SLACK (64 * 1024)

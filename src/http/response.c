@@ -96,8 +96,9 @@ static int conn_write_impl(http_conn_t *c, const char *data, size_t len, char *o
     }
     c->writes_inflight++;
     c->write_queued += wr->len;
-    if (c->write_queued >= HTTP_WRITE_HIGH_WATER)
-        c->drain_wanted = true;
+    /* Whatever threshold a producer pauses at, it hears when the queue
+     * has gone down again. */
+    c->drain_wanted = true;
     return 0;
 }
 

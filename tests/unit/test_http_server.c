@@ -70,6 +70,22 @@ static void on_abort(http_req_t *req)
     fx->aborts++;
 }
 
+/* /big: 3 MiB in 16 KiB chunks, pausing whenever 256 KiB are queued. */
+#define BIG_TOTAL (3 * 1024 * 1024)
+static void big_pump(http_req_t *req)
+{
+    static const char chunk[16384] = {0};
+    size_t sent = (size_t)(uintptr_t)req->handler_data;
+    while (sent < BIG_TOTAL && http_stream_pending(req) < 256 * 1024) {
+        if (http_stream_write(req, chunk, sizeof(chunk)) < 0)
+            return;
+        sent += sizeof(chunk);
+    }
+    req->handler_data = (void *)(uintptr_t)sent;
+    if (sent >= BIG_TOTAL)
+        http_stream_end(req);
+}
+
 static void route(http_req_t *req)
 {
     if (strcmp(req->path, "/stream-in") == 0) {
@@ -101,6 +117,10 @@ static void dispatch(http_req_t *req)
         req->on_raw_eof = raw_eof;
         req->on_abort = on_abort;
         assert_int_equal(http_hijack(req, "application/vnd.docker.raw-stream"), 0);
+    } else if (strcmp(req->path, "/big") == 0) {
+        req->on_drain = big_pump;
+        http_stream_begin(req, 200, "application/octet-stream", NULL);
+        big_pump(req);
     } else if (strcmp(req->path, "/abort") == 0) {
         req->on_abort = on_abort; /* never answers */
     } else if (strcmp(req->path, "/stream-in") == 0) {
@@ -411,6 +431,21 @@ static void test_streamed_response(void **state)
     buf_free(&out);
 }
 
+static void test_backpressure_on_drain(void **state)
+{
+    fixture_t *fx = *state;
+    int fd = client(fx);
+    const char *req = "GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    csend(fx, fd, req, strlen(req));
+    berth_buf_t out;
+    buf_init(&out);
+    assert_true(pump(fx, fd, &out, NULL, 10000)); /* all of it, then close */
+    assert_true(out.len > BIG_TOTAL);
+    assert_true(out.len > 5 && memcmp(out.data + out.len - 5, "0\r\n\r\n", 5) == 0);
+    close(fd);
+    buf_free(&out);
+}
+
 static void test_slow_headers_dropped(void **state)
 {
     fixture_t *fx = *state;
@@ -475,6 +510,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_streamed_response, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_headers_dropped, setup, teardown),
         cmocka_unit_test(test_replaced_socket_is_left_alone),
+        cmocka_unit_test_setup_teardown(test_backpressure_on_drain, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
