@@ -85,6 +85,7 @@ struct http_conn {
     bool failed; /* write error seen inside a handler's call: close from the defer timer */
     bool closing;
     bool drain_wanted;
+    bool http10; /* the current request is HTTP/1.0: keep-alive must be explicit */
 };
 
 /* server.c */

@@ -132,6 +132,8 @@ static void head_append(berth_buf_t *b, const http_req_t *req, int status, const
         buf_puts(b, extra_headers);
     if (!req->keep_alive || req->upgrade)
         buf_puts(b, "Connection: close\r\n");
+    else if (req->conn->http10)
+        buf_puts(b, "Connection: keep-alive\r\n");
 }
 
 void http_reply(http_req_t *req, int status, const char *content_type, const void *body, size_t len,

@@ -431,6 +431,7 @@ static int on_headers_complete(llhttp_t *p)
     req->method_name = llhttp_method_name((llhttp_method_t)req->method);
     req->upgrade = llhttp_get_upgrade(p) != 0;
     req->keep_alive = llhttp_should_keep_alive(p) != 0;
+    c->http10 = llhttp_get_http_major(p) == 1 && llhttp_get_http_minor(p) == 0;
     if (!req->target || http_parse_target(req, req->target) < 0) {
         c->err_status = 400;
         c->err_msg = "malformed request target";

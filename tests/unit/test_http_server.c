@@ -254,6 +254,23 @@ static void test_pipelining_in_order(void **state)
     buf_free(&out);
 }
 
+static void test_http10(void **state)
+{
+    fixture_t *fx = *state;
+    int fd = client(fx);
+    const char *reqs = "GET /echo HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                       "GET /echo HTTP/1.0\r\n\r\n";
+    csend(fx, fd, reqs, strlen(reqs));
+    berth_buf_t out;
+    buf_init(&out);
+    assert_true(pump(fx, fd, &out, NULL, 2000)); /* the plain 1.0 request closes */
+    const char *first = strstr(out.data, "Connection: keep-alive\r\n");
+    assert_non_null(first);
+    assert_non_null(strstr(first, "Connection: close\r\n"));
+    close(fd);
+    buf_free(&out);
+}
+
 static void test_chunked_request_body(void **state)
 {
     fixture_t *fx = *state;
@@ -500,6 +517,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pipelining_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunked_request_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http10, setup, teardown),
         cmocka_unit_test_setup_teardown(test_streamed_request_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_too_large, setup, teardown),
         cmocka_unit_test_setup_teardown(test_headers_too_large, setup, teardown),
