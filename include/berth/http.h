@@ -170,6 +170,15 @@ void http_stream_end(http_req_t *req);
  * to on_raw_data. 0/-errno. */
 int http_hijack(http_req_t *req, const char *content_type);
 int http_raw_write(http_req_t *req, const void *data, size_t len); /* 0/-EPIPE */
+
+/* WebSocket upgrade (RFC 6455, e.g. /containers/{id}/attach/ws): checks the
+ * handshake headers and answers 101 with Sec-WebSocket-Accept; -EINVAL when
+ * the request is not a valid websocket upgrade (reply 400 yourself). Then the
+ * raw API applies with framing done for you: on_raw_data gets the payload of
+ * every client data frame (text or binary), on_raw_eof the client's close
+ * frame (or EOF), http_raw_write sends one binary frame, http_raw_close sends
+ * a close frame (1000) and closes. Pings are answered here. */
+int http_ws_upgrade(http_req_t *req);
 size_t http_raw_pending(const http_req_t *req);
 /* Flush queued output, then close the connection; finishes the request. */
 void http_raw_close(http_req_t *req);

@@ -306,6 +306,8 @@ int http_raw_write(http_req_t *req, const void *data, size_t len)
 {
     if (!req_live(req))
         return -EPIPE;
+    if (req->conn->ws)
+        return len ? http_ws_send_frame(req->conn, 0x2, data, len) : 0;
     return http_conn_write(req->conn, data, len);
 }
 
@@ -318,5 +320,10 @@ void http_raw_close(http_req_t *req)
 {
     if (!req_live(req))
         return;
+    http_conn_t *c = req->conn;
+    if (c->ws && !c->ws_close_sent) {
+        static const unsigned char normal[2] = {0x03, 0xe8}; /* 1000: normal closure */
+        http_ws_send_frame(c, 0x8, normal, sizeof(normal));
+    }
     http_conn_finish_req(req->conn);
 }

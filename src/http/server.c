@@ -131,11 +131,21 @@ static void defer_cb(uv_timer_t *t)
     }
     if (c->raw) {
         /* Bytes the client sent right behind the upgrade request. */
-        if (c->in.len > 0 && !c->body_paused && c->req && c->req->on_raw_data) {
+        if (c->ws) {
+            http_ws_process(c);
+        } else if (c->in.len > 0 && !c->body_paused && c->req && c->req->on_raw_data) {
             berth_buf_t pending = c->in;
             buf_init(&c->in);
             c->req->on_raw_data(c->req, pending.data, pending.len);
             buf_free(&pending);
+        }
+        if (c->closing)
+            return;
+        if (c->read_eof && c->in.len == 0 && c->req && !c->ws_eof_reported) {
+            c->ws_eof_reported = true; /* the EOF came while bytes were queued */
+            if (c->req->on_raw_eof)
+                c->req->on_raw_eof(c->req);
+            return;
         }
         http_conn_update_reading(c);
         return;
@@ -209,8 +219,17 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
                 http_conn_close(c);
                 return;
             }
-            if (c->req && c->req->on_raw_eof)
-                c->req->on_raw_eof(c->req);
+            if (c->ws) {
+                buf_reset(&c->in); /* a frame cut short never completes */
+            } else if (c->in.len > 0) {
+                http_conn_defer(c); /* delivers what is queued, then the EOF */
+                return;
+            }
+            if (c->req && !c->ws_eof_reported) {
+                c->ws_eof_reported = true;
+                if (c->req->on_raw_eof)
+                    c->req->on_raw_eof(c->req);
+            }
             return;
         }
         if (c->req && c->dispatched && c->ps == HTTP_PS_DONE) {
@@ -231,6 +250,11 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == 0)
         return;
+    if (c->raw && c->ws) {
+        buf_append(&c->in, buf->base, (size_t)nread);
+        http_ws_process(c);
+        return;
+    }
     if (c->raw) {
         if (c->in.len > 0) {
             /* Bytes from before the hijack are still queued: keep order. */

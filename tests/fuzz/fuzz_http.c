@@ -65,6 +65,13 @@ static void fz_dispatch(http_req_t *req)
             http_reply_error(req, 500, "hijack failed");
         return;
     }
+    if (strncmp(p, "/w", 2) == 0) {
+        req->on_raw_data = fz_raw_data;
+        req->on_raw_eof = fz_raw_eof;
+        if (http_ws_upgrade(req) < 0)
+            http_reply_error(req, 400, "not a websocket request");
+        return;
+    }
     if (strncmp(p, "/c", 2) == 0) {
         http_stream_begin(req, 200, "application/json", NULL);
         for (size_t i = 0; i < req->n_query; i++)

@@ -117,6 +117,12 @@ static void dispatch(http_req_t *req)
         req->on_raw_eof = raw_eof;
         req->on_abort = on_abort;
         assert_int_equal(http_hijack(req, "application/vnd.docker.raw-stream"), 0);
+    } else if (strcmp(req->path, "/ws") == 0) {
+        req->on_raw_data = raw_data;
+        req->on_raw_eof = raw_eof;
+        req->on_abort = on_abort;
+        if (http_ws_upgrade(req) < 0)
+            http_reply_error(req, 400, "not a websocket request");
     } else if (strcmp(req->path, "/big") == 0) {
         req->on_drain = big_pump;
         http_stream_begin(req, 200, "application/octet-stream", NULL);
@@ -463,6 +469,83 @@ static void test_backpressure_on_drain(void **state)
     buf_free(&out);
 }
 
+/* A masked client frame. */
+static size_t ws_frame(char *out, int opcode, const char *payload, size_t len)
+{
+    static const unsigned char mask[4] = {0x11, 0x22, 0x33, 0x44};
+    size_t h = 0;
+    out[h++] = (char)(0x80 | opcode);
+    out[h++] = (char)(0x80 | len);
+    memcpy(out + h, mask, 4);
+    h += 4;
+    for (size_t i = 0; i < len; i++)
+        out[h + i] = (char)(payload[i] ^ mask[i & 3]);
+    return h + len;
+}
+
+static void test_websocket(void **state)
+{
+    fixture_t *fx = *state;
+    int fd = client(fx);
+    char req[1024];
+    /* The handshake with a frame right behind it in the same write. */
+    size_t n = (size_t)snprintf(req, sizeof(req),
+                                "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                                "Connection: keep-alive, Upgrade\r\n"
+                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                "Sec-WebSocket-Version: 13\r\n\r\n");
+    n += ws_frame(req + n, 0x1, "hi", 2);
+    n += ws_frame(req + n, 0x9, "p!", 2);
+    csend(fx, fd, req, n);
+    berth_buf_t out;
+    buf_init(&out);
+    pump(fx, fd, &out, "p!", 2000);
+    assert_true(strncmp(out.data, "HTTP/1.1 101 Switching Protocols\r\n", 34) == 0);
+    assert_non_null(strstr(out.data, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+    const char *body = after(out.data, "\r\n\r\n");
+    assert_non_null(body);
+    /* Binary frame "HI" (unmasked), then the pong. */
+    assert_memory_equal(body, "\x82\x02HI\x8a\x02p!", 8);
+    size_t seen = out.len;
+    n = ws_frame(req, 0x8, "\x03\xe8", 2);
+    csend(fx, fd, req, n);
+    assert_true(pump(fx, fd, &out, NULL, 2000));
+    /* "bye" from on_raw_eof, then one close frame (ours answers theirs). */
+    assert_int_equal(out.len - seen, 5 + 4);
+    assert_memory_equal(out.data + seen,
+                        "\x82\x03"
+                        "bye"
+                        "\x88\x02\x03\xe8",
+                        9);
+    assert_int_equal(fx->aborts, 0);
+    close(fd);
+    buf_free(&out);
+
+    /* Not a websocket handshake: a plain error reply. */
+    fd = client(fx);
+    const char *bad = "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n";
+    csend(fx, fd, bad, strlen(bad));
+    buf_init(&out);
+    pump(fx, fd, &out, "}", 2000);
+    assert_non_null(strstr(out.data, "400 Bad Request"));
+    close(fd);
+    buf_free(&out);
+
+    /* An unmasked client frame is a protocol error: close 1002 and abort. */
+    fd = client(fx);
+    n = (size_t)snprintf(req, sizeof(req),
+                         "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                         "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                         "Sec-WebSocket-Version: 13\r\n\r\n\x82\x01x");
+    csend(fx, fd, req, n);
+    buf_init(&out);
+    assert_true(pump(fx, fd, &out, NULL, 2000));
+    assert_non_null(memmem(out.data, out.len, "\x88\x02\x03\xea", 4));
+    assert_int_equal(fx->aborts, 1);
+    close(fd);
+    buf_free(&out);
+}
+
 static void test_slow_headers_dropped(void **state)
 {
     fixture_t *fx = *state;
@@ -529,6 +612,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slow_headers_dropped, setup, teardown),
         cmocka_unit_test(test_replaced_socket_is_left_alone),
         cmocka_unit_test_setup_teardown(test_backpressure_on_drain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_websocket, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
