@@ -22,6 +22,7 @@ struct img_load {
     img_load_cbs_t cbs;
     void *data;
     bool ended;
+    bool tmp_removed;
 };
 
 typedef struct small_file {
@@ -504,6 +505,7 @@ static int load_child(void *arg, int in_fd, int out_fd, int res_fd)
         img_job_child_error(res_fd, &err);
         return 1;
     }
+    img_job_child_syncfs(c->tmpdir);
     img_job_child_result(res_fd, result);
     return 0;
 }
@@ -560,7 +562,9 @@ static void load_done_cb(img_job_t *job, cJSON *result, void *data)
             }
         }
     }
-    fs_rm_rf(ld->tmpdir);
+    /* The spooled upload can be big: unlink it off the loop. */
+    img_store_remove_async(ld->store, ld->tmpdir);
+    ld->tmp_removed = true;
     if (ld->cbs.done_cb)
         ld->cbs.done_cb(ld, berth_err_isset(&err) ? &err : NULL, ld->data);
 }
@@ -637,7 +641,8 @@ void img_load_free(img_load_t *ld)
     if (ld->job)
         img_job_cancel(ld->job);
     /* The killed child may still hold files open; removing the dir is fine. */
-    fs_rm_rf(ld->tmpdir);
+    if (!ld->tmp_removed)
+        img_store_remove_async(ld->store, ld->tmpdir);
     free(ld->tmpdir);
     free(ld);
 }

@@ -644,7 +644,7 @@ int img_store_place_layer(img_store_t *s, const char *tmp_layer_dir, const char 
 {
     cleanup_free char *dst = xasprintf("%s/%s", s->layers, hex_of(chain_id));
     if (img_store_has_layer(s, chain_id)) {
-        fs_rm_rf(tmp_layer_dir);
+        img_store_remove_async(s, tmp_layer_dir);
         return 0;
     }
     cJSON *meta = cJSON_CreateObject();
@@ -664,7 +664,7 @@ int img_store_place_layer(img_store_t *s, const char *tmp_layer_dir, const char 
         /* Another import placed the same chain meanwhile: keep theirs. Never
          * remove dst here, it may be a layer an image already uses. */
         if ((errno == ENOTEMPTY || errno == EEXIST) && img_store_has_layer(s, chain_id)) {
-            fs_rm_rf(tmp_layer_dir);
+            img_store_remove_async(s, tmp_layer_dir);
             return 0;
         }
         return berth_err_sys(err, errno, "moving layer into place");
@@ -695,6 +695,10 @@ void img_store_remove_async(img_store_t *s, const char *path)
 {
     img_job_t *job;
     berth_err_t err = {0};
+    if (s->in_child) {
+        fs_rm_rf(path);
+        return;
+    }
     /* Big layers take a while to delete: do it off the loop. Whatever is
      * left under tmp/ after a crash goes at the next open. */
     if (img_job_start(s, rm_child, (void *)path, false, false, &job, &err) < 0)

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import make_image_archive, needs_docker, BERTHD
 from imagetools import (archive_with_layer, image_dir_entries, json_lines, layer_diff_dirs,
-                        load)
+                        load, tmp_drained)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(BERTHD), reason="berthd not built yet")
 
@@ -109,7 +109,7 @@ def test_garbage_load_is_rejected(berthd):
     status, body = load(berthd, b"this is not a tar file" * 100)
     assert status >= 400 or b"errorDetail" in body
     assert images_json(berthd) == []
-    assert image_dir_entries(berthd, "tmp") == []
+    assert tmp_drained(berthd)
 
 
 @pytest.mark.parametrize("members,needle", [
@@ -130,7 +130,7 @@ def test_hostile_layers(berthd, members, needle):
     assert needle in text
     assert not os.path.exists("/tmp/berth-pwned-symlink")
     assert images_json(berthd) == []
-    assert image_dir_entries(berthd, "tmp") == []
+    assert tmp_drained(berthd)
     assert image_dir_entries(berthd, "layers") == []
 
 
@@ -181,7 +181,7 @@ def test_kill9_during_load_leaves_nothing(busybox_daemon, busybox_tar):
     s.close()
     d.start()
     assert images_json(d) == before
-    assert image_dir_entries(d, "tmp") == []
+    assert tmp_drained(d)
 
 
 # ---- docker CLI ---------------------------------------------------------------
