@@ -838,6 +838,32 @@ static int usage(img_store_t *s, const img_image_t *img, char cid[65])
     return s->in_use(s->in_use_data, img->id, cid);
 }
 
+/* Docker's isSingleReference: every reference is in one repository (then
+ * deleting by ID untags them all without force). */
+static bool single_repository(const img_image_t *img)
+{
+    cleanup_free char *first = NULL;
+    for (size_t i = 0; i < img->n_repo_tags + img->n_repo_digests; i++) {
+        const char *ref =
+            i < img->n_repo_tags ? img->repo_tags[i] : img->repo_digests[i - img->n_repo_tags];
+        img_ref_t r;
+        berth_err_t e = {0};
+        if (img_ref_parse_no_default(ref, &r, &e) < 0)
+            return false;
+        char *repo = img_ref_repo(&r);
+        img_ref_free(&r);
+        if (!first) {
+            first = repo;
+        } else {
+            bool same = strcmp(first, repo) == 0;
+            free(repo);
+            if (!same)
+                return false;
+        }
+    }
+    return true;
+}
+
 int img_store_delete(img_store_t *s, const char *name, bool force, bool noprune, cJSON *report,
                      berth_err_t *err)
 {
@@ -873,7 +899,7 @@ int img_store_delete(img_store_t *s, const char *name, bool force, bool noprune,
             return berth_err_set(err, BERTH_E_CONFLICT,
                                  "conflict: unable to remove repository reference \"%s\" (must "
                                  "force) - container %s is using its referenced image %s",
-                                 fam, img_short_id(cid, short_c), short_id);
+                                 name, img_short_id(cid, short_c), short_id);
         if (remove_ref(s, full, err) < 0)
             return -1;
         report_add(report, "Untagged", fam);
@@ -886,7 +912,7 @@ int img_store_delete(img_store_t *s, const char *name, bool force, bool noprune,
                                  "being used by running container %s",
                                  short_id, img_short_id(cid, short_c));
         if (!force) {
-            if (img->n_repo_tags > 1)
+            if (!single_repository(img))
                 return berth_err_set(err, BERTH_E_CONFLICT,
                                      "conflict: unable to delete %s (must be forced) - image is "
                                      "referenced in multiple repositories",

@@ -248,6 +248,69 @@ static void test_tag_delete(void **state)
     assert_int_equal(err.status, 404);
 }
 
+static void test_delete_by_id_same_repository(void **state)
+{
+    fx_t *f = *state;
+    img_image_t *img = make_default(f);
+    char id[IMG_DIGEST_LEN];
+    strcpy(id, img->id);
+    berth_err_t err = {0};
+    assert_int_equal(img_store_tag(f->s, img, "busybox:other", &err), 0);
+    cJSON *rep = cJSON_CreateArray();
+    /* both tags are in one repository: Docker removes them all without force */
+    assert_int_equal(img_store_delete(f->s, id + 7, false, false, rep, &err), 0);
+    assert_int_equal(cJSON_GetArraySize(rep), 4); /* 2 Untagged, image, layer */
+    assert_null(img_store_get(f->s, id));
+    cJSON_Delete(rep);
+}
+
+static int usage_hook(void *data, const char *image_id, char *container_id)
+{
+    (void)image_id;
+    strcpy(container_id, "c0ffee0000000000000000000000000000000000000000000000000000000000");
+    return *(int *)data;
+}
+
+static void test_delete_in_use(void **state)
+{
+    fx_t *f = *state;
+    img_image_t *img = make_default(f);
+    char id[IMG_DIGEST_LEN];
+    strcpy(id, img->id);
+    int use = IMG_USED_STOPPED;
+    img_store_set_in_use_hook(f->s, usage_hook, &use);
+    berth_err_t err = {0};
+    assert_int_equal(img_store_delete(f->s, "busybox", false, false, NULL, &err), -1);
+    assert_int_equal(err.status, 409);
+    assert_non_null(strstr(err.msg,
+                           "unable to remove repository reference \"busybox\" (must "
+                           "force) - container c0ffee000000 is using its referenced image"));
+    berth_err_clear(&err);
+    assert_int_equal(img_store_delete(f->s, id, false, false, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "being used by stopped container c0ffee000000"));
+    use = IMG_USED_RUNNING;
+    berth_err_clear(&err);
+    assert_int_equal(img_store_delete(f->s, id, true, false, NULL, &err), -1);
+    assert_non_null(
+        strstr(err.msg, "(cannot be forced) - image is being used by running container"));
+    use = IMG_USED_STOPPED;
+    cJSON *rep = cJSON_CreateArray();
+    assert_int_equal(img_store_delete(f->s, id, true, false, rep, &err), 0);
+    /* forced: untagged, but kept for the stopped container */
+    assert_int_equal(cJSON_GetArraySize(rep), 1);
+    assert_non_null(img_store_get(f->s, id));
+    cJSON_Delete(rep);
+    /* prune skips images in use */
+    rep = cJSON_CreateArray();
+    int64_t rec;
+    assert_int_equal(img_store_prune(f->s, true, NULL, NULL, rep, &rec, &err), 0);
+    assert_int_equal(cJSON_GetArraySize(rep), 0);
+    use = IMG_UNUSED;
+    assert_int_equal(img_store_prune(f->s, true, NULL, NULL, rep, &rec, &err), 0);
+    assert_null(img_store_get(f->s, id));
+    cJSON_Delete(rep);
+}
+
 static void test_prune_dangling(void **state)
 {
     fx_t *f = *state;
@@ -441,6 +504,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_save_load_roundtrip_and_persistence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tag_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_dangling, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_in_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_by_id_same_repository, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_garbage_and_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blob_verification, setup, teardown),
