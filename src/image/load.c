@@ -364,6 +364,15 @@ static layer_job_t *job_for(layer_job_t *jobs, size_t n, const char *member)
     return NULL;
 }
 
+/* "blobs/sha256/<hex>" members must have that digest; other names pass. */
+static bool blob_name_matches(const char *member, const char *digest)
+{
+    const char *prefix = "blobs/sha256/";
+    if (strncmp(member, prefix, strlen(prefix)) != 0)
+        return true;
+    return strcmp(member + strlen(prefix), digest + 7) == 0;
+}
+
 static int load_archive(load_ctx_t *c, cJSON *result, berth_err_t *err)
 {
     if (read_small_files(c, err) < 0)
@@ -398,6 +407,14 @@ static int load_archive(load_ctx_t *c, cJSON *result, berth_err_t *err)
         }
     if (unpack_layers(c, jobs, n_jobs, err) < 0)
         goto out;
+    /* Content-addressed members must hash to their names. */
+    for (size_t i = 0; i < n_jobs; i++) {
+        if (!blob_name_matches(jobs[i].member, jobs[i].res.digest)) {
+            berth_err_set(err, BERTH_E_INVALID, "layer %s: digest mismatch (content is %s)",
+                          jobs[i].member, jobs[i].res.digest);
+            goto out;
+        }
+    }
     cJSON *images = cJSON_AddArrayToObject(result, "images");
     for (size_t i = 0; i < n_ims; i++) {
         load_image_t *im = &ims[i];
@@ -451,6 +468,12 @@ static int load_archive(load_ctx_t *c, cJSON *result, berth_err_t *err)
         }
         cJSON_Delete(cfg);
         char id[IMG_DIGEST_LEN];
+        img_sha256_digest(cf->data, cf->len, id);
+        if (!blob_name_matches(im->config_member, id)) {
+            berth_err_set(err, BERTH_E_INVALID, "config %s: digest mismatch (content is %s)",
+                          im->config_member, id);
+            goto out;
+        }
         if (img_blob_put(c->store, NULL, cf->data, cf->len, id, err) < 0)
             goto out;
         cJSON *o = cJSON_CreateObject();

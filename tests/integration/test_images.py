@@ -242,3 +242,31 @@ def test_docker_py_images_api(berthd, busybox_tar):
         c.images.get("busybox")
     loaded = c.images.load(data)
     assert loaded[0].id == img.id
+
+
+def test_blob_named_members_are_verified(berthd):
+    """A layer stored as blobs/sha256/<hex> must hash to <hex>."""
+    import hashlib
+    import tarfile
+    from imagetools import layer_tar
+    layer = layer_tar([{"name": "a", "data": b"hello"}])
+    diff_id = "sha256:" + hashlib.sha256(layer).hexdigest()
+    cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                      "rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode()
+    cfg_hex = hashlib.sha256(cfg).hexdigest()
+    wrong = "0" * 64
+    manifest = json.dumps([{"Config": "blobs/sha256/" + cfg_hex, "RepoTags": ["x:1"],
+                            "Layers": ["blobs/sha256/" + wrong]}]).encode()
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tf:
+        for name, data in (("blobs/sha256/" + cfg_hex, cfg), ("blobs/sha256/" + wrong, layer),
+                           ("manifest.json", manifest)):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            tf.addfile(ti, io.BytesIO(data))
+    status, body = load(berthd, out.getvalue())
+    assert status >= 400, body
+    assert b"digest mismatch" in body
+    assert images_json(berthd) == []
+    assert tmp_drained(berthd)
+    assert image_dir_entries(berthd, "layers") == []
