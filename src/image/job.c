@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -162,6 +163,7 @@ int img_job_start(img_store_t *s, img_child_fn fn, void *arg, bool want_in, bool
         berth_err_sys(err, -r, "creating pipe");
         goto fail;
     }
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         r = -errno;
@@ -169,6 +171,11 @@ int img_job_start(img_store_t *s, img_child_fn fn, void *arg, bool want_in, bool
         goto fail;
     }
     if (pid == 0) {
+        /* Die with berthd: a helper outliving a kill -9 could write into
+         * tmp/ while the next daemon cleans it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
         int cin = in_p[0], cout = out_p[1], cres = res_p[1];
         child_setup_fds(&cin, &cout, &cres);
         int rc = fn(arg, cin, cout, cres);
@@ -248,7 +255,8 @@ static void write_cb(uv_write_t *req, int status)
     }
     if (job->above_water && job->pending < IMG_JOB_LOW_WATER) {
         job->above_water = false;
-        if (!job->cancelled && job->on_drain)
+        /* after done the owner may be gone: only a live job reports drains */
+        if (!job->cancelled && !job->done_called && job->on_drain)
             job->on_drain(job, job->data);
     }
     job_free_if_done(job);

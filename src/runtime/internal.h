@@ -1,0 +1,130 @@
+/* runtime internals shared by the shim, the container child and berthd-side helpers. */
+#ifndef BERTH_RUNTIME_INTERNAL_H
+#define BERTH_RUNTIME_INTERNAL_H
+
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "berth/common.h"
+#include "berth/runtime.h"
+
+void rt_strv_free(char **v, size_t n);
+void rt_process_free(rt_process_t *p);
+/* Atomic (rename) state write without fsync: the exec root is a tmpfs. 0 or -errno. */
+int rt_state_write_path(const char *path, const rt_state_t *st);
+
+/* ---- users (user.c) ------------------------------------------------------- */
+typedef struct rt_user {
+    uid_t uid;
+    gid_t gid;
+    gid_t *gids; /* supplementary groups, malloc'd */
+    size_t n_gids;
+    char *home; /* from passwd, or "/" */
+} rt_user_t;
+
+/* Resolve Docker's User string against passwd/group file contents (either may
+ * be NULL when the file is missing). Numeric ids need no entry; names must
+ * exist. group_add entries are names or numbers. 0 or -1 with err. */
+int rt_user_resolve(const char *user, const char *passwd, const char *group, char *const *group_add,
+                    size_t n_group_add, rt_user_t *out, berth_err_t *err);
+void rt_user_free(rt_user_t *u);
+
+/* ---- capabilities (caps.c) ------------------------------------------------ */
+#define RT_CAPS_DEFAULT 0x00000000a80425fbULL
+/* "CHOWN" / "CAP_CHOWN" (any case) -> number, -1 when unknown. */
+int rt_cap_from_name(const char *name);
+unsigned rt_cap_last(void); /* from /proc/sys/kernel/cap_last_cap, fallback 40 */
+/* Docker's rules: start from the 14 defaults (all when privileged), apply
+ * cap_drop then cap_add ("ALL" allowed in both). */
+int rt_caps_compute(char *const *add, size_t n_add, char *const *drop, size_t n_drop,
+                    bool privileged, unsigned last_cap, uint64_t *out, berth_err_t *err);
+/* In the child: drop the bounding set to `caps`, then after the uid switch set
+ * effective/permitted = caps (root) or empty (non-root), inheritable empty. */
+int rt_caps_drop_bounding(uint64_t caps, unsigned last_cap);
+int rt_caps_apply(uint64_t caps, bool keep_effective);
+/* Our own permitted set: a container can't get more (e.g. we run in a VM or
+ * container with a reduced bounding set). */
+uint64_t rt_caps_current(void);
+
+/* ---- seccomp (seccomp.c) --------------------------------------------------- */
+/* Build Docker's default profile (profile_json NULL) or a Docker-format JSON
+ * profile for the given capability set and write the BPF program to path
+ * (atomically). Costs tens of ms: call once per (profile, caps) pair. */
+int rt_seccomp_compile(const char *profile_json, uint64_t caps, const char *path, berth_err_t *err);
+/* Cache file name for (profile, caps) in dir; malloc'd. */
+char *rt_seccomp_cache_path(const char *dir, const char *profile_json, uint64_t caps);
+/* Read a compiled program; *prog_out malloc'd, *len in filter instructions. */
+int rt_seccomp_read(const char *path, void **prog_out, size_t *len, berth_err_t *err);
+/* Install a program read by rt_seccomp_read (needs no_new_privs or CAP_SYS_ADMIN). */
+int rt_seccomp_load(void *prog, size_t len);
+
+/* ---- cgroups (cgroup.c) --------------------------------------------------- */
+/* Create the container cgroup(s), write the limits. 0 or -1 with err. */
+int rt_cgroup_create(const char *parent, const char *id, const rt_resources_t *res,
+                     berth_err_t *err);
+/* Move pid into every controller's cgroup (v1) / the cgroup (v2). */
+int rt_cgroup_enter(const char *parent, const char *id, pid_t pid, berth_err_t *err);
+/* v2 only: O_DIRECTORY fd of the cgroup for CLONE_INTO_CGROUP; -errno on v1. */
+int rt_cgroup_open_v2(const char *parent, const char *id);
+/* The oom_kill counter (v1 memory.oom_control, v2 memory.events). */
+bool rt_cgroup_oom_killed(const char *parent, const char *id);
+/* Kill what is left (SIGKILL to every pid, bounded retries) and rmdir. */
+int rt_cgroup_destroy(const char *parent, const char *id);
+
+/* ---- json-file log (jsonlog.c) -------------------------------------------- */
+typedef struct rt_jsonlog {
+    int fd;
+    char *path;
+    int64_t size;
+    int64_t max_size;
+    int max_file;
+    berth_buf_t partial[3]; /* per stream (1, 2): bytes of an unfinished line */
+    berth_buf_t line;       /* scratch for one encoded entry */
+} rt_jsonlog_t;
+
+int rt_jsonlog_open(rt_jsonlog_t *l, const char *path, int64_t max_size, int max_file);
+/* Feed output bytes of a stream (1 stdout, 2 stderr); writes one entry per line,
+ * one write(2) per entry. Lines longer than 16 KiB are split like Docker. */
+void rt_jsonlog_feed(rt_jsonlog_t *l, int stream, const char *buf, size_t len);
+/* Flush unfinished lines (at exit). */
+void rt_jsonlog_flush(rt_jsonlog_t *l);
+void rt_jsonlog_close(rt_jsonlog_t *l);
+/* Encode one entry into out (appends). Exposed for tests. */
+void rt_jsonlog_encode(berth_buf_t *out, int stream, const char *buf, size_t len, int64_t ns);
+
+/* ---- container child (container.c, mounts.c) ------------------------------ */
+typedef struct rt_child_cfg {
+    const rt_spec_t *spec;
+    const rt_process_t *process; /* spec->process or an exec's process */
+    uint64_t caps;
+    unsigned last_cap;
+    void *bpf; /* compiled seccomp program or NULL */
+    size_t bpf_len;
+    int sync_fd;              /* child end: error reports; CLOEXEC so exec closes it */
+    int stdio[3];             /* fds to become 0,1,2 */
+    int console_fd;           /* pty slave, -1 */
+    const char *console_path; /* its /dev/pts/N path: bind source for /dev/console */
+    bool is_exec;             /* joining an existing container: no mounts */
+    bool v1_unshare_cgroup;   /* unshare(CLONE_NEWCGROUP) once in the cgroup (v1) */
+} rt_child_cfg_t;
+
+/* Runs in the cloned child; never returns. Reports "<exit code>\n<text>" on
+ * sync_fd when it fails. */
+__attribute__((noreturn)) void rt_child_main(rt_child_cfg_t *cfg);
+/* Mount everything and pivot_root (new mount namespace). -1 + err. */
+int rt_setup_rootfs(const rt_spec_t *spec, const char *console_path, berth_err_t *err);
+/* Write "<code>\n<text>" and _exit(code). */
+__attribute__((noreturn)) void rt_child_fail(int sync_fd, int code, const berth_err_t *err);
+
+/* ---- raw syscalls ----------------------------------------------------------- */
+pid_t rt_clone3(uint64_t flags, int *pidfd, int cgroup_fd);
+int rt_pidfd_open(pid_t pid);
+int rt_pidfd_send_signal(int pidfd, int sig);
+int rt_pivot_root(const char *new_root, const char *put_old);
+/* openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS). */
+int rt_openat_in_root(int rootfd, const char *path, int flags, mode_t mode);
+int rt_close_range_cloexec(unsigned from);
+
+#endif

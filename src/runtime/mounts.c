@@ -1,0 +1,326 @@
+/* runtime: the container's filesystem, set up by the cloned child inside its
+ * own mount namespace (so nothing ever needs unmounting on the host). Every
+ * destination is resolved inside the rootfs with openat2(RESOLVE_IN_ROOT) and
+ * mounted through /proc/self/fd/N, so an image's symlinks cannot redirect a
+ * mount onto the host. */
+#include <errno.h>
+#include <linux/mount.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "runtime/internal.h"
+
+enum { MK_NONE, MK_DIR, MK_FILE };
+
+/* Open (O_PATH) path inside root, creating missing directories and, with
+ * MK_FILE, an empty final file. Returns fd or -errno. */
+static int open_in_root(int rootfd, const char *path, int make)
+{
+    int fd = rt_openat_in_root(rootfd, path, O_PATH, 0);
+    if (fd >= 0 || fd != -ENOENT || make == MK_NONE)
+        return fd;
+    cleanup_free char *p = xstrdup(path);
+    char *s = p;
+    while (*s == '/')
+        s++;
+    cleanup_close int dirfd = dup(rootfd);
+    char prefix[PATH_MAX] = "";
+    while (*s) {
+        char *slash = strchr(s, '/');
+        bool last = !slash;
+        if (slash)
+            *slash = '\0';
+        if (*s && strcmp(s, ".") != 0) {
+            snprintf(prefix + strlen(prefix), sizeof(prefix) - strlen(prefix), "/%s", s);
+            int next = rt_openat_in_root(rootfd, prefix, O_PATH, 0);
+            if (next == -ENOENT) {
+                /* Create relative to the (already resolved) parent dir fd. */
+                if (last && make == MK_FILE) {
+                    cleanup_free char *parent_path = xasprintf("/proc/self/fd/%d", dirfd);
+                    int pfd = open(parent_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                    if (pfd < 0)
+                        return -errno;
+                    int f =
+                        openat(pfd, s, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+                    close(pfd);
+                    if (f < 0 && errno != EEXIST)
+                        return -errno;
+                    if (f >= 0)
+                        close(f);
+                } else {
+                    cleanup_free char *parent_path = xasprintf("/proc/self/fd/%d", dirfd);
+                    int pfd = open(parent_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                    if (pfd < 0)
+                        return -errno;
+                    int r = mkdirat(pfd, s, 0755);
+                    close(pfd);
+                    if (r < 0 && errno != EEXIST)
+                        return -errno;
+                }
+                next = rt_openat_in_root(rootfd, prefix, O_PATH, 0);
+            }
+            if (next < 0)
+                return next;
+            close(dirfd);
+            dirfd = next;
+        }
+        if (last)
+            break;
+        s = slash + 1;
+    }
+    return steal_fd(&dirfd);
+}
+
+static int mount_at(int rootfd, const char *dest, int make, const char *src, const char *fstype,
+                    unsigned long flags, const char *data, berth_err_t *err)
+{
+    cleanup_close int fd = open_in_root(rootfd, dest, make);
+    if (fd < 0)
+        return berth_err_sys(err, -fd, "resolving mount point %s", dest);
+    char target[64];
+    snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+    if (mount(src, target, fstype, flags, data) < 0)
+        return berth_err_sys(err, errno, "mounting %s on %s", fstype ? fstype : src, dest);
+    if ((flags & MS_BIND) && (flags & MS_RDONLY)) {
+        /* A bind ignores MS_RDONLY; remount the new mount (reopen: the fd
+         * still points below it). */
+        cleanup_close int fd2 = open_in_root(rootfd, dest, MK_NONE);
+        snprintf(target, sizeof(target), "/proc/self/fd/%d", fd2);
+        if (fd2 < 0 ||
+            mount(NULL, target, NULL,
+                  MS_BIND | MS_REMOUNT | MS_RDONLY | (flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)),
+                  NULL) < 0)
+            return berth_err_sys(err, errno, "remounting %s read-only", dest);
+    }
+    return 0;
+}
+
+static int mount_overlay(const rt_spec_t *s, berth_err_t *err)
+{
+    int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+    if (fs < 0)
+        return berth_err_sys(err, errno, "fsopen overlay");
+    int rc = 0;
+    /* lowerdir+ (kernel 6.8+) takes one layer per call: no page-size limit on
+     * the option string however many layers the image has. */
+    for (size_t i = 0; i < s->n_lowerdirs && rc == 0; i++)
+        if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", s->lowerdirs[i], 0) < 0)
+            rc = berth_err_sys(err, errno, "overlay lowerdir %s", s->lowerdirs[i]);
+    if (rc == 0 && fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", s->upperdir, 0) < 0)
+        rc = berth_err_sys(err, errno, "overlay upperdir %s", s->upperdir);
+    if (rc == 0 && fsconfig(fs, FSCONFIG_SET_STRING, "workdir", s->workdir, 0) < 0)
+        rc = berth_err_sys(err, errno, "overlay workdir %s", s->workdir);
+    if (rc == 0 && s->volatile_overlay)
+        fsconfig(fs, FSCONFIG_SET_FLAG, "volatile", NULL, 0);
+    if (rc == 0 && fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+        rc = berth_err_sys(err, errno, "creating overlay mount");
+    if (rc == 0) {
+        int mfd = fsmount(fs, FSMOUNT_CLOEXEC, 0);
+        if (mfd < 0)
+            rc = berth_err_sys(err, errno, "fsmount overlay");
+        else {
+            if (move_mount(mfd, "", AT_FDCWD, s->rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                rc = berth_err_sys(err, errno, "mounting overlay on %s", s->rootfs);
+            close(mfd);
+        }
+    }
+    close(fs);
+    return rc;
+}
+
+static const char *const masked_paths[] = {
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+};
+static const char *const readonly_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                             "/proc/sysrq-trigger"};
+
+static int mask_path(int rootfd, const char *path, berth_err_t *err)
+{
+    cleanup_close int fd = open_in_root(rootfd, path, MK_NONE);
+    if (fd == -ENOENT)
+        return 0;
+    if (fd < 0)
+        return berth_err_sys(err, -fd, "masking %s", path);
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return berth_err_sys(err, errno, "masking %s", path);
+    char target[64];
+    snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+    int rc = S_ISDIR(st.st_mode) ? mount("tmpfs", target, "tmpfs",
+                                         MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0")
+                                 : mount("/dev/null", target, NULL, MS_BIND, NULL);
+    return rc < 0 ? berth_err_sys(err, errno, "masking %s", path) : 0;
+}
+
+static int readonly_path(int rootfd, const char *path, berth_err_t *err)
+{
+    cleanup_close int fd = open_in_root(rootfd, path, MK_NONE);
+    if (fd == -ENOENT)
+        return 0;
+    if (fd < 0)
+        return berth_err_sys(err, -fd, "resolving %s", path);
+    char target[64];
+    snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+    if (mount(target, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+        return berth_err_sys(err, errno, "binding %s", path);
+    cleanup_close int fd2 = open_in_root(rootfd, path, MK_NONE);
+    snprintf(target, sizeof(target), "/proc/self/fd/%d", fd2);
+    if (fd2 < 0 ||
+        mount(NULL, target, NULL,
+              MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        return berth_err_sys(err, errno, "making %s read-only", path);
+    return 0;
+}
+
+static int setup_dev(const rt_spec_t *s, int rootfd, const char *console_path, berth_err_t *err)
+{
+    if (mount_at(rootfd, "/dev", MK_DIR, "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
+                 "mode=755,size=65536k", err) < 0)
+        return -1;
+    static const char *const devs[] = {"null", "zero", "full", "random", "urandom", "tty"};
+    for (size_t i = 0; i < ARRAY_SIZE(devs); i++) {
+        char host[32], dest[32];
+        snprintf(host, sizeof(host), "/dev/%s", devs[i]);
+        snprintf(dest, sizeof(dest), "/dev/%s", devs[i]);
+        if (mount_at(rootfd, dest, MK_FILE, host, NULL, MS_BIND, NULL, err) < 0)
+            return -1;
+    }
+    if (mount_at(rootfd, "/dev/pts", MK_DIR, "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+                 "newinstance,ptmxmode=0666,mode=0620,gid=5", err) < 0)
+        return -1;
+    char shm[64];
+    snprintf(shm, sizeof(shm), "mode=1777,size=%lld",
+             (long long)(s->shm_size > 0 ? s->shm_size : 64LL << 20));
+    if (mount_at(rootfd, "/dev/shm", MK_DIR, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm,
+                 err) < 0 ||
+        mount_at(rootfd, "/dev/mqueue", MK_DIR, "mqueue", "mqueue",
+                 MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0)
+        return -1;
+    /* By path: a bind source must be a mount of our (copied) namespace, and
+     * the fd of the slave still points into the parent's. */
+    if (console_path &&
+        mount_at(rootfd, "/dev/console", MK_FILE, console_path, NULL, MS_BIND, NULL, err) < 0)
+        return -1;
+    /* /dev is our fresh tmpfs: plain symlinkat through its fd is safe. */
+    cleanup_close int devfd = rt_openat_in_root(rootfd, "/dev", O_RDONLY | O_DIRECTORY, 0);
+    if (devfd < 0)
+        return berth_err_sys(err, -devfd, "opening /dev");
+    static const char *const links[][2] = {
+        {"pts/ptmx", "ptmx"},          {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
+        {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"}};
+    for (size_t i = 0; i < ARRAY_SIZE(links); i++)
+        if (symlinkat(links[i][0], devfd, links[i][1]) < 0 && errno != EEXIST)
+            return berth_err_sys(err, errno, "creating /dev/%s", links[i][1]);
+    return 0;
+}
+
+static int setup_etc_and_user_mounts(const rt_spec_t *s, int rootfd, berth_err_t *err)
+{
+    static const struct {
+        size_t off;
+        const char *file, *dest;
+    } etc[] = {
+        {offsetof(rt_spec_t, etc_hostname), "hostname", "/etc/hostname"},
+        {offsetof(rt_spec_t, etc_hosts), "hosts", "/etc/hosts"},
+        {offsetof(rt_spec_t, etc_resolv_conf), "resolv.conf", "/etc/resolv.conf"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(etc); i++) {
+        const char *content = *(char *const *)((const char *)s + etc[i].off);
+        if (!content || !s->bundle)
+            continue;
+        cleanup_free char *src = xasprintf("%s/%s", s->bundle, etc[i].file);
+        if (mount_at(rootfd, etc[i].dest, MK_FILE, src, NULL,
+                     MS_BIND | (s->readonly_rootfs ? MS_RDONLY : 0), NULL, err) < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < s->n_mounts; i++) {
+        const rt_mount_t *m = &s->mounts[i];
+        if (m->type == RT_MOUNT_TMPFS) {
+            if (mount_at(rootfd, m->destination, MK_DIR, "tmpfs", "tmpfs",
+                         MS_NOSUID | MS_NODEV | (m->readonly ? MS_RDONLY : 0),
+                         m->options ? m->options : "mode=1777", err) < 0)
+                return -1;
+            continue;
+        }
+        struct stat st;
+        if (stat(m->source, &st) < 0)
+            return berth_err_sys(err, errno, "bind source path %s", m->source);
+        if (mount_at(rootfd, m->destination, S_ISDIR(st.st_mode) ? MK_DIR : MK_FILE, m->source,
+                     NULL, MS_BIND | MS_REC | (m->readonly ? MS_RDONLY : 0), NULL, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int rt_setup_rootfs(const rt_spec_t *s, const char *console_path, berth_err_t *err)
+{
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return berth_err_sys(err, errno, "making mounts private");
+    if (s->n_lowerdirs) {
+        if (mount_overlay(s, err) < 0)
+            return -1;
+    } else if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
+        return berth_err_sys(err, errno, "bind-mounting rootfs %s", s->rootfs);
+    }
+    cleanup_close int rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return berth_err_sys(err, errno, "opening rootfs %s", s->rootfs);
+    if (mount_at(rootfd, "/proc", MK_DIR, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+                 err) < 0)
+        return -1;
+    if (setup_dev(s, rootfd, console_path, err) < 0)
+        return -1;
+    unsigned long ro = s->privileged ? 0 : MS_RDONLY;
+    if (s->net_mode == RT_NET_NONE) {
+        if (mount_at(rootfd, "/sys", MK_DIR, "sysfs", "sysfs",
+                     MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL, err) < 0)
+            return -1;
+    } else if (mount_at(rootfd, "/sys", MK_DIR, "/sys", NULL,
+                        MS_BIND | MS_REC | MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL, err) < 0) {
+        return -1;
+    }
+    /* The cgroup ns makes cgroup2's root our own cgroup. On v1 hosts we leave
+     * /sys/fs/cgroup as sysfs shows it (empty, read-only). */
+    if (rt_cgroup_version() == 2 &&
+        mount_at(rootfd, "/sys/fs/cgroup", MK_NONE, "cgroup2", "cgroup2",
+                 MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL, err) < 0)
+        return -1;
+    if (setup_etc_and_user_mounts(s, rootfd, err) < 0)
+        return -1;
+    if (!s->privileged) {
+        for (size_t i = 0; i < ARRAY_SIZE(masked_paths); i++)
+            if (mask_path(rootfd, masked_paths[i], err) < 0)
+                return -1;
+        for (size_t i = 0; i < ARRAY_SIZE(readonly_paths); i++)
+            if (readonly_path(rootfd, readonly_paths[i], err) < 0)
+                return -1;
+    }
+    /* pivot_root(".", ".") stacks the old root on top of the new one; from the
+     * old root's fd we detach it (runc's sequence, no put_old directory). */
+    cleanup_close int oldroot = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (oldroot < 0 || fchdir(rootfd) < 0)
+        return berth_err_sys(err, errno, "chdir to rootfs");
+    if (rt_pivot_root(".", ".") < 0)
+        return berth_err_sys(err, errno, "pivot_root");
+    if (fchdir(oldroot) < 0)
+        return berth_err_sys(err, errno, "chdir to the old root");
+    if (umount2(".", MNT_DETACH) < 0)
+        return berth_err_sys(err, errno, "detaching the old root");
+    if (chdir("/") < 0)
+        return berth_err_sys(err, errno, "chdir /");
+    if (s->readonly_rootfs && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+        return berth_err_sys(err, errno, "remounting the rootfs read-only");
+    return 0;
+}

@@ -1,0 +1,948 @@
+/* runtime: the berth-shim monitor (see the protocol in include/berth/runtime.h).
+ * A small epoll loop per container: output pipes/pty -> json log + attached
+ * clients, clients' stdin -> container, requests (attach/resize/kill/state),
+ * signals (SIGCHLD, forwarded ones). No libuv here: the shim stays tiny. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+
+#include "runtime/internal.h"
+#include "runtime/shim.h"
+
+enum { EV_SIGNAL = 1, EV_LISTEN, EV_CLIENT, EV_OUT, EV_STDIN };
+#define EV_KEY(kind, fd) (((uint64_t)(kind) << 32) | (uint32_t)(fd))
+#define DRAIN_TIMEOUT_MS 2000
+
+typedef struct shim_client {
+    int fd;
+    bool primary, attached, want_stdin, want_stdout, want_stderr, closing;
+    berth_buf_t in, out;
+    struct shim_client *next;
+} shim_client_t;
+
+typedef struct shim {
+    bool is_exec;
+    rt_spec_t spec;
+    const rt_process_t *process;
+    char *state_path;
+    int epfd, sigfd, listen_fd;
+    int out_fd[3]; /* [1] stdout (or pty master), [2] stderr */
+    int stdin_fd;  /* pipe write end or pty master; -1 */
+    int pty_master;
+    char console_path[64];
+    berth_buf_t stdin_buf;
+    bool stdin_close_pending;
+    pid_t pid;
+    int pidfd;
+    bool exited;
+    int status;
+    int64_t exited_ms;
+    rt_jsonlog_t log;
+    bool logging;
+    shim_client_t *clients;
+    rt_state_t st;
+} shim_t;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static void ep_add(shim_t *sh, int kind, int fd, uint32_t events)
+{
+    struct epoll_event ev = {.events = events, .data.u64 = EV_KEY(kind, fd)};
+    epoll_ctl(sh->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static void ep_mod(shim_t *sh, int kind, int fd, uint32_t events)
+{
+    struct epoll_event ev = {.events = events, .data.u64 = EV_KEY(kind, fd)};
+    epoll_ctl(sh->epfd, EPOLL_CTL_MOD, fd, &ev);
+}
+
+/* ---- clients ------------------------------------------------------------- */
+static void client_flush(shim_t *sh, shim_client_t *c)
+{
+    while (c->out.len) {
+        ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN)
+                c->closing = true;
+            break;
+        }
+        buf_consume(&c->out, (size_t)n);
+    }
+    if (!c->closing)
+        ep_mod(sh, EV_CLIENT, c->fd, EPOLLIN | (c->out.len ? EPOLLOUT : 0));
+}
+
+static void client_send(shim_t *sh, shim_client_t *c, int type, const void *data, size_t len)
+{
+    if (c->closing)
+        return;
+    if (c->out.len + len > RT_CLIENT_MAX_QUEUE) {
+        /* Never block on a slow reader: it loses its attachment instead. */
+        c->closing = true;
+        return;
+    }
+    uint8_t hdr[RT_FRAME_HEADER_LEN];
+    rt_frame_header(hdr, (enum rt_frame_type)type, (uint32_t)len);
+    bool was_empty = c->out.len == 0;
+    buf_append(&c->out, hdr, sizeof(hdr));
+    buf_append(&c->out, data, len);
+    if (was_empty)
+        client_flush(sh, c);
+}
+
+static void client_send_json(shim_t *sh, shim_client_t *c, int type, cJSON *o)
+{
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!s)
+        abort();
+    client_send(sh, c, type, s, strlen(s));
+    free(s);
+}
+
+static void client_free(shim_t *sh, shim_client_t *c)
+{
+    epoll_ctl(sh->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    buf_free(&c->in);
+    buf_free(&c->out);
+    free(c);
+}
+
+static void reap_closing_clients(shim_t *sh)
+{
+    for (shim_client_t **pp = &sh->clients; *pp;) {
+        shim_client_t *c = *pp;
+        if (c->closing) {
+            *pp = c->next;
+            client_free(sh, c);
+        } else {
+            pp = &c->next;
+        }
+    }
+}
+
+static shim_client_t *client_add(shim_t *sh, int fd, bool primary)
+{
+    shim_client_t *c = xcalloc(1, sizeof(*c));
+    c->fd = fd;
+    c->primary = primary;
+    buf_init(&c->in);
+    buf_init(&c->out);
+    if (primary) {
+        c->attached = c->want_stdout = c->want_stderr = true;
+        c->want_stdin = sh->process->open_stdin;
+    }
+    set_nonblock(fd);
+    c->next = sh->clients;
+    sh->clients = c;
+    ep_add(sh, EV_CLIENT, fd, EPOLLIN);
+    return c;
+}
+
+static void broadcast(shim_t *sh, int stream, const char *buf, size_t len)
+{
+    for (shim_client_t *c = sh->clients; c; c = c->next)
+        if (c->attached && (stream == 1 ? c->want_stdout : c->want_stderr))
+            client_send(sh, c, stream, buf, len);
+}
+
+/* ---- stdin ------------------------------------------------------------------ */
+static void stdin_close(shim_t *sh)
+{
+    if (sh->stdin_fd < 0)
+        return;
+    if (sh->stdin_buf.len) {
+        sh->stdin_close_pending = true;
+        return;
+    }
+    if (sh->stdin_fd != sh->pty_master) {
+        epoll_ctl(sh->epfd, EPOLL_CTL_DEL, sh->stdin_fd, NULL);
+        close(sh->stdin_fd);
+    } else {
+        /* A tty has no EOF of its own: send the terminal's EOF character. */
+        char eot = 4;
+        (void)!write(sh->pty_master, &eot, 1);
+    }
+    sh->stdin_fd = -1;
+}
+
+static void stdin_flush(shim_t *sh)
+{
+    while (sh->stdin_fd >= 0 && sh->stdin_buf.len) {
+        ssize_t n = write(sh->stdin_fd, sh->stdin_buf.data, sh->stdin_buf.len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN) {
+                buf_reset(&sh->stdin_buf); /* reader gone: drop input */
+                stdin_close(sh);
+            }
+            break;
+        }
+        buf_consume(&sh->stdin_buf, (size_t)n);
+    }
+    if (sh->stdin_fd >= 0 && sh->stdin_fd != sh->pty_master)
+        ep_mod(sh, EV_STDIN, sh->stdin_fd, sh->stdin_buf.len ? EPOLLOUT : 0);
+    if (!sh->stdin_buf.len && sh->stdin_close_pending) {
+        sh->stdin_close_pending = false;
+        stdin_close(sh);
+    }
+}
+
+/* ---- requests ------------------------------------------------------------ */
+static void handle_request(shim_t *sh, shim_client_t *c, const char *payload, size_t len)
+{
+    cleanup_free char *txt = xstrndup(payload, len);
+    cJSON *req = cJSON_Parse(txt);
+    cJSON *reply = cJSON_CreateObject();
+    const char *op = cJSON_GetStringValue(cJSON_GetObjectItem(req, "op"));
+    if (!op) {
+        cJSON_AddStringToObject(reply, "error", "bad request");
+    } else if (!strcmp(op, "attach")) {
+        c->attached = true;
+        c->want_stdin = cJSON_IsTrue(cJSON_GetObjectItem(req, "stdin"));
+        c->want_stdout = cJSON_IsTrue(cJSON_GetObjectItem(req, "stdout"));
+        c->want_stderr = cJSON_IsTrue(cJSON_GetObjectItem(req, "stderr"));
+        cJSON_AddBoolToObject(reply, "ok", true);
+    } else if (!strcmp(op, "resize")) {
+        struct winsize ws = {
+            .ws_row = (unsigned short)cJSON_GetNumberValue(cJSON_GetObjectItem(req, "rows")),
+            .ws_col = (unsigned short)cJSON_GetNumberValue(cJSON_GetObjectItem(req, "cols")),
+        };
+        if (sh->pty_master < 0)
+            cJSON_AddStringToObject(reply, "error", "the container has no tty");
+        else if (ioctl(sh->pty_master, TIOCSWINSZ, &ws) < 0)
+            cJSON_AddStringToObject(reply, "error", strerror(errno));
+        else
+            cJSON_AddBoolToObject(reply, "ok", true);
+    } else if (!strcmp(op, "kill")) {
+        int sig = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(req, "signal"));
+        if (sig <= 0 || sig >= 65)
+            cJSON_AddStringToObject(reply, "error", "invalid signal");
+        else if (sh->exited)
+            cJSON_AddStringToObject(reply, "error", "container is not running");
+        else if (rt_pidfd_send_signal(sh->pidfd, sig) < 0)
+            cJSON_AddStringToObject(reply, "error", strerror(errno));
+        else
+            cJSON_AddBoolToObject(reply, "ok", true);
+    } else if (!strcmp(op, "state")) {
+        cJSON_AddBoolToObject(reply, "ok", true);
+        cleanup_free char *st = rt_state_to_json(&sh->st);
+        cJSON_AddItemToObject(reply, "state", cJSON_Parse(st));
+    } else {
+        cJSON_AddStringToObject(reply, "error", "unknown op");
+    }
+    cJSON_Delete(req);
+    client_send_json(sh, c, RT_FRAME_REPLY, reply);
+}
+
+static void client_readable(shim_t *sh, shim_client_t *c)
+{
+    char buf[8192];
+    ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) {
+        if (c->want_stdin && sh->process->stdin_once)
+            stdin_close(sh);
+        c->closing = true;
+        return;
+    }
+    buf_append(&c->in, buf, (size_t)n);
+    while (c->in.len >= RT_FRAME_HEADER_LEN) {
+        const uint8_t *h = (const uint8_t *)c->in.data;
+        uint32_t len = (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | h[7];
+        if (len > RT_FRAME_MAX_PAYLOAD) {
+            c->closing = true;
+            return;
+        }
+        if (c->in.len < RT_FRAME_HEADER_LEN + len)
+            break;
+        const char *payload = c->in.data + RT_FRAME_HEADER_LEN;
+        if (h[0] == RT_FRAME_REQUEST) {
+            handle_request(sh, c, payload, len);
+        } else if (h[0] == RT_FRAME_STDIN && c->want_stdin && sh->stdin_fd >= 0) {
+            if (len == 0) {
+                if (sh->process->stdin_once)
+                    stdin_close(sh);
+            } else {
+                buf_append(&sh->stdin_buf, payload, len);
+                stdin_flush(sh);
+            }
+        }
+        buf_consume(&c->in, RT_FRAME_HEADER_LEN + len);
+    }
+}
+
+/* ---- output ----------------------------------------------------------------- */
+static void out_close(shim_t *sh, int stream)
+{
+    if (sh->out_fd[stream] < 0)
+        return;
+    epoll_ctl(sh->epfd, EPOLL_CTL_DEL, sh->out_fd[stream], NULL);
+    if (sh->out_fd[stream] != sh->pty_master)
+        close(sh->out_fd[stream]);
+    sh->out_fd[stream] = -1;
+}
+
+static void out_readable(shim_t *sh, int stream)
+{
+    char buf[16384];
+    for (int i = 0; i < 8; i++) {
+        ssize_t n = read(sh->out_fd[stream], buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n <= 0) { /* EOF, or EIO from a pty master once the slave is gone */
+            out_close(sh, stream);
+            return;
+        }
+        if (sh->logging)
+            rt_jsonlog_feed(&sh->log, stream, buf, (size_t)n);
+        broadcast(sh, stream, buf, (size_t)n);
+    }
+}
+
+/* ---- exit --------------------------------------------------------------------- */
+static void child_reaped(shim_t *sh, int status)
+{
+    sh->exited = true;
+    sh->status = status;
+    sh->exited_ms = mono_ms();
+    sh->st.finished_ns = berth_now_ns();
+    if (WIFSIGNALED(status)) {
+        sh->st.signal = WTERMSIG(status);
+        sh->st.exit_code = 128 + WTERMSIG(status);
+    } else {
+        sh->st.exit_code = WEXITSTATUS(status);
+    }
+}
+
+static void handle_signals(shim_t *sh)
+{
+    struct signalfd_siginfo si;
+    while (read(sh->sigfd, &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo == SIGCHLD) {
+            int status;
+            pid_t p;
+            while ((p = waitpid(-1, &status, WNOHANG)) > 0)
+                if (p == sh->pid)
+                    child_reaped(sh, status);
+        } else if (!sh->exited) {
+            rt_pidfd_send_signal(sh->pidfd, (int)si.ssi_signo);
+        }
+    }
+}
+
+static void finish(shim_t *sh)
+{
+    if (sh->logging) {
+        rt_jsonlog_flush(&sh->log);
+        rt_jsonlog_close(&sh->log);
+    }
+    if (!sh->is_exec) {
+        sh->st.oom_killed = rt_cgroup_oom_killed(sh->spec.cgroup_parent, sh->spec.id);
+        rt_cgroup_destroy(sh->spec.cgroup_parent, sh->spec.id);
+        if (sh->listen_fd >= 0) {
+            cleanup_free char *sock = xasprintf("%s/%s", sh->spec.run_dir, RT_SOCKET_FILE);
+            unlink(sock);
+        }
+    }
+    sh->st.status = RT_STATUS_EXITED;
+    rt_state_write_path(sh->state_path, &sh->st);
+    for (shim_client_t *c = sh->clients; c; c = c->next) {
+        if (!c->attached)
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "exit_code", sh->st.exit_code);
+        cJSON_AddNumberToObject(o, "signal", sh->st.signal);
+        cJSON_AddBoolToObject(o, "oom_killed", sh->st.oom_killed);
+        cJSON_AddNumberToObject(o, "finished_ns", (double)sh->st.finished_ns);
+        client_send_json(sh, c, RT_FRAME_EXIT, o);
+    }
+    /* Give readers a bounded time to take the tail of the output. */
+    int64_t deadline = mono_ms() + 2000;
+    for (shim_client_t *c = sh->clients; c; c = c->next) {
+        while (c->out.len && !c->closing && mono_ms() < deadline) {
+            struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
+            poll(&pfd, 1, 100);
+            client_flush(sh, c);
+        }
+    }
+}
+
+static int event_loop(shim_t *sh)
+{
+    struct epoll_event evs[16];
+    for (;;) {
+        if (sh->exited && ((sh->out_fd[1] < 0 && sh->out_fd[2] < 0) ||
+                           mono_ms() - sh->exited_ms > DRAIN_TIMEOUT_MS))
+            break;
+        int n = epoll_wait(sh->epfd, evs, 16, sh->exited ? 100 : -1);
+        if (n < 0 && errno != EINTR)
+            return -errno;
+        for (int i = 0; i < n; i++) {
+            int kind = (int)(evs[i].data.u64 >> 32);
+            int fd = (int)(uint32_t)evs[i].data.u64;
+            switch (kind) {
+            case EV_SIGNAL:
+                handle_signals(sh);
+                break;
+            case EV_LISTEN: {
+                int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (cfd >= 0)
+                    client_add(sh, cfd, false);
+                break;
+            }
+            case EV_CLIENT:
+                for (shim_client_t *c = sh->clients; c; c = c->next)
+                    if (c->fd == fd && !c->closing) {
+                        if (evs[i].events & EPOLLOUT)
+                            client_flush(sh, c);
+                        if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+                            client_readable(sh, c);
+                        break;
+                    }
+                break;
+            case EV_OUT:
+                for (int s = 1; s <= 2; s++)
+                    if (sh->out_fd[s] == fd) {
+                        out_readable(sh, s);
+                        break;
+                    }
+                break;
+            case EV_STDIN:
+                stdin_flush(sh);
+                break;
+            }
+        }
+        reap_closing_clients(sh);
+    }
+    /* Output that raced the exit. */
+    for (int s = 1; s <= 2; s++)
+        if (sh->out_fd[s] >= 0) {
+            set_nonblock(sh->out_fd[s]);
+            out_readable(sh, s);
+        }
+    return 0;
+}
+
+/* ---- setup ---------------------------------------------------------------- */
+static int make_stdio(shim_t *sh, int child_stdio[3], int *console, berth_err_t *err)
+{
+    const rt_process_t *p = sh->process;
+    *console = -1;
+    if (p->tty) {
+        int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0)
+            return berth_err_sys(err, errno, "creating a pty");
+        char *name = sh->console_path;
+        if (ptsname_r(m, name, sizeof(sh->console_path)) != 0)
+            return berth_err_sys(err, errno, "ptsname");
+        int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0)
+            return berth_err_sys(err, errno, "opening %s", name);
+        if (p->console_rows && p->console_cols) {
+            struct winsize ws = {.ws_row = p->console_rows, .ws_col = p->console_cols};
+            ioctl(m, TIOCSWINSZ, &ws);
+        }
+        sh->pty_master = m;
+        set_nonblock(m);
+        sh->out_fd[1] = m;
+        sh->stdin_fd = p->open_stdin ? m : -1;
+        child_stdio[0] = child_stdio[1] = child_stdio[2] = slave;
+        *console = slave;
+        return 0;
+    }
+    int out[2], errp[2];
+    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
+        return berth_err_sys(err, errno, "creating pipes");
+    sh->out_fd[1] = out[0];
+    sh->out_fd[2] = errp[0];
+    set_nonblock(out[0]);
+    set_nonblock(errp[0]);
+    child_stdio[1] = out[1];
+    child_stdio[2] = errp[1];
+    if (p->open_stdin) {
+        int in[2];
+        if (pipe2(in, O_CLOEXEC) < 0)
+            return berth_err_sys(err, errno, "creating pipes");
+        child_stdio[0] = in[0];
+        sh->stdin_fd = in[1];
+        set_nonblock(in[1]);
+    } else {
+        child_stdio[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (child_stdio[0] < 0)
+            return berth_err_sys(err, errno, "opening /dev/null");
+    }
+    return 0;
+}
+
+static int write_etc_files(const rt_spec_t *s, berth_err_t *err)
+{
+    const char *names[] = {"hostname", "hosts", "resolv.conf"};
+    const char *vals[] = {s->etc_hostname, s->etc_hosts, s->etc_resolv_conf};
+    for (size_t i = 0; i < 3; i++) {
+        if (!vals[i] || !s->bundle)
+            continue;
+        cleanup_free char *path = xasprintf("%s/%s", s->bundle, names[i]);
+        cleanup_free char *tmp = xasprintf("%s.tmp", path);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return berth_err_sys(err, errno, "writing %s", path);
+        int rc = fs_write_all(fd, vals[i], strlen(vals[i]));
+        close(fd);
+        if (rc < 0 || rename(tmp, path) < 0)
+            return berth_err_sys(err, rc < 0 ? -rc : errno, "writing %s", path);
+    }
+    return 0;
+}
+
+static int prepare_seccomp(const rt_spec_t *s, uint64_t caps, void **bpf, size_t *len,
+                           berth_err_t *err)
+{
+    *bpf = NULL;
+    *len = 0;
+    if (s->privileged || s->seccomp == RT_SECCOMP_UNCONFINED)
+        return 0;
+    cleanup_free char *profile = NULL;
+    if (s->seccomp == RT_SECCOMP_PROFILE) {
+        int rc = fs_read_file(s->seccomp_profile, 1 << 20, &profile, NULL);
+        if (rc < 0)
+            return berth_err_sys(err, -rc, "reading seccomp profile %s", s->seccomp_profile);
+    }
+    cleanup_free char *dir =
+        s->bpf_cache_dir ? xstrdup(s->bpf_cache_dir) : xasprintf("%s/../seccomp", s->run_dir);
+    fs_mkdir_p(dir, 0700);
+    cleanup_free char *path = rt_seccomp_cache_path(dir, profile, caps);
+    if (access(path, R_OK) < 0 && rt_seccomp_compile(profile, caps, path, err) < 0)
+        return berth_err_prefix(err, "seccomp");
+    return rt_seccomp_read(path, bpf, len, err);
+}
+
+/* Close every fd of the child except the ones it needs (the --init process
+ * never execs, so CLOEXEC alone would leave it holding the shim's fds). */
+static void close_all_but(const int *keep, size_t n)
+{
+    int k[8];
+    size_t m = 0;
+    for (size_t i = 0; i < n && m < 8; i++)
+        if (keep[i] >= 3)
+            k[m++] = keep[i];
+    for (size_t i = 1; i < m; i++)
+        for (size_t j = i; j > 0 && k[j - 1] > k[j]; j--) {
+            int t = k[j];
+            k[j] = k[j - 1];
+            k[j - 1] = t;
+        }
+    unsigned from = 3;
+    for (size_t i = 0; i < m; i++) {
+        if ((unsigned)k[i] > from)
+            syscall(SYS_close_range, from, (unsigned)k[i] - 1, 0);
+        from = (unsigned)k[i] + 1;
+    }
+    syscall(SYS_close_range, from, ~0U, 0);
+}
+
+static void report_started_error(shim_t *sh, int code, const char *msg)
+{
+    sh->st.status = RT_STATUS_EXITED;
+    sh->st.exit_code = code;
+    sh->st.finished_ns = berth_now_ns();
+    snprintf(sh->st.error, sizeof(sh->st.error), "%s", msg);
+    rt_state_write_path(sh->state_path, &sh->st);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", msg);
+    cJSON_AddNumberToObject(o, "exit_code", code);
+    for (shim_client_t *c = sh->clients; c; c = c->next)
+        if (c->primary)
+            client_send_json(sh, c, RT_FRAME_STARTED, o ? cJSON_Duplicate(o, true) : NULL);
+    cJSON_Delete(o);
+    for (shim_client_t *c = sh->clients; c; c = c->next) {
+        int64_t deadline = mono_ms() + 1000;
+        while (c->out.len && !c->closing && mono_ms() < deadline) {
+            struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
+            poll(&pfd, 1, 100);
+            client_flush(sh, c);
+        }
+    }
+}
+
+static int open_listener(shim_t *sh, berth_err_t *err)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", sh->spec.run_dir, RT_SOCKET_FILE);
+    if (n >= (int)sizeof(sa.sun_path))
+        return berth_err_set(err, BERTH_E_INTERNAL, "socket path too long: %s", sh->spec.run_dir);
+    unlink(sa.sun_path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return berth_err_sys(err, errno, "socket");
+    mode_t old = umask(0177);
+    int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old);
+    if (rc < 0 || listen(fd, 16) < 0) {
+        close(fd);
+        return berth_err_sys(err, errno, "listening on %s", sa.sun_path);
+    }
+    sh->listen_fd = fd;
+    ep_add(sh, EV_LISTEN, fd, EPOLLIN);
+    return 0;
+}
+
+/* Everything from the shim's start to the container's exec (or failure).
+ * Returns 0 when the container runs, -1 with err + *code otherwise. */
+static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *code,
+                           berth_err_t *err)
+{
+    const rt_spec_t *s = &sh->spec;
+    *code = RT_EXIT_SETUP_FAILED;
+    unsigned last_cap = rt_cap_last();
+    uint64_t caps;
+    bool privileged = s->privileged;
+    if (rt_caps_compute(s->cap_add, s->n_cap_add, s->cap_drop, s->n_cap_drop, privileged, last_cap,
+                        &caps, err) < 0)
+        return -1;
+    caps &= rt_caps_current();
+    void *bpf = NULL;
+    size_t bpf_len = 0;
+    if (prepare_seccomp(s, caps, &bpf, &bpf_len, err) < 0)
+        return -1;
+    int cgv = rt_cgroup_version();
+    int cg_fd = -1;
+    if (!sh->is_exec) {
+        if (write_etc_files(s, err) < 0)
+            return -1;
+        if (s->n_lowerdirs && s->volatile_overlay) {
+            /* overlay refuses a workdir left by an unclean volatile mount */
+            cleanup_free char *inc = xasprintf("%s/work/incompat", s->workdir);
+            fs_rm_rf(inc);
+        }
+        if (rt_cgroup_create(s->cgroup_parent, s->id, &s->resources, err) < 0)
+            return -1;
+        if (cgv == 2)
+            cg_fd = rt_cgroup_open_v2(s->cgroup_parent, s->id);
+    }
+    int child_stdio[3] = {-1, -1, -1}, console = -1;
+    if (make_stdio(sh, child_stdio, &console, err) < 0)
+        return -1;
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+        return berth_err_sys(err, errno, "socketpair");
+    int netns_fd = -1;
+    if (!sh->is_exec && s->net_mode == RT_NET_JOIN) {
+        netns_fd = open(s->net_path, O_RDONLY | O_CLOEXEC);
+        if (netns_fd < 0)
+            return berth_err_sys(err, errno, "opening network namespace %s", s->net_path);
+    }
+
+    uint64_t flags = CLONE_PIDFD;
+    if (!sh->is_exec) {
+        flags |= CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+        if (s->net_mode == RT_NET_NONE)
+            flags |= CLONE_NEWNET;
+        /* On v1 the child joins its cgroup after clone: it unshares the
+         * cgroup ns itself once it is there. */
+        if (cgv == 2)
+            flags |= CLONE_NEWCGROUP;
+    }
+    int pidfd = -1;
+    pid_t pid = rt_clone3(flags, &pidfd, cg_fd);
+    if (pid == -ENOSYS) {
+        /* No clone3: plain clone(2) via fork semantics is not available with
+         * namespace flags through glibc's fork, so use the raw syscall. */
+        long r = syscall(SYS_clone, (unsigned long)(flags & ~(uint64_t)CLONE_PIDFD) | SIGCHLD, NULL,
+                         NULL, NULL, 0);
+        pid = r < 0 ? -errno : (pid_t)r;
+        if (pid > 0)
+            pidfd = rt_pidfd_open(pid);
+    }
+    if (pid < 0)
+        return berth_err_sys(err, -pid, "clone3");
+    if (pid == 0) {
+        int keep[] = {sp[1],   child_stdio[0], child_stdio[1], child_stdio[2],
+                      console, netns_fd,       exec_pidfd};
+        close_all_but(keep, ARRAY_SIZE(keep));
+        if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0) {
+            berth_err_sys(err, errno, "joining network namespace %s", s->net_path);
+            rt_child_fail(sp[1], RT_EXIT_SETUP_FAILED, err);
+        }
+        if (exec_pidfd >= 0 && setns(exec_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
+                                                     CLONE_NEWNET | CLONE_NEWCGROUP) < 0) {
+            berth_err_sys(err, errno, "joining the container's namespaces");
+            rt_child_fail(sp[1], RT_EXIT_SETUP_FAILED, err);
+        }
+        rt_child_cfg_t cfg = {
+            .spec = s,
+            .process = sh->process,
+            .caps = caps,
+            .last_cap = last_cap,
+            .bpf = bpf,
+            .bpf_len = bpf_len,
+            .sync_fd = sp[1],
+            .stdio = {child_stdio[0], child_stdio[1], child_stdio[2]},
+            .console_fd = console,
+            .console_path = console >= 0 ? sh->console_path : NULL,
+            .is_exec = sh->is_exec,
+            .v1_unshare_cgroup = !sh->is_exec && cgv == 1,
+        };
+        rt_child_main(&cfg);
+    }
+    if (restore_pidns >= 0)
+        setns(restore_pidns, CLONE_NEWPID);
+    close(sp[1]);
+    for (int i = 0; i < 3; i++)
+        if (child_stdio[i] >= 0 && (i == 0 || child_stdio[i] != child_stdio[i - 1]))
+            close(child_stdio[i]);
+    if (netns_fd >= 0)
+        close(netns_fd);
+    if (cg_fd >= 0)
+        close(cg_fd);
+    free(bpf);
+    sh->pid = pid;
+    sh->pidfd = pidfd;
+    if (cgv == 1 || sh->is_exec) {
+        if (rt_cgroup_enter(s->cgroup_parent, s->id, pid, err) < 0) {
+            kill(pid, SIGKILL);
+            close(sp[0]);
+            return -1;
+        }
+    }
+    char go = 1;
+    (void)!write(sp[0], &go, 1);
+    char msg[1200];
+    ssize_t n;
+    do
+        n = read(sp[0], msg, sizeof(msg) - 1);
+    while (n < 0 && errno == EINTR);
+    close(sp[0]);
+    if (n > 0) {
+        msg[n] = '\0';
+        char *nl = strchr(msg, '\n');
+        *code = atoi(msg);
+        if (*code < 125 || *code > 127)
+            *code = RT_EXIT_SETUP_FAILED;
+        berth_err_set(err, BERTH_E_INTERNAL, "%s", nl ? nl + 1 : msg);
+        int status;
+        waitpid(pid, &status, 0);
+        return -1;
+    }
+    return 0;
+}
+
+static void setup_signals(shim_t *sh)
+{
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    sigset_t set;
+    sigemptyset(&set);
+    int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+    for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+        sigaddset(&set, sigs[i]);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    sh->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    ep_add(sh, EV_SIGNAL, sh->sigfd, EPOLLIN);
+}
+
+static void shim_init(shim_t *sh)
+{
+    memset(sh, 0, sizeof(*sh));
+    sh->listen_fd = sh->stdin_fd = sh->pty_master = sh->pidfd = -1;
+    sh->out_fd[0] = sh->out_fd[1] = sh->out_fd[2] = -1;
+    sh->log.fd = -1;
+    buf_init(&sh->stdin_buf);
+    sh->epfd = epoll_create1(EPOLL_CLOEXEC);
+    sh->st.shim_pid = getpid();
+    sh->st.status = RT_STATUS_CREATED;
+}
+
+static void shim_free(shim_t *sh)
+{
+    for (shim_client_t *c = sh->clients; c;) {
+        shim_client_t *next = c->next;
+        client_free(sh, c);
+        c = next;
+    }
+    sh->clients = NULL;
+    for (int s = 1; s <= 2; s++)
+        out_close(sh, s);
+    if (sh->pty_master >= 0)
+        close(sh->pty_master);
+    if (sh->stdin_fd >= 0 && sh->stdin_fd != sh->pty_master)
+        close(sh->stdin_fd);
+    buf_free(&sh->stdin_buf);
+    free(sh->state_path);
+    rt_spec_free(&sh->spec);
+    if (sh->listen_fd >= 0)
+        close(sh->listen_fd);
+    if (sh->pidfd >= 0)
+        close(sh->pidfd);
+    close(sh->sigfd);
+    close(sh->epfd);
+}
+
+/* Common tail: container started or failed. */
+static int run_started(shim_t *sh, int rc, int code, berth_err_t *err)
+{
+    if (rc < 0) {
+        log_error("%s", err->msg);
+        report_started_error(sh, code, err->msg);
+        if (sh->logging)
+            rt_jsonlog_close(&sh->log);
+        if (!sh->is_exec)
+            rt_cgroup_destroy(sh->spec.cgroup_parent, sh->spec.id);
+        return 1;
+    }
+    sh->st.pid = sh->pid;
+    sh->st.started_ns = berth_now_ns();
+    sh->st.status = RT_STATUS_RUNNING;
+    rt_state_write_path(sh->state_path, &sh->st);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "pid", sh->pid);
+    for (shim_client_t *c = sh->clients; c; c = c->next)
+        if (c->primary)
+            client_send_json(sh, c, RT_FRAME_STARTED, cJSON_Duplicate(o, true));
+    cJSON_Delete(o);
+    for (int s = 1; s <= 2; s++)
+        if (sh->out_fd[s] >= 0)
+            ep_add(sh, EV_OUT, sh->out_fd[s], EPOLLIN);
+    if (sh->stdin_fd >= 0 && sh->stdin_fd != sh->pty_master)
+        ep_add(sh, EV_STDIN, sh->stdin_fd, 0);
+    event_loop(sh);
+    finish(sh);
+    return 0;
+}
+
+int rt_shim_main_run(const char *spec_path, int primary_fd)
+{
+    shim_t sh;
+    shim_init(&sh);
+    berth_err_t err = {0};
+    setsid();
+    setup_signals(&sh);
+    if (rt_spec_load(spec_path, &sh.spec, &err) < 0) {
+        log_error("%s", err.msg);
+        if (primary_fd >= 0) {
+            sh.process = &sh.spec.process;
+            client_add(&sh, primary_fd, true);
+            sh.state_path = xasprintf("/dev/null");
+            report_started_error(&sh, RT_EXIT_SETUP_FAILED, err.msg);
+        }
+        shim_free(&sh);
+        return 1;
+    }
+    sh.process = &sh.spec.process;
+    if (primary_fd >= 0)
+        client_add(&sh, primary_fd, true);
+    fs_mkdir_p(sh.spec.run_dir, 0700);
+    sh.state_path = xasprintf("%s/%s", sh.spec.run_dir, RT_STATE_FILE);
+    rt_state_write_path(sh.state_path, &sh.st);
+    int code = RT_EXIT_SETUP_FAILED;
+    int rc = open_listener(&sh, &err);
+    if (rc == 0 && sh.spec.log_path) {
+        int lrc =
+            rt_jsonlog_open(&sh.log, sh.spec.log_path, sh.spec.log_max_size, sh.spec.log_max_file);
+        if (lrc < 0)
+            rc = berth_err_sys(&err, -lrc, "opening log %s", sh.spec.log_path);
+        else
+            sh.logging = true;
+    }
+    if (rc == 0)
+        rc = start_container(&sh, -1, -1, &code, &err);
+    if (rc < 0 && sh.listen_fd >= 0) {
+        cleanup_free char *sock = xasprintf("%s/%s", sh.spec.run_dir, RT_SOCKET_FILE);
+        unlink(sock);
+    }
+    int ret = run_started(&sh, rc, code, &err);
+    shim_free(&sh);
+    return ret;
+}
+
+int rt_shim_main_exec(const char *exec_path, int primary_fd)
+{
+    shim_t sh;
+    shim_init(&sh);
+    sh.is_exec = true;
+    berth_err_t err = {0};
+    setsid();
+    setup_signals(&sh);
+    rt_exec_spec_t x;
+    cleanup_free char *json = NULL;
+    int rc = fs_read_file(exec_path, 1 << 20, &json, NULL);
+    if (rc < 0) {
+        log_error("reading %s: %s", exec_path, strerror(-rc));
+        return 1;
+    }
+    if (rt_exec_spec_from_json(json, &x, &err) < 0 ||
+        rt_spec_load(x.spec_path, &sh.spec, &err) < 0) {
+        log_error("%s", err.msg);
+        return 1;
+    }
+    sh.process = &x.process;
+    sh.state_path = xstrdup(x.state_path);
+    if (primary_fd >= 0)
+        client_add(&sh, primary_fd, true);
+    /* The exec runs with the container's settings, overridden by the exec's. */
+    if (x.privileged)
+        sh.spec.privileged = true;
+    if (!x.process.user || !*x.process.user) {
+        free(x.process.user);
+        x.process.user = sh.spec.process.user ? xstrdup(sh.spec.process.user) : NULL;
+        x.process.uid = sh.spec.process.uid;
+        x.process.gid = sh.spec.process.gid;
+    }
+    int code = RT_EXIT_SETUP_FAILED;
+    rt_state_t cst;
+    int pidfd = -1;
+    rc = rt_state_read(sh.spec.run_dir, &cst, &err);
+    if (rc == 0 && (cst.status != RT_STATUS_RUNNING || cst.pid <= 0))
+        rc = berth_err_set(&err, BERTH_E_CONFLICT, "container %s is not running", sh.spec.id);
+    if (rc == 0 && (pidfd = rt_pidfd_open(cst.pid)) < 0)
+        rc = berth_err_sys(&err, -pidfd, "container %s is not running", sh.spec.id);
+    /* Only the exec'd child is born in the container's pid namespace: we go
+     * back to our own right after clone, so nothing else we fork later (e.g.
+     * a sanitizer's helper) ends up in a namespace that dies with the container. */
+    int own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+    if (rc == 0 && setns(pidfd, CLONE_NEWPID) < 0)
+        rc = berth_err_sys(&err, errno, "joining the container's pid namespace");
+    if (rc == 0)
+        rc = start_container(&sh, pidfd, own_pidns, &code, &err);
+    if (own_pidns >= 0)
+        close(own_pidns);
+    int ret = run_started(&sh, rc, code, &err);
+    if (pidfd >= 0)
+        close(pidfd);
+    rt_exec_spec_free(&x);
+    shim_free(&sh);
+    return ret;
+}

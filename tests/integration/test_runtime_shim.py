@@ -1,0 +1,330 @@
+"""Drive build/berth-shim directly (no berthd) with a busybox rootfs: output,
+logs, exit codes, security defaults, limits, attach/kill over the socket, and
+that nothing is left behind. Needs root (namespaces, mounts, cgroups)."""
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tarfile
+import time
+import uuid
+
+import pytest
+
+from conftest import BUILD_DIR, busybox_layer_tar
+
+SHIM = os.path.join(BUILD_DIR, "berth-shim")
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
+    pytest.mark.skipif(not os.path.exists(SHIM), reason="berth-shim not built"),
+]
+
+STDIN, STDOUT, STDERR, REQUEST, REPLY, STARTED, EXIT = 0, 1, 2, 16, 17, 18, 19
+
+
+@pytest.fixture(scope="module")
+def rootfs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bbroot")
+    with tarfile.open(fileobj=io.BytesIO(busybox_layer_tar())) as tf:
+        tf.extractall(d)
+    os.chmod(d, 0o755)  # an image's / is world-readable; pytest's tmp dirs are not
+    (d / "etc" / "notexec").write_text("#!/bin/sh\necho no\n")
+    os.chmod(d / "etc" / "notexec", 0o644)
+    return str(d)
+
+
+def frame(t, payload=b""):
+    return struct.pack(">BxxxI", t, len(payload)) + payload
+
+
+def read_frames(sock, stop_type=EXIT, timeout=20):
+    """Read frames until one of stop_type (or EOF). Returns list of (type, payload)."""
+    sock.settimeout(timeout)
+    buf, out = b"", []
+    while True:
+        while len(buf) >= 8:
+            t, n = struct.unpack(">BxxxI", buf[:8])
+            if len(buf) < 8 + n:
+                break
+            out.append((t, buf[8:8 + n]))
+            buf = buf[8 + n:]
+            if t == stop_type:
+                return out
+        chunk = sock.recv(65536)
+        if not chunk:
+            return out
+        buf += chunk
+
+
+class Ctr:
+    def __init__(self, tmp, rootfs, args, overlay=False, **kw):
+        self.id = uuid.uuid4().hex + uuid.uuid4().hex
+        self.bundle = tmp / ("b-" + self.id[:12])
+        self.bundle.mkdir()
+        self.run_dir = str(tmp / ("r-" + self.id[:12]))
+        self.log = str(self.bundle / "c-json.log")
+        spec = {"id": self.id, "bundle": str(self.bundle), "run_dir": self.run_dir,
+                "bpf_cache_dir": str(tmp / "seccomp"), "log_path": self.log,
+                "hostname": self.id[:12], "etc_hostname": self.id[:12] + "\n",
+                "etc_hosts": "127.0.0.1 localhost\n",
+                "process": {"args": args}}
+        if overlay:
+            for n in ("upper", "work", "merged"):
+                (self.bundle / n).mkdir()
+            spec.update(lowerdirs=[rootfs], upperdir=str(self.bundle / "upper"),
+                        workdir=str(self.bundle / "work"), rootfs=str(self.bundle / "merged"),
+                        volatile_overlay=True)
+        else:
+            spec["rootfs"] = rootfs
+        process = kw.pop("process", {})
+        spec["process"].update(process)
+        spec.update(kw)
+        (self.bundle / "runtime.json").write_text(json.dumps(spec))
+        self.spec = spec
+
+    def start(self, keep_primary=True):
+        self.sock, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        os.set_inheritable(child.fileno(), True)
+        # fd 3 of the shim is the primary connection (runtime.h).
+        # The shim closes every other inherited fd itself.
+        cfd = child.fileno()
+        self.proc = subprocess.Popen(
+            [SHIM, "run", str(self.bundle / "runtime.json")], close_fds=False,
+            stderr=subprocess.PIPE, preexec_fn=lambda: os.dup2(cfd, 3))
+        child.close()
+        if not keep_primary:
+            self.sock.close()
+        return self
+
+    def run(self, stdin=None):
+        self.start()
+        if stdin is not None:
+            self.sock.sendall(frame(STDIN, stdin) + frame(STDIN))
+        frames = read_frames(self.sock)
+        self.proc.wait(timeout=20)
+        self.shim_stderr = self.proc.stderr.read().decode()
+        self.sock.close()
+        self.frames = frames
+        return self
+
+    def __repr__(self):
+        return "<Ctr frames=%r shim_stderr=%r>" % (getattr(self, "frames", None),
+                                                  getattr(self, "shim_stderr", None))
+
+    @property
+    def started(self):
+        return json.loads(next(p for t, p in self.frames if t == STARTED))
+
+    @property
+    def stdout(self):
+        return b"".join(p for t, p in self.frames if t == STDOUT).decode()
+
+    @property
+    def stderr(self):
+        return b"".join(p for t, p in self.frames if t == STDERR).decode()
+
+    @property
+    def exit(self):
+        return json.loads(next(p for t, p in self.frames if t == EXIT))
+
+    def state(self):
+        with open(os.path.join(self.run_dir, "state.json")) as f:
+            return json.load(f)
+
+    def log_entries(self):
+        with open(self.log) as f:
+            return [json.loads(line) for line in f]
+
+
+@pytest.fixture
+def ctr(tmp_path, rootfs):
+    made = []
+
+    def make(args, **kw):
+        c = Ctr(tmp_path, rootfs, args, **kw)
+        made.append(c)
+        return c
+    yield make
+    for c in made:
+        p = getattr(c, "proc", None)
+        if p and p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_echo_output_log_and_state(ctr):
+    c = ctr(["sh", "-c", "echo hi; echo oops >&2"]).run()
+    assert c.started["pid"] > 0
+    assert c.stdout == "hi\n" and c.stderr == "oops\n"
+    assert c.exit["exit_code"] == 0 and c.exit["oom_killed"] is False
+    entries = c.log_entries()
+    assert [(e["log"], e["stream"]) for e in entries] == [("hi\n", "stdout"), ("oops\n", "stderr")]
+    assert entries[0]["time"].endswith("Z") and len(entries[0]["time"].split(".")[1]) == 10
+    st = c.state()
+    assert st["status"] == "exited" and st["exit_code"] == 0
+    assert st["finished_ns"] >= st["started_ns"] > 0
+
+
+@pytest.mark.parametrize("args,code,text", [
+    (["sh", "-c", "exit 3"], 3, None),
+    (["nosuchcmd"], 127, 'exec: "nosuchcmd": executable file not found in $PATH'),
+    (["/bin/nope"], 127, "no such file or directory"),
+    (["/etc/notexec"], 126, "permission denied"),
+])
+def test_exit_codes(ctr, args, code, text):
+    c = ctr(args).run()
+    if text is None:
+        assert c.exit["exit_code"] == code
+    else:
+        st = c.started
+        assert st["exit_code"] == code and text in st["error"]
+        assert c.state()["exit_code"] == code and text in c.state()["error"]
+
+
+def test_default_caps_and_privileged(ctr):
+    c = ctr(["grep", "Cap", "/proc/self/status"]).run()
+    assert "CapEff:\t00000000a80425fb" in c.stdout
+    assert "CapBnd:\t00000000a80425fb" in c.stdout
+    assert "CapInh:\t0000000000000000" in c.stdout
+    c = ctr(["grep", "CapEff", "/proc/self/status"], cap_drop=["ALL"], cap_add=["KILL"]).run()
+    assert "CapEff:\t0000000000000020" in c.stdout
+    c = ctr(["grep", "CapEff", "/proc/self/status"], process={"user": "nobody"}).run()
+    assert "CapEff:\t0000000000000000" in c.stdout
+    with open("/proc/self/status") as f:
+        ours = next(line for line in f if line.startswith("CapEff:"))
+    c = ctr(["grep", "CapEff", "/proc/self/status"], privileged=True).run()
+    assert c.stdout == ours  # everything we have ourselves
+
+
+def test_masked_and_readonly_paths(ctr):
+    # /proc/kcore and friends do not exist on every kernel: use ones this host has.
+    assert os.path.getsize("/proc/keys") == 0 or True
+    c = ctr(["sh", "-c", "wc -c < /proc/timer_list; ls /sys/firmware | wc -l; "
+             "echo 0 > /proc/sys/kernel/printk || echo ro-ok; "
+             "grep -c Seccomp:.2 /proc/self/status; touch /sys/x || echo sys-ro"]).run()
+    lines = c.stdout.split("\n")
+    assert lines[0].strip() == "0" and lines[1].strip() == "0"
+    assert "ro-ok" in c.stdout and "sys-ro" in c.stdout
+    assert "1" in lines  # seccomp filter mode active
+
+
+def test_only_std_fds_inside(ctr):
+    c = ctr(["sh", "-c", "ls /proc/$$/fd; true"]).run()
+    assert c.stdout.split() == ["0", "1", "2"]
+
+
+def test_seccomp_blocks_unshare(ctr):
+    c = ctr(["unshare", "-u", "true"]).run()
+    assert c.exit["exit_code"] != 0
+    c = ctr(["unshare", "-u", "true"], seccomp="unconfined", cap_add=["SYS_ADMIN"]).run()
+    assert c.exit["exit_code"] == 0
+
+
+def test_memory_limit_oom(ctr):
+    c = ctr(["sh", "-c", "tail /dev/zero"],
+            resources={"memory": 16 << 20, "memory_swap": 16 << 20}).run()
+    assert c.exit["exit_code"] == 137 and c.exit["oom_killed"] is True
+    assert c.state()["oom_killed"] is True
+
+
+def test_pids_limit(ctr):
+    c = ctr(["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 3 & done 2>&1; wait"],
+            resources={"pids_limit": 5}).run()
+    assert "fork" in c.stdout + c.stderr
+
+
+def test_readonly_rootfs_hostname_etc(ctr):
+    c = ctr(["sh", "-c", "touch /x 2>&1; hostname; cat /etc/hosts; touch /dev/shm/ok && echo shm"],
+            readonly_rootfs=True).run()
+    assert "Read-only file system" in c.stdout
+    assert c.spec["hostname"] in c.stdout and "127.0.0.1 localhost" in c.stdout
+    assert "shm" in c.stdout
+
+
+def test_net_none_has_lo_up(ctr):
+    c = ctr(["sh", "-c", "cat /sys/class/net/lo/flags; ls /sys/class/net"]).run()
+    assert c.stdout.split() == ["0x9", "lo"]
+
+
+def test_user_cwd_env(ctr):
+    c = ctr(["sh", "-c", "id -u; id -g; pwd; echo $HOME $FOO; echo $PATH"],
+            process={"user": "daemon", "cwd": "/work/dir", "env": ["FOO=bar"]}).run()
+    out = c.stdout.split("\n")
+    assert out[0] == "1" and out[1] == "1" and out[2] == "/work/dir"
+    assert out[3] == "/usr/sbin bar" and out[4].startswith("/usr/local/sbin")
+
+
+def test_init_mode(ctr):
+    c = ctr(["sh", "-c", "echo $$"], init=True).run()
+    assert c.stdout.strip() == "2" and c.exit["exit_code"] == 0
+    c = ctr(["sh", "-c", "echo $$"]).run()
+    assert c.stdout.strip() == "1"
+
+
+def test_stdin_attach_and_tty(ctr):
+    c = ctr(["sh", "-c", "read x; echo got $x"],
+            process={"open_stdin": True, "stdin_once": True}).run(stdin=b"hello\n")
+    assert c.stdout == "got hello\n"
+    c = ctr(["sh", "-c", "echo hi; [ -t 1 ] && echo tty"], process={"tty": True}).run()
+    assert c.stdout == "hi\r\ntty\r\n"
+    assert c.log_entries()[0] ["log"] == "hi\r\n"
+
+
+def test_kill_and_state_over_socket(ctr):
+    c = ctr(["sleep", "100"]).start()
+    assert json.loads(read_frames(c.sock, STARTED)[-1][1])["pid"] > 0
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(os.path.join(c.run_dir, "shim.sock"))
+    s.sendall(frame(REQUEST, b'{"op":"state"}'))
+    rep = json.loads(read_frames(s, REPLY)[-1][1])
+    assert rep["ok"] and rep["state"]["status"] == "running"
+    s.sendall(frame(REQUEST, b'{"op":"attach","stdout":true}'))
+    s.sendall(frame(REQUEST, b'{"op":"kill","signal":9}'))
+    frames = read_frames(s, EXIT)
+    ex = json.loads(frames[-1][1])
+    assert ex["exit_code"] == 137 and ex["signal"] == 9
+    c.proc.wait(timeout=10)
+    assert c.state()["signal"] == 9
+
+
+def test_shim_survives_parent_and_berthd_connection(ctr, tmp_path):
+    c = ctr(["sh", "-c", "sleep 1; echo done"])
+    # A parent that starts the shim and is then SIGKILLed; our end of fd 3 closes too.
+    parent = subprocess.Popen(["sh", "-c", '"$0" run "$1" 3</dev/null & echo $!; sleep 100',
+                               SHIM, str(c.bundle / "runtime.json")],
+                              stdout=subprocess.PIPE, start_new_session=True)
+    shim_pid = int(parent.stdout.readline())
+    state = os.path.join(c.run_dir, "state.json")
+    deadline = time.time() + 10
+    while time.time() < deadline and not (os.path.exists(state) and
+                                          c.state()["status"] == "running"):
+        time.sleep(0.02)
+    # The whole process group of the parent dies; the shim has its own session.
+    os.killpg(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        if os.path.exists(os.path.join(c.run_dir, "state.json")) and \
+                c.state()["status"] == "exited":
+            break
+        time.sleep(0.1)
+    assert c.state()["status"] == "exited" and c.state()["exit_code"] == 0
+    assert [e["log"] for e in c.log_entries()] == ["done\n"]
+    assert c.state()["shim_pid"] == shim_pid
+
+
+def test_nothing_left_behind_overlay(ctr):
+    c = ctr(["sh", "-c", "echo x > /newfile; mount | grep -c ' / '"], overlay=True).run()
+    assert c.exit["exit_code"] == 0
+    assert (c.bundle / "upper" / "newfile").read_text() == "x\n"
+    with open("/proc/self/mountinfo") as f:
+        mi = f.read()
+    assert str(c.bundle) not in mi
+    for ctrl in ("memory", "pids", "cpu", "freezer"):
+        assert not os.path.exists(f"/sys/fs/cgroup/{ctrl}/berth/{c.id}")
+    assert not os.path.exists(os.path.join(c.run_dir, "shim.sock"))
