@@ -23,6 +23,7 @@ struct img_load {
     void *data;
     bool ended;
     bool tmp_removed;
+    berth_buf_t status_buf; /* partial progress line from the child */
 };
 
 typedef struct small_file {
@@ -33,6 +34,7 @@ typedef struct small_file {
 
 typedef struct load_ctx {
     img_store_t *store;
+    int progress_fd; /* child: JSON lines for the parent, -1 for none */
     char *tmpdir;
     char *archive_path;
     small_file_t *files;
@@ -340,6 +342,22 @@ static int unpack_layers(load_ctx_t *c, layer_job_t *jobs, size_t n_jobs, berth_
                 return berth_err_prefix(err, "layer %s", name);
             }
             jobs[i].done = true;
+            if (c->progress_fd >= 0) {
+                char short_id[13];
+                cJSON *p = cJSON_CreateObject();
+                cJSON_AddStringToObject(p, "status", "Loading layer");
+                cJSON *pd = cJSON_AddObjectToObject(p, "progressDetail");
+                cJSON_AddNumberToObject(pd, "current", (double)jobs[i].res.tar_size);
+                cJSON_AddNumberToObject(pd, "total", (double)jobs[i].res.tar_size);
+                cJSON_AddStringToObject(p, "id", img_short_id(jobs[i].res.diff_id, short_id));
+                char *txt = cJSON_PrintUnformatted(p);
+                cJSON_Delete(p);
+                cleanup_free char *line = xasprintf("%s\n", txt);
+                free(txt);
+                /* progress is best effort: a failed write must not fail the load */
+                if (fs_write_all(c->progress_fd, line, strlen(line)) < 0)
+                    c->progress_fd = -1;
+            }
             break;
         }
     }
@@ -518,8 +536,8 @@ static int spool(int in_fd, const char *path, berth_err_t *err)
 
 static int load_child(void *arg, int in_fd, int out_fd, int res_fd)
 {
-    UNUSED(out_fd);
     load_ctx_t *c = arg;
+    c->progress_fd = out_fd;
     berth_err_t err = {0};
     c->archive_path = xasprintf("%s/upload.tar", c->tmpdir);
     cJSON *result = cJSON_CreateObject();
@@ -592,6 +610,24 @@ static void load_done_cb(img_job_t *job, cJSON *result, void *data)
         ld->cbs.done_cb(ld, berth_err_isset(&err) ? &err : NULL, ld->data);
 }
 
+static void load_out_cb(img_job_t *job, const char *buf, size_t len, void *data)
+{
+    UNUSED(job);
+    img_load_t *ld = data;
+    if (ld->status_buf.len + len > 1024 * 1024)
+        return; /* a child never sends this much; ignore rather than grow */
+    buf_append(&ld->status_buf, buf, len);
+    char *nl;
+    while (ld->status_buf.len && (nl = memchr(ld->status_buf.data, '\n', ld->status_buf.len))) {
+        size_t n = (size_t)(nl - ld->status_buf.data);
+        cJSON *msg = cJSON_ParseWithLength(ld->status_buf.data, n);
+        buf_consume(&ld->status_buf, n + 1);
+        if (msg && ld->cbs.status_cb)
+            ld->cbs.status_cb(ld, msg, ld->data);
+        cJSON_Delete(msg);
+    }
+}
+
 static void load_abort_cb(img_job_t *job, void *data)
 {
     UNUSED(job);
@@ -625,7 +661,8 @@ int img_load_begin(img_store_t *s, const img_load_cbs_t *cbs, void *data, img_lo
     }
     load_ctx_t ctx = {.store = s, .tmpdir = ld->tmpdir};
     /* ctx is copied into the child by fork; the parent never uses it again. */
-    if (img_job_start(s, load_child, &ctx, true, false, &ld->job, err) < 0) {
+    buf_init(&ld->status_buf);
+    if (img_job_start(s, load_child, &ctx, true, true, &ld->job, err) < 0) {
         fs_rm_rf(ld->tmpdir);
         free(ld->tmpdir);
         free(ld);
@@ -634,6 +671,7 @@ int img_load_begin(img_store_t *s, const img_load_cbs_t *cbs, void *data, img_lo
     ld->job->on_done = load_done_cb;
     ld->job->on_drain = load_drain_cb;
     ld->job->on_abort = load_abort_cb;
+    ld->job->on_out = load_out_cb;
     ld->job->data = ld;
     *out = ld;
     return 0;
@@ -666,6 +704,7 @@ void img_load_free(img_load_t *ld)
     /* The killed child may still hold files open; removing the dir is fine. */
     if (!ld->tmp_removed)
         img_store_remove_async(ld->store, ld->tmpdir);
+    buf_free(&ld->status_buf);
     free(ld->tmpdir);
     free(ld);
 }

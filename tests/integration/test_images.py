@@ -270,3 +270,22 @@ def test_blob_named_members_are_verified(berthd):
     assert images_json(berthd) == []
     assert tmp_drained(berthd)
     assert image_dir_entries(berthd, "layers") == []
+
+
+def test_non_quiet_load_streams_progress(berthd, busybox_tar):
+    with open(busybox_tar, "rb") as f:
+        status, body = load(berthd, f.read(), quiet=False)
+    assert status == 200, body
+    msgs = json_lines(body)
+    assert msgs[0]["status"] == "Loading layer" and len(msgs[0]["id"]) == 12
+    assert msgs[0]["progressDetail"]["current"] == msgs[0]["progressDetail"]["total"]
+    assert msgs[-1] == {"stream": "Loaded image: busybox:latest\n"}
+    # an error after progress began arrives as errorDetail in the stream
+    from imagetools import layer_tar
+    bad_layer = layer_tar([{"name": "../escape"}])
+    two = make_image_archive(tags=("two:1",), layers=[layer_tar([{"name": "ok"}]), bad_layer])
+    status, body = load(berthd, two, quiet=False)
+    text = body.decode()
+    assert ("errorDetail" in text and status == 200) or status == 400, text
+    assert "escapes the layer" in text
+    assert [i for i in images_json(berthd) if "two:1" in i["RepoTags"]] == []

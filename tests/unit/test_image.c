@@ -139,6 +139,7 @@ static void collect_done(img_export_t *ex, const img_layer_result_t *res, const 
 
 typedef struct load_out {
     berth_buf_t lines;
+    int statuses;
     int done;
     berth_err_t err;
 } load_out_t;
@@ -147,6 +148,14 @@ static void lo_progress(img_load_t *ld, const char *line, void *data)
 {
     (void)ld;
     buf_puts(&((load_out_t *)data)->lines, line);
+}
+
+static void lo_status(img_load_t *ld, const cJSON *msg, void *data)
+{
+    (void)ld;
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(msg, "status");
+    if (cJSON_IsString(st) && strcmp(st->valuestring, "Loading layer") == 0)
+        ((load_out_t *)data)->statuses++;
 }
 
 static void lo_done(img_load_t *ld, const berth_err_t *err, void *data)
@@ -161,7 +170,7 @@ static void lo_done(img_load_t *ld, const berth_err_t *err, void *data)
 static int load_bytes(fx_t *f, img_store_t *s, const void *data, size_t len, load_out_t *o)
 {
     buf_init(&o->lines);
-    img_load_cbs_t cbs = {lo_progress, lo_done, NULL};
+    img_load_cbs_t cbs = {lo_progress, lo_done, NULL, lo_status};
     img_load_t *ld;
     berth_err_t err = {0};
     assert_int_equal(img_load_begin(s, &cbs, o, &ld, &err), 0);
@@ -198,6 +207,7 @@ static void test_save_load_roundtrip_and_persistence(void **state)
     if (load_bytes(f, s2, c.buf.data, c.buf.len, &o) != 1)
         fail_msg("load failed: %s", o.err.msg);
     assert_string_equal(o.lines.data, "Loaded image: busybox:latest\n");
+    assert_int_equal(o.statuses, 1); /* one "Loading layer" per layer */
     img_image_t *img2 = img_store_lookup(s2, "busybox", &err);
     assert_non_null(img2);
     assert_string_equal(img2->id, id);
@@ -484,7 +494,7 @@ static void test_close_with_running_load(void **state)
     fx_t *f = *state;
     load_out_t o = {0};
     buf_init(&o.lines);
-    img_load_cbs_t cbs = {lo_progress, lo_done, NULL};
+    img_load_cbs_t cbs = {lo_progress, lo_done, NULL, lo_status};
     img_load_t *ld;
     berth_err_t err = {0};
     assert_int_equal(img_load_begin(f->s, &cbs, &o, &ld, &err), 0);
