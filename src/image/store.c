@@ -370,6 +370,43 @@ static void load_images(img_store_t *s)
     closedir(d);
 }
 
+/* Remove what a kill -9 can leave: half-written "x.tmp-XXXXXX" files of
+ * fs_write_atomic, and tmp/ (in-flight imports, layers being deleted). tmp/
+ * may be big, so it is renamed away and removed by a helper. */
+static void clean_leftovers(img_store_t *s)
+{
+    const char *dirs[] = {s->root, s->blobs, s->images_dir};
+    for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+        DIR *d = opendir(dirs[i]);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+            if (strstr(de->d_name, ".tmp-")) {
+                cleanup_free char *p = xasprintf("%s/%s", dirs[i], de->d_name);
+                unlink(p);
+            }
+        }
+        if (d)
+            closedir(d);
+    }
+    char rnd[65];
+    berth_random_hex_id(rnd);
+    cleanup_free char *stale = xasprintf("%s/tmp-stale-%.16s", s->root, rnd);
+    /* Only a non-empty tmp/ is worth a helper process. */
+    if (rmdir(s->tmp) < 0 && errno != ENOENT)
+        rename(s->tmp, stale);
+    DIR *d = opendir(s->root);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (strncmp(de->d_name, "tmp-stale-", 10) == 0) {
+            cleanup_free char *p = xasprintf("%s/%s", s->root, de->d_name);
+            img_store_remove_async(s, p);
+        }
+    }
+    if (d)
+        closedir(d);
+    fs_mkdir_p(s->tmp, 0700);
+}
+
 int img_store_open(uv_loop_t *loop, const char *data_root, img_store_t **out, berth_err_t *err)
 {
     img_store_t *s = xcalloc(1, sizeof(*s));
@@ -380,8 +417,6 @@ int img_store_open(uv_loop_t *loop, const char *data_root, img_store_t **out, be
     s->images_dir = xasprintf("%s/images", s->root);
     s->tmp = xasprintf("%s/tmp", s->root);
     s->repos_path = xasprintf("%s/repositories.json", s->root);
-    /* Interrupted imports leave only temp dirs: drop them wholesale. */
-    fs_rm_rf(s->tmp);
     const char *dirs[] = {s->blobs, s->layers, s->images_dir, s->tmp};
     for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
         int r = fs_mkdir_p(dirs[i], 0700);
@@ -391,6 +426,7 @@ int img_store_open(uv_loop_t *loop, const char *data_root, img_store_t **out, be
             return -1;
         }
     }
+    clean_leftovers(s);
     load_images(s);
     load_refs(s);
     refresh_refs(s);

@@ -507,6 +507,32 @@ static void test_close_with_running_load(void **state)
     buf_free(&o.lines);
 }
 
+static void test_open_cleans_leftovers(void **state)
+{
+    fx_t *f = *state;
+    img_store_close(f->s);
+    char p[256];
+    snprintf(p, sizeof(p), "%s/image/tmp/abc/diff", f->root);
+    assert_int_equal(fs_mkdir_p(p, 0700), 0);
+    snprintf(p, sizeof(p), "%s/image/tmp/abc/diff/file", f->root);
+    assert_int_equal(fs_write_atomic(p, "x", 1, 0600), 0);
+    char junk1[256], junk2[256];
+    snprintf(junk1, sizeof(junk1), "%s/image/images/%064d.tmp-AbCdEf", f->root, 0);
+    snprintf(junk2, sizeof(junk2), "%s/image/repositories.json.tmp-123456", f->root);
+    assert_int_equal(fs_write_atomic(junk1, "{", 1, 0600), 0);
+    assert_int_equal(fs_write_atomic(junk2, "{", 1, 0600), 0);
+    berth_err_t err = {0};
+    assert_int_equal(img_store_open(&f->loop, f->root, &f->s, &err), 0);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_false(fs_exists(junk1));
+    assert_false(fs_exists(junk2));
+    snprintf(p, sizeof(p), "%s/image/tmp", f->root);
+    assert_int_equal(count_dir(p), 0);
+    snprintf(p, sizeof(p), "%s/image", f->root);
+    /* blobs, images, layers, tmp: no stale dirs left */
+    assert_int_equal(count_dir(p), 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -520,6 +546,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ingest_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blob_verification, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_with_running_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_cleans_leftovers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
