@@ -289,3 +289,20 @@ def test_non_quiet_load_streams_progress(berthd, busybox_tar):
     assert ("errorDetail" in text and status == 200) or status == 400, text
     assert "escapes the layer" in text
     assert [i for i in images_json(berthd) if "two:1" in i["RepoTags"]] == []
+
+
+def test_client_gone_mid_upload(busybox_daemon):
+    import socket
+    import time
+    d = busybox_daemon
+    data = make_image_archive(tags=("gone:1",), config_extra={"Cmd": ["gone"]})
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(d.sock)
+    s.sendall(("POST /images/load HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\n"
+               "Content-Length: %d\r\n\r\n" % len(data)).encode() + data[:len(data) // 3])
+    time.sleep(0.3)
+    s.close()
+    assert tmp_drained(d)
+    assert [i["RepoTags"] for i in images_json(d)] == [["busybox:latest"]]
+    # the daemon still works
+    assert load(d, make_image_archive(tags=("after:1",)))[0] == 200
