@@ -185,6 +185,7 @@ static int default_child(void *arg, int in_fd, int out_fd, int res_fd)
     if (r < 0)
         goto fail;
     buf_free(&tar);
+    img_job_child_syncfs(c->dir);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", id);
     img_job_child_result(res_fd, o);
