@@ -82,6 +82,17 @@ int client_json(client_t *c, const char *method, const char *path, const cJSON *
 int client_hijack(client_t *c, const client_req_t *req, int *fd_out, berth_buf_t *early,
                   berth_err_t *err);
 
+/* Deferred responses (docker run's wait): send req on a fresh connection and
+ * return once the response headers are in (resp->status set; an error body
+ * is read fully). Later, client_stream_finish reads the rest of the body into
+ * resp->body. The daemon's order of events is kept: the request has been
+ * accepted before anything else is sent. */
+typedef struct client_stream client_stream_t;
+int client_stream_open(client_t *c, const client_req_t *req, client_stream_t **out,
+                       client_resp_t *resp, berth_err_t *err);
+int client_stream_finish(client_stream_t *s, berth_err_t *err);
+void client_stream_close(client_stream_t *s);
+
 /* ---- newline-delimited JSON streams (pull, push, load, build, events) ---- */
 typedef int (*client_json_line_cb)(void *opaque, cJSON *msg);
 typedef struct client_json_lines {

@@ -10,6 +10,7 @@
  * every message is one plain line. */
 typedef struct progress {
     cli_t *cli;
+    FILE *out; /* where progress goes (stdout; stderr for run's implicit pull) */
     bool tty;
     bool quiet;
     char **ids; /* line order of ids shown so far */
@@ -45,7 +46,7 @@ static void progress_bar(const cJSON *detail, char *out, size_t len)
 static int progress_line_cb(void *opaque, cJSON *msg)
 {
     progress_t *p = opaque;
-    FILE *o = p->cli->out;
+    FILE *o = p->out;
     const cJSON *ed = cJSON_GetObjectItemCaseSensitive(msg, "errorDetail");
     const cJSON *em = cJSON_GetObjectItemCaseSensitive(ed, "message");
     if (!cJSON_IsString(em))
@@ -132,7 +133,9 @@ static int stream_progress(cli_t *cli, const char *path, const char *auth_header
         return 1;
     }
     p->cli = cli;
-    p->tty = isatty(fileno(cli->out));
+    if (!p->out)
+        p->out = cli->out;
+    p->tty = isatty(fileno(p->out));
     p->quiet = quiet;
     cleanup_free char *hdr = xasprintf("X-Registry-Auth: %s", auth_header);
     const char *headers[] = {hdr, NULL};
@@ -455,4 +458,24 @@ int cli_cmd_logout(cli_t *cli, int argc, char **argv)
         return 1;
     }
     return 0;
+}
+
+int cli_pull_image(cli_t *cli, const char *ref, const char *platform, FILE *out)
+{
+    char *name, *tag;
+    bool digest;
+    split_ref(ref, &name, &tag, &digest);
+    cleanup_free char *full = normalize_name(name);
+    cleanup_free char *efull = client_urlencode(full);
+    cleanup_free char *etag = client_urlencode(tag ? tag : "latest");
+    cleanup_free char *eplat = platform ? client_urlencode(platform) : NULL;
+    cleanup_free char *path = xasprintf("/images/create?fromImage=%s&tag=%s%s%s", efull, etag,
+                                        eplat ? "&platform=" : "", eplat ? eplat : "");
+    cleanup_free char *auth = auth_header_for(cli, full);
+    progress_t p = {.out = out};
+    int rc = stream_progress(cli, path, auth, false, &p);
+    progress_free(&p);
+    free(name);
+    free(tag);
+    return rc;
 }

@@ -8,13 +8,8 @@
         fprintf(cli->err, "berth %s: not implemented yet\n", argv[0]);                             \
         return 1;                                                                                  \
     }
-CLI_STUB(cli_cmd_run)
-CLI_STUB(cli_cmd_create)
-CLI_STUB(cli_cmd_start)
 CLI_STUB(cli_cmd_ps)
 CLI_STUB(cli_cmd_logs)
-CLI_STUB(cli_cmd_attach)
-CLI_STUB(cli_cmd_exec)
 CLI_STUB(cli_cmd_stop)
 CLI_STUB(cli_cmd_kill)
 CLI_STUB(cli_cmd_restart)

@@ -156,6 +156,33 @@ int cli_cmd_container_prune(cli_t *cli, int argc, char **argv);
 /* Entry point used by berth_main.c: returns the process exit code. */
 int cli_main(int argc, char **argv);
 
+/* Pull ref (default tag latest) showing progress on out; exit code. */
+int cli_pull_image(cli_t *cli, const char *ref, const char *platform, FILE *out);
+
+/* ---- terminal and attached streams ------------------------------------------ */
+/* Raw mode on stdin (no-op when not a tty); restored by cli_term_restore and
+ * at exit. 0 or -errno. */
+int cli_term_raw(void);
+void cli_term_restore(void);
+bool cli_term_size(int *h, int *w);
+/* "ctrl-p,ctrl-q" -> {0x10, 0x11}; returns the count or -1 on a bad spec. */
+int cli_parse_detach_keys(const char *spec, unsigned char *out, size_t cap);
+
+typedef struct cli_io {
+    int conn;          /* hijacked connection */
+    berth_buf_t early; /* stream bytes that came with the 101 */
+    bool tty;          /* raw stream; else multiplexed */
+    bool send_stdin;   /* copy stdin to the connection */
+    bool sig_proxy;    /* forward signals through kill_path */
+    const char *detach_keys;
+    const char *resize_path; /* "/containers/<id>/resize" or "/exec/<id>/resize" */
+    const char *kill_path;   /* "/containers/<id>/kill" */
+} cli_io_t;
+
+/* Copy between the terminal and the connection until the stream ends (0),
+ * the user detaches (1) or an error (-1). */
+int cli_io_pump(cli_t *cli, cli_io_t *io);
+
 /* ---- registry auth (config.json) ---------------------------------------------- */
 /* Registry key for a reference: "docker.io/library/x" -> "https://index.docker.io/v1/",
  * "localhost:5000/x" -> "localhost:5000". Caller frees. */

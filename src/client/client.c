@@ -237,6 +237,7 @@ typedef struct resp_parser {
     bool in_value;
     bool head_method;
     bool hijack;
+    bool until_headers; /* return once the headers are parsed */
     bool headers_done;
     bool complete;
     bool aborted;
@@ -357,7 +358,7 @@ static int read_response(int fd, resp_parser_t *p, bool *got_bytes, berth_buf_t 
             goto out;
         }
         if (n == 0) {
-            if (!*got_bytes) {
+            if (!*got_bytes && !p->headers_done) {
                 berth_err_set(err, 0, "connection closed by the daemon before a response");
                 goto out;
             }
@@ -375,6 +376,10 @@ static int read_response(int fd, resp_parser_t *p, bool *got_bytes, berth_buf_t 
         }
         *got_bytes = true;
         llhttp_errno_t e = llhttp_execute(&p->parser, rbuf, (size_t)n);
+        if (e == HPE_OK && p->until_headers && p->headers_done && p->resp->status < 400) {
+            ret = 0;
+            goto out;
+        }
         if (e == HPE_OK)
             continue;
         /* A 101 ends the message right after its headers (llhttp may report
@@ -567,4 +572,58 @@ int client_json(client_t *c, const char *method, const char *path, const cJSON *
     }
     client_resp_free(&resp);
     return 0;
+}
+
+struct client_stream {
+    int fd;
+    resp_parser_t parser;
+    client_req_t req;
+    client_resp_t *resp;
+};
+
+int client_stream_open(client_t *c, const client_req_t *req, client_stream_t **out,
+                       client_resp_t *resp, berth_err_t *err)
+{
+    *out = NULL;
+    memset(resp, 0, sizeof(*resp));
+    buf_init(&resp->body);
+    int fd = client_connect(c, err);
+    if (fd < 0)
+        return -1;
+    if (send_request(c, fd, req, false, err) < 0) {
+        close(fd);
+        return -1;
+    }
+    client_stream_t *s = xcalloc(1, sizeof(*s));
+    s->fd = fd;
+    s->req = *req;
+    s->req.on_data = NULL;
+    s->resp = resp;
+    resp_parser_init(&s->parser, &s->req, resp, false);
+    s->parser.until_headers = true;
+    bool got = false;
+    if (read_response(fd, &s->parser, &got, NULL, err) < 0) {
+        client_stream_close(s);
+        return -1;
+    }
+    s->parser.until_headers = false;
+    *out = s;
+    return 0;
+}
+
+int client_stream_finish(client_stream_t *s, berth_err_t *err)
+{
+    if (s->parser.complete)
+        return 0;
+    bool got = false;
+    return read_response(s->fd, &s->parser, &got, NULL, err);
+}
+
+void client_stream_close(client_stream_t *s)
+{
+    if (!s)
+        return;
+    close(s->fd);
+    resp_parser_free(&s->parser);
+    free(s);
 }
