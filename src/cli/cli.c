@@ -1,4 +1,5 @@
 /* berth CLI entry: global flags, command dispatch, error reporting. */
+#include <signal.h>
 #include <string.h>
 #include <strings.h>
 
@@ -191,6 +192,8 @@ int cli_args_error(cli_t *cli, const char *cmd, const char *what)
 int cli_main(int argc, char **argv)
 {
     cli_t cli = {.out = stdout, .err = stderr};
+    /* A daemon closing a connection must give EPIPE, not kill us. */
+    signal(SIGPIPE, SIG_IGN);
     int i = 1;
     /* Global flags come before the command. */
     for (; i < argc && argv[i][0] == '-'; i++) {
