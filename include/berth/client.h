@@ -92,6 +92,8 @@ int client_stream_open(client_t *c, const client_req_t *req, client_stream_t **o
                        client_resp_t *resp, berth_err_t *err);
 int client_stream_finish(client_stream_t *s, berth_err_t *err);
 void client_stream_close(client_stream_t *s);
+/* The connection, to poll for readability before client_stream_finish. */
+int client_stream_fd(const client_stream_t *s);
 
 /* ---- newline-delimited JSON streams (pull, push, load, build, events) ---- */
 typedef int (*client_json_line_cb)(void *opaque, cJSON *msg);

@@ -3,6 +3,7 @@
  * wait (headers in before start), start, resize. */
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 
@@ -310,11 +311,22 @@ static client_stream_t *wait_open(cli_t *cli, const char *id, const char *condit
     return s;
 }
 
-/* Finish the wait: the container's exit code, or 125 on errors. */
-static int wait_finish(cli_t *cli, client_stream_t *s, client_resp_t *resp)
+/* Finish the wait: the container's exit code, or 125 on errors. Signals
+ * that arrive meanwhile are still forwarded. */
+static int wait_finish(cli_t *cli, const cli_io_t *io, client_stream_t *s, client_resp_t *resp)
 {
     berth_err_t err = {0};
     int code = 125;
+    for (;;) {
+        struct pollfd pfd[2] = {{.fd = client_stream_fd(s), .events = POLLIN},
+                                {.fd = io->sigfd, .events = POLLIN}};
+        if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+            break;
+        if (pfd[1].revents & POLLIN)
+            cli_io_signals(cli, io);
+        if (pfd[0].revents)
+            break;
+    }
     if (client_stream_finish(s, &err) < 0) {
         cli_print_err(cli, &err);
     } else {
@@ -397,7 +409,9 @@ static int run_or_create(cli_t *cli, int argc, char **argv, bool run)
     cleanup_free char *id = NULL, *start_path = NULL, *resize_path = NULL, *kill_path = NULL;
     client_stream_t *ws = NULL;
     client_resp_t wresp = {0};
-    cli_io_t io = {.conn = -1};
+    cli_io_t io = {.conn = -1, .sigfd = -1};
+    sigset_t oldmask;
+    bool sig_blocked = false;
     berth_err_t err = {0};
     if (npos < 1) {
         rc = cli_args_error(cli, cmd, "at least 1 argument");
@@ -426,6 +440,8 @@ static int run_or_create(cli_t *cli, int argc, char **argv, bool run)
         goto out;
     }
     if (!o.detach) {
+        io.sigfd = cli_signals_block(&oldmask);
+        sig_blocked = true;
         if (attach_container(cli, id, o.interactive, o.detach_keys, false, &io, &err) < 0) {
             cli_print_err(cli, &err);
             goto out;
@@ -470,7 +486,7 @@ static int run_or_create(cli_t *cli, int argc, char **argv, bool run)
         rc = 0; /* detached: the container keeps running */
         goto out;
     }
-    rc = wait_finish(cli, ws, &wresp);
+    rc = wait_finish(cli, &io, ws, &wresp);
     ws = NULL;
 out:
     if (ws) {
@@ -479,6 +495,8 @@ out:
     }
     if (io.conn >= 0)
         close(io.conn);
+    if (sig_blocked)
+        cli_signals_restore(io.sigfd, &oldmask);
     buf_free(&io.early);
     free(pos);
     run_opts_free(&o);
@@ -543,10 +561,12 @@ static int attach_and_stream(cli_t *cli, const char *name, bool in, bool start,
     in = in && open_stdin;
     cleanup_free char *resize_path = xasprintf("/containers/%s/resize", id);
     cleanup_free char *kill_path = xasprintf("/containers/%s/kill", id);
-    cli_io_t io = {.conn = -1};
+    cli_io_t io = {.conn = -1, .sigfd = -1};
     int rc = 1;
     client_stream_t *ws = NULL;
     client_resp_t wresp = {0};
+    sigset_t oldmask;
+    io.sigfd = cli_signals_block(&oldmask);
     if (attach_container(cli, id, in, detach_keys, false, &io, &err) < 0) {
         cli_print_err(cli, &err);
         goto out;
@@ -577,7 +597,7 @@ static int attach_and_stream(cli_t *cli, const char *name, bool in, bool start,
         rc = 0;
         goto out;
     }
-    rc = wait_finish(cli, ws, &wresp);
+    rc = wait_finish(cli, &io, ws, &wresp);
     ws = NULL;
 out:
     if (ws) {
@@ -586,6 +606,7 @@ out:
     }
     if (io.conn >= 0)
         close(io.conn);
+    cli_signals_restore(io.sigfd, &oldmask);
     buf_free(&io.early);
     return rc;
 }
@@ -680,7 +701,7 @@ int cli_cmd_exec(cli_t *cli, int argc, char **argv)
     }
     cleanup_free char *exec_id = NULL, *create_path = NULL, *start_path = NULL, *resize_path = NULL,
                       *inspect_path = NULL, *sbody = NULL;
-    cli_io_t io = {.conn = -1};
+    cli_io_t io = {.conn = -1, .sigfd = -1};
     berth_err_t err = {0};
     rc = 126;
     if (npos < 2) {
@@ -765,10 +786,14 @@ int cli_cmd_exec(cli_t *cli, int argc, char **argv)
     io.sig_proxy = false; /* docker does not proxy signals to exec */
     io.detach_keys = detach_keys;
     io.resize_path = resize_path;
+    sigset_t oldmask;
+    io.sigfd = cli_signals_block(&oldmask); /* for SIGWINCH */
     if (tty && interactive)
         cli_term_raw();
     int pr = cli_io_pump(cli, &io);
     cli_term_restore();
+    cli_signals_restore(io.sigfd, &oldmask);
+    io.sigfd = -1;
     if (pr == 1) {
         rc = 0;
         goto out;

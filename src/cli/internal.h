@@ -2,6 +2,8 @@
 #ifndef BERTH_CLI_INTERNAL_H
 #define BERTH_CLI_INTERNAL_H
 
+#include <signal.h>
+
 #include <cjson/cJSON.h>
 
 #include "berth/client.h"
@@ -177,7 +179,15 @@ typedef struct cli_io {
     const char *detach_keys;
     const char *resize_path; /* "/containers/<id>/resize" or "/exec/<id>/resize" */
     const char *kill_path;   /* "/containers/<id>/kill" */
+    int sigfd;               /* from cli_signals_block, or -1 */
 } cli_io_t;
+
+/* Block the signals a foreground container gets (INT, TERM, HUP, QUIT,
+ * USR1, USR2, WINCH) and return a signalfd for them (-1 on failure). */
+int cli_signals_block(sigset_t *old);
+void cli_signals_restore(int sfd, const sigset_t *old);
+/* Handle pending signals: WINCH resizes, others are forwarded (sig_proxy). */
+void cli_io_signals(cli_t *cli, const cli_io_t *io);
 
 /* Copy between the terminal and the connection until the stream ends (0),
  * the user detaches (1) or an error (-1). */

@@ -120,10 +120,15 @@ static void forward_signal(cli_t *cli, const cli_io_t *io, int sig)
         return;
     berth_err_t err = {0};
     client_t *c = cli_client(cli, &err);
-    cleanup_free char *path = xasprintf("%s?signal=%d", io->kill_path, sig);
+    /* By name, like the docker CLI ("INT"); the number if glibc has none. */
+    const char *name = sigabbrev_np(sig);
+    cleanup_free char *path = name ? xasprintf("%s?signal=%s", io->kill_path, name)
+                                   : xasprintf("%s?signal=%d", io->kill_path, sig);
     if (c && client_json(c, "POST", path, NULL, NULL, NULL, &err) < 0)
         log_debug("forwarding signal %d: %s", sig, err.msg);
 }
+
+void cli_io_signals(cli_t *cli, const cli_io_t *io);
 
 int cli_io_pump(cli_t *cli, cli_io_t *io)
 {
@@ -136,14 +141,7 @@ int cli_io_pump(cli_t *cli, cli_io_t *io)
     client_demux_t dm;
     client_demux_init(&dm, out_frame_cb, NULL);
 
-    sigset_t mask, old;
-    sigemptyset(&mask);
-    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-    for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
-        sigaddset(&mask, sigs[i]);
-    sigprocmask(SIG_BLOCK, &mask, &old);
-    int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-
+    int sfd = io->sigfd;
     int rc = 0;
     if (io->early.len) {
         int r = io->tty ? fs_write_all(STDOUT_FILENO, io->early.data, io->early.len)
@@ -171,15 +169,8 @@ int cli_io_pump(cli_t *cli, cli_io_t *io)
             rc = -1;
             break;
         }
-        if (pfd[2].revents & POLLIN) {
-            struct signalfd_siginfo si;
-            while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-                if (si.ssi_signo == SIGWINCH)
-                    resize(cli, io);
-                else if (io->sig_proxy)
-                    forward_signal(cli, io, (int)si.ssi_signo);
-            }
-        }
+        if (pfd[2].revents & POLLIN)
+            cli_io_signals(cli, io);
         if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t n = read(io->conn, buf, 65536);
             if (n < 0 && errno == EINTR)
@@ -243,8 +234,34 @@ int cli_io_pump(cli_t *cli, cli_io_t *io)
     }
     free(buf);
 out:
+    return rc;
+}
+
+int cli_signals_block(sigset_t *old)
+{
+    sigset_t mask;
+    sigemptyset(&mask);
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+    for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+        sigaddset(&mask, sigs[i]);
+    sigprocmask(SIG_BLOCK, &mask, old);
+    return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+void cli_signals_restore(int sfd, const sigset_t *old)
+{
     if (sfd >= 0)
         close(sfd);
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    return rc;
+    sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+void cli_io_signals(cli_t *cli, const cli_io_t *io)
+{
+    struct signalfd_siginfo si;
+    while (io->sigfd >= 0 && read(io->sigfd, &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo == SIGWINCH)
+            resize(cli, io);
+        else if (io->sig_proxy)
+            forward_signal(cli, io, (int)si.ssi_signo);
+    }
 }

@@ -627,3 +627,8 @@ void client_stream_close(client_stream_t *s)
     resp_parser_free(&s->parser);
     free(s);
 }
+
+int client_stream_fd(const client_stream_t *s)
+{
+    return s->fd;
+}
