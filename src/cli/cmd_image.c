@@ -59,6 +59,7 @@ static cJSON *image_row(const cJSON *img, const char *repo, const char *tag, con
     cJSON_AddStringToObject(row, "Size", buf);
     cJSON_AddStringToObject(row, "Tag", tag);
     cJSON_AddStringToObject(row, "UniqueSize", "N/A");
+    cli_human_size(size, 4, buf, sizeof(buf)); /* docker uses HumanSize here */
     cJSON_AddStringToObject(row, "VirtualSize", buf);
     return row;
 }
@@ -424,7 +425,13 @@ int cli_cmd_tag(cli_t *cli, int argc, char **argv)
         goto out;
     }
     if (!valid_reference(pos[1]) || strchr(pos[1], '@')) {
-        fprintf(cli->err, "invalid reference format\n");
+        bool upper = false;
+        for (const char *p = pos[1]; *p && *p != ':'; p++)
+            upper |= *p >= 'A' && *p <= 'Z';
+        fprintf(cli->err,
+                "Error parsing reference: \"%s\" is not a valid repository/tag: invalid "
+                "reference format%s\n",
+                pos[1], upper ? ": repository name must be lowercase" : "");
         goto out;
     }
     char *repo, *tag;

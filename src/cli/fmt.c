@@ -125,6 +125,24 @@ static void json_print(berth_buf_t *b, const cJSON *j, int indent, bool sorted)
         buf_printf(b, "%lld", (long long)j->valuedouble);
         return;
     }
+    if (cJSON_IsString(j) && sorted) {
+        /* Go's encoder escapes <, > and & (docker's --format json output). */
+        cJSON *copy = cJSON_Duplicate(j, false);
+        char *enc = cJSON_PrintUnformatted(copy);
+        cJSON_Delete(copy);
+        for (const char *p = enc; p && *p; p++) {
+            if (*p == '<')
+                buf_puts(b, "\\u003c");
+            else if (*p == '>')
+                buf_puts(b, "\\u003e");
+            else if (*p == '&')
+                buf_puts(b, "\\u0026");
+            else
+                buf_append(b, p, 1);
+        }
+        free(enc);
+        return;
+    }
     /* Scalars: cJSON's own encoding (string escapes, numbers). */
     cJSON *copy = cJSON_Duplicate(j, false);
     char *s = cJSON_PrintUnformatted(copy);
