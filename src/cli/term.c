@@ -45,9 +45,8 @@ int cli_term_raw(void)
             atexit(cli_term_restore_atexit);
         registered = true;
     }
+    /* Fully raw like docker: the container's tty already emits \r\n. */
     cfmakeraw(&t);
-    /* Keep output post-processing so our own messages still get \r\n. */
-    t.c_oflag |= OPOST;
     if (tcsetattr(STDIN_FILENO, TCSADRAIN, &t) < 0)
         return -errno;
     return 0;

@@ -12,6 +12,15 @@
 
 #include "berth/client.h"
 
+/* Transport errors carry no HTTP status: the CLI prints them without
+ * "Error response from daemon". */
+static int client_err_sys(berth_err_t *err, int code, const char *what)
+{
+    berth_err_sys(err, code, "%s", what);
+    err->status = 0;
+    return -1;
+}
+
 const char *client_host_from_env(const char *flag)
 {
     if (flag && *flag)
@@ -85,7 +94,7 @@ static int client_connect(client_t *c, berth_err_t *err)
     if (c->unix_path) {
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
-            return berth_err_sys(err, errno, "socket");
+            return client_err_sys(err, errno, "socket");
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->unix_path);
         if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -194,7 +203,7 @@ static int send_request(const client_t *c, int fd, const client_req_t *req, bool
         rc = send_all(fd, req->body, req->body_len);
     buf_free(&out);
     if (rc < 0)
-        return berth_err_sys(err, -rc, "sending request");
+        return client_err_sys(err, -rc, "sending request");
     if (req->body_fd < 0)
         return 0;
     char *chunk = xmalloc(65536 + 32);
@@ -205,7 +214,7 @@ static int send_request(const client_t *c, int fd, const client_req_t *req, bool
         if (n < 0) {
             int e = errno;
             free(chunk);
-            return berth_err_sys(err, e, "reading request body");
+            return client_err_sys(err, e, "reading request body");
         }
         if (n == 0)
             break;
@@ -354,7 +363,7 @@ static int read_response(int fd, resp_parser_t *p, bool *got_bytes, berth_buf_t 
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            berth_err_sys(err, errno, "reading response");
+            client_err_sys(err, errno, "reading response");
             goto out;
         }
         if (n == 0) {
