@@ -128,6 +128,7 @@ static cJSON *ps_row(const cJSON *c, bool no_trunc)
         else
             buf_printf(&b, "%.0f/%s", priv, jstr(it, "Type"));
     }
+    cJSON_AddNullToObject(row, "Platform"); /* docker 28 prints null here */
     cJSON_AddStringToObject(row, "Ports", b.data ? b.data : "");
     buf_reset(&b);
     char ago[64];

@@ -193,8 +193,10 @@ static const cJSON *lookup_path(const cJSON *v, const char *path, size_t len)
 /* Go's fmt %v for template output: strings raw, numbers plain, arrays [a b]. */
 static void value_print(berth_buf_t *b, const cJSON *v)
 {
-    if (!v || cJSON_IsNull(v)) {
-        buf_puts(b, "<no value>");
+    if (!v) {
+        buf_puts(b, "<no value>"); /* missing field, like a Go map miss */
+    } else if (cJSON_IsNull(v)) {
+        buf_puts(b, "<nil>");
     } else if (cJSON_IsString(v)) {
         buf_puts(b, v->valuestring);
     } else if (cJSON_IsBool(v)) {
