@@ -88,6 +88,12 @@ static int progress_line_cb(void *opaque, cJSON *msg)
         return 0;
     }
     if (p->tty && cJSON_IsString(id) && *id->valuestring) {
+        /* A wrapped line would break the cursor arithmetic: cut to the width. */
+        int th, tw;
+        if (cli_term_size(&th, &tw) && tw > 1 && line.len >= (size_t)tw) {
+            line.len = (size_t)tw - 1;
+            line.data[line.len] = '\0';
+        }
         size_t idx = p->nids;
         for (size_t i = 0; i < p->nids; i++)
             if (!strcmp(p->ids[i], id->valuestring))
