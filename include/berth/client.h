@@ -30,6 +30,11 @@ const char *client_host_from_env(const char *flag);
 int client_init(client_t *c, const char *host, berth_err_t *err);
 void client_close(client_t *c);
 
+/* Version negotiation like the docker CLI: HEAD /_ping, then use the lower
+ * of our API version and the daemon's API-Version header (kept when the
+ * header is missing). 0, or -1 with err set when the daemon is unreachable. */
+int client_negotiate(client_t *c, berth_err_t *err);
+
 /* Extra request headers: NULL-terminated array of "Name: value" lines. */
 typedef int (*client_data_cb)(void *opaque, const char *data, size_t len);
 

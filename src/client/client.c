@@ -641,3 +641,38 @@ int client_stream_fd(const client_stream_t *s)
 {
     return s->fd;
 }
+
+static bool parse_api_version(const char *s, int *major, int *minor)
+{
+    char *end;
+    long ma = strtol(s, &end, 10);
+    if (end == s || *end != '.')
+        return false;
+    const char *m = end + 1;
+    long mi = strtol(m, &end, 10);
+    if (end == m || *end)
+        return false;
+    *major = (int)ma;
+    *minor = (int)mi;
+    return true;
+}
+
+int client_negotiate(client_t *c, berth_err_t *err)
+{
+    client_req_t req;
+    client_req_init(&req, "HEAD", "/_ping");
+    req.unversioned = true;
+    client_resp_t resp;
+    if (client_do(c, &req, &resp, err) < 0) {
+        client_resp_free(&resp);
+        return -1;
+    }
+    int dmaj, dmin, omaj, omin;
+    if (resp.status < 400 && resp.api_version &&
+        parse_api_version(resp.api_version, &dmaj, &dmin) &&
+        parse_api_version(c->api_version, &omaj, &omin) &&
+        (dmaj < omaj || (dmaj == omaj && dmin < omin)))
+        snprintf(c->api_version, sizeof(c->api_version), "%d.%d", dmaj, dmin);
+    client_resp_free(&resp);
+    return 0;
+}
