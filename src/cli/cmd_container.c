@@ -12,11 +12,7 @@ static const cli_column_t ps_cols[] = {
     {"Status", "STATUS"},   {"Ports", "PORTS"}, {"Names", "NAMES"},
 };
 
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
+#define jstr cli_jstr
 
 /* Go's strconv.Quote for the ASCII we expect in commands. */
 static void quote(berth_buf_t *b, const char *s)
@@ -66,10 +62,7 @@ static cJSON *ps_row(const cJSON *c, bool no_trunc)
     buf_reset(&b);
     int64_t created = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(c, "Created"));
     char tb[64];
-    time_t t = (time_t)created;
-    struct tm tm;
-    localtime_r(&t, &tm);
-    strftime(tb, sizeof(tb), "%Y-%m-%d %H:%M:%S %z %Z", &tm);
+    cli_format_created(created, tb, sizeof(tb));
     cJSON_AddStringToObject(row, "CreatedAt", tb);
     const char *id = jstr(c, "Id");
     char sid[16];
@@ -666,22 +659,8 @@ static cJSON *stats_row(const char *name, const cJSON *s)
     if (inactive > 0 && inactive < usage)
         usage -= inactive;
     double limit = jnum_path(mem, NULL, "limit");
-    /* Binary units, like docker's BytesSize. */
-    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = usage;
-    size_t u = 0;
-    while (v >= 1024 && u + 1 < ARRAY_SIZE(units)) {
-        v /= 1024;
-        u++;
-    }
-    snprintf(a, sizeof(a), "%.4g%s", v, units[u]);
-    v = limit;
-    u = 0;
-    while (v >= 1024 && u + 1 < ARRAY_SIZE(units)) {
-        v /= 1024;
-        u++;
-    }
-    snprintf(b, sizeof(b), "%.4g%s", v, units[u]);
+    cli_human_size_binary(usage, a, sizeof(a));
+    cli_human_size_binary(limit, b, sizeof(b));
     snprintf(buf, sizeof(buf), "%s / %s", a, b);
     cJSON_AddStringToObject(row, "MemUsage", buf);
     snprintf(buf, sizeof(buf), "%.2f%%", limit > 0 ? usage / limit * 100.0 : 0);

@@ -194,13 +194,6 @@ static void print_warnings(cli_t *cli, const cJSON *res)
     }
 }
 
-static bool has_explicit_tag(const char *ref)
-{
-    const char *slash = strrchr(ref, '/');
-    const char *colon = strrchr(ref, ':');
-    return strchr(ref, '@') || (colon && (!slash || colon > slash));
-}
-
 /* Create the container, pulling the image once when it is missing. Returns
  * the new ID (caller frees) or NULL after printing the error. */
 static char *create_container(cli_t *cli, run_opts_t *o, const char *image, int nargs, char **args)
@@ -234,8 +227,12 @@ static char *create_container(cli_t *cli, run_opts_t *o, const char *image, int 
     int status = 0;
     int r = client_json(c, "POST", path.data, body, &res, &status, &err);
     if (r < 0 && status == 404 && strstr(err.msg, "No such image")) {
-        cleanup_free char *shown =
-            has_explicit_tag(image) ? xstrdup(image) : xasprintf("%s:latest", image);
+        char *name, *tag;
+        bool at;
+        cli_split_ref(image, &name, &tag, &at);
+        cleanup_free char *shown = tag ? xstrdup(image) : xasprintf("%s:latest", image);
+        free(name);
+        free(tag);
         fprintf(cli->err, "Unable to find image '%s' locally\n", shown);
         fflush(cli->err);
         if (cli_pull_image(cli, image, o->platform, cli->err) != 0) {

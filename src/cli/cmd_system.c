@@ -5,11 +5,7 @@
 
 #include "cli/internal.h"
 
-static const char *jstr(const cJSON *obj, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
+#define jstr cli_jstr
 
 static long long jnum(const cJSON *obj, const char *key)
 {
@@ -101,17 +97,6 @@ int cli_cmd_version(cli_t *cli, int argc, char **argv)
     return 0;
 }
 
-static void bytes_binary(double v, char *out, size_t len)
-{
-    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    size_t u = 0;
-    while (v >= 1024.0 && u + 1 < ARRAY_SIZE(units)) {
-        v /= 1024.0;
-        u++;
-    }
-    snprintf(out, len, "%.4g%s", v, units[u]);
-}
-
 int cli_cmd_info(cli_t *cli, int argc, char **argv)
 {
     const char *format = NULL;
@@ -147,7 +132,7 @@ int cli_cmd_info(cli_t *cli, int argc, char **argv)
         return 0;
     }
     char mem[32];
-    bytes_binary((double)jnum(info, "MemTotal"), mem, sizeof(mem));
+    cli_human_size_binary((double)jnum(info, "MemTotal"), mem, sizeof(mem));
     const cJSON *dbg = cJSON_GetObjectItemCaseSensitive(info, "Debug");
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(info, "ExperimentalBuild");
     const cJSON *live = cJSON_GetObjectItemCaseSensitive(info, "LiveRestoreEnabled");

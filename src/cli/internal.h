@@ -99,6 +99,21 @@ int64_t cli_parse_bytes(const char *s);
  * copy in out. */
 void cli_short_id(const char *id, char *out, size_t len);
 
+/* Binary units like docker's BytesSize: "1.5GiB". */
+void cli_human_size_binary(double bytes, char *out, size_t len);
+/* Go's time.Time String() of a unix time in local time (CreatedAt fields). */
+void cli_format_created(int64_t unix_s, char *out, size_t len);
+/* The string at obj.key, "" when missing or not a string. */
+const char *cli_jstr(const cJSON *obj, const char *key);
+
+/* ---- image references ------------------------------------------------------ */
+/* Whether the first len bytes (a reference's first path component) name a
+ * registry host: it has a dot or a port, or is "localhost". */
+bool cli_ref_has_host(const char *ref, size_t len);
+/* Split NAME[:TAG|@DIGEST]: *tag is NULL when absent, *digest tells @.
+ * Caller frees *name and *tag. */
+void cli_split_ref(const char *ref, char **name, char **tag, bool *digest);
+
 /* ---- errors ------------------------------------------------------------------ */
 /* "Error response from daemon: <msg>" for daemon errors (err->status set),
  * else the message as is. */
@@ -158,6 +173,10 @@ int cli_cmd_container_prune(cli_t *cli, int argc, char **argv);
 /* Entry point used by berth_main.c: returns the process exit code. */
 int cli_main(int argc, char **argv);
 
+/* Send req, show its JSON message stream (docker's jsonmessage display) on
+ * out, and return the exit code: 0, 1 or an errorDetail code. quiet shows
+ * nothing but errors. */
+int cli_show_json_stream(cli_t *cli, client_req_t *req, bool quiet, FILE *out);
 /* Pull ref (default tag latest) showing progress on out; exit code. */
 int cli_pull_image(cli_t *cli, const char *ref, const char *platform, FILE *out);
 
