@@ -15,12 +15,16 @@
 enum { MK_NONE, MK_DIR, MK_FILE };
 
 /* Open (O_PATH) path inside root, creating missing directories and, with
- * MK_FILE, an empty final file. Returns fd or -errno. */
-static int open_in_root(int rootfd, const char *path, int make)
+ * MK_FILE, an empty final file. A dangling symlink on the way is followed the
+ * way the kernel would inside the root (its target is created), like runc's
+ * MkdirAllInRoot. Returns fd or -errno. */
+static int open_in_root_depth(int rootfd, const char *path, int make, int depth)
 {
     int fd = rt_openat_in_root(rootfd, path, O_PATH, 0);
     if (fd >= 0 || fd != -ENOENT || make == MK_NONE)
         return fd;
+    if (depth > 40)
+        return -ELOOP;
     cleanup_free char *p = xstrdup(path);
     char *s = p;
     while (*s == '/')
@@ -33,33 +37,34 @@ static int open_in_root(int rootfd, const char *path, int make)
         if (slash)
             *slash = '\0';
         if (*s && strcmp(s, ".") != 0) {
-            snprintf(prefix + strlen(prefix), sizeof(prefix) - strlen(prefix), "/%s", s);
+            size_t parent_len = strlen(prefix);
+            snprintf(prefix + parent_len, sizeof(prefix) - parent_len, "/%s", s);
             int next = rt_openat_in_root(rootfd, prefix, O_PATH, 0);
             if (next == -ENOENT) {
-                /* Create relative to the (already resolved) parent dir fd. */
+                /* Create relative to the already resolved parent (an O_PATH
+                 * fd works as the dirfd of *at calls). */
+                int r;
                 if (last && make == MK_FILE) {
-                    cleanup_free char *parent_path = xasprintf("/proc/self/fd/%d", dirfd);
-                    int pfd = open(parent_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                    if (pfd < 0)
-                        return -errno;
-                    int f =
-                        openat(pfd, s, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
-                    close(pfd);
-                    if (f < 0 && errno != EEXIST)
-                        return -errno;
-                    if (f >= 0)
-                        close(f);
+                    r = openat(dirfd, s, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+                               0644);
+                    if (r >= 0)
+                        close(r);
                 } else {
-                    cleanup_free char *parent_path = xasprintf("/proc/self/fd/%d", dirfd);
-                    int pfd = open(parent_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                    if (pfd < 0)
-                        return -errno;
-                    int r = mkdirat(pfd, s, 0755);
-                    close(pfd);
-                    if (r < 0 && errno != EEXIST)
-                        return -errno;
+                    r = mkdirat(dirfd, s, 0755);
                 }
+                if (r < 0 && errno != EEXIST)
+                    return -errno;
                 next = rt_openat_in_root(rootfd, prefix, O_PATH, 0);
+                char link[PATH_MAX];
+                ssize_t n;
+                if (next == -ENOENT && (n = readlinkat(dirfd, s, link, sizeof(link) - 1)) > 0) {
+                    link[n] = '\0';
+                    prefix[parent_len] = '\0';
+                    cleanup_free char *again =
+                        xasprintf("%s/%s%s%s", link[0] == '/' ? "" : prefix, link, last ? "" : "/",
+                                  last ? "" : slash + 1);
+                    return open_in_root_depth(rootfd, again, make, depth + 1);
+                }
             }
             if (next < 0)
                 return next;
@@ -71,6 +76,11 @@ static int open_in_root(int rootfd, const char *path, int make)
         s = slash + 1;
     }
     return steal_fd(&dirfd);
+}
+
+static int open_in_root(int rootfd, const char *path, int make)
+{
+    return open_in_root_depth(rootfd, path, make, 0);
 }
 
 static int mount_at(int rootfd, const char *dest, int make, const char *src, const char *fstype,
