@@ -388,3 +388,19 @@ def test_join_network_namespace(ctr):
     assert b.stdout.strip() == os.readlink("/proc/%d/ns/net" % pid)
     a.sock.sendall(frame(REQUEST, b'{"op":"kill","signal":9}'))
     a.proc.wait(timeout=10)
+
+
+def test_cwd_through_leaked_fd_is_refused(ctr):
+    """CVE-2024-21626: no host fd survives, so /proc/self/fd/N cannot be a cwd."""
+    for n in (3, 4, 5, 6, 7, 8):
+        c = ctr(["pwd"], process={"cwd": "/proc/self/fd/%d" % n}).run()
+        assert c.started.get("exit_code") == 125, c
+
+
+def test_init_forwards_sigterm(ctr):
+    c = ctr(["sleep", "30"], init=True).start()
+    assert json.loads(read_frames(c.sock, STARTED)[-1][1])["pid"] > 0
+    c.sock.sendall(frame(REQUEST, b'{"op":"kill","signal":15}'))
+    ex = json.loads(read_frames(c.sock, EXIT)[-1][1])
+    assert ex["exit_code"] == 143  # without --init, pid 1 would ignore SIGTERM
+    c.proc.wait(timeout=10)

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "berth/runtime.h"
 #include "runtime/internal.h"
@@ -362,6 +363,39 @@ static void test_cgroup_stats_freeze(void **state)
     rt_spec_free(&s);
 }
 
+/* rt_cleanup after a crash: processes left in the cgroup die, the cgroup and
+ * the run dir's socket/state go. */
+static void test_cleanup_leftovers(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    rt_spec_t s;
+    const char *args[] = {"true"};
+    make_spec(&s, args, 1);
+    berth_err_t err = {0};
+    fs_mkdir_p(s.run_dir, 0700);
+    char *sock = xasprintf("%s/%s", s.run_dir, RT_SOCKET_FILE);
+    fs_write_atomic(sock, "", 0, 0600);
+    assert_int_equal(rt_cgroup_create(s.cgroup_parent, s.id, &s.resources, &err), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    assert_int_equal(rt_cgroup_enter(s.cgroup_parent, s.id, child, &err), 0);
+    assert_int_equal(rt_cleanup(&s, &err), 0);
+    int st;
+    assert_int_equal(waitpid(child, &st, 0), child);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    rt_stats_t stats;
+    assert_int_not_equal(rt_cgroup_stats(s.cgroup_parent, s.id, &stats, &err), 0);
+    assert_false(fs_exists(sock));
+    assert_false(fs_exists(s.run_dir));
+    free(sock);
+    rt_spec_free(&s);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -371,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_stdin),
         cmocka_unit_test(test_exec_connect_kill),
         cmocka_unit_test(test_cgroup_stats_freeze),
+        cmocka_unit_test(test_cleanup_leftovers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
