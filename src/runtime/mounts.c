@@ -236,6 +236,35 @@ static int setup_dev(const rt_spec_t *s, int rootfd, const char *console_path, b
     return 0;
 }
 
+/* v1: a tmpfs with one read-only hierarchy per controller we use. */
+static int mount_cgroup_v1(int rootfd, unsigned long ro, berth_err_t *err)
+{
+    if (mount_at(rootfd, "/sys/fs/cgroup", MK_NONE, "tmpfs", "tmpfs",
+                 MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k", err) < 0)
+        return -1;
+    static const char *const ctrls[] = {"memory", "cpu,cpuacct", "cpu",    "cpuacct",
+                                        "cpuset", "pids",        "freezer"};
+    for (size_t i = 0; i < ARRAY_SIZE(ctrls); i++) {
+        cleanup_free char *host = xasprintf("/sys/fs/cgroup/%s", ctrls[i]);
+        struct stat st;
+        /* skip missing controllers and the cpu/cpuacct symlinks of combined mounts */
+        if (lstat(host, &st) < 0 || !S_ISDIR(st.st_mode))
+            continue;
+        cleanup_free char *dest = xasprintf("/sys/fs/cgroup/%s", ctrls[i]);
+        if (mount_at(rootfd, dest, MK_DIR, "cgroup", "cgroup",
+                     MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, ctrls[i], err) < 0)
+            return -1;
+    }
+    cleanup_close int fd = open_in_root(rootfd, "/sys/fs/cgroup", MK_NONE);
+    char target[64];
+    snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+    if (ro && (fd < 0 ||
+               mount(NULL, target, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                     "mode=755,size=64k") < 0))
+        return berth_err_sys(err, errno, "remounting /sys/fs/cgroup read-only");
+    return 0;
+}
+
 static int setup_etc_and_user_mounts(const rt_spec_t *s, int rootfd, berth_err_t *err)
 {
     static const struct {
@@ -301,12 +330,15 @@ int rt_setup_rootfs(const rt_spec_t *s, const char *console_path, berth_err_t *e
                         MS_BIND | MS_REC | MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL, err) < 0) {
         return -1;
     }
-    /* The cgroup ns makes cgroup2's root our own cgroup. On v1 hosts we leave
-     * /sys/fs/cgroup as sysfs shows it (empty, read-only). */
-    if (rt_cgroup_version() == 2 &&
-        mount_at(rootfd, "/sys/fs/cgroup", MK_NONE, "cgroup2", "cgroup2",
-                 MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL, err) < 0)
+    /* The cgroup ns (entered once we were in our cgroup) makes each
+     * hierarchy's root our own cgroup, like Docker shows it. */
+    if (rt_cgroup_version() == 2) {
+        if (mount_at(rootfd, "/sys/fs/cgroup", MK_NONE, "cgroup2", "cgroup2",
+                     MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL, err) < 0)
+            return -1;
+    } else if (mount_cgroup_v1(rootfd, ro, err) < 0) {
         return -1;
+    }
     if (setup_etc_and_user_mounts(s, rootfd, err) < 0)
         return -1;
     if (!s->privileged) {

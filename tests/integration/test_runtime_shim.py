@@ -404,3 +404,16 @@ def test_init_forwards_sigterm(ctr):
     ex = json.loads(read_frames(c.sock, EXIT)[-1][1])
     assert ex["exit_code"] == 143  # without --init, pid 1 would ignore SIGTERM
     c.proc.wait(timeout=10)
+
+
+def test_cgroup_view_inside(ctr):
+    c = ctr(["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes "
+             "/sys/fs/cgroup/pids/pids.max; cat /proc/self/cgroup | grep memory; "
+             "touch /sys/fs/cgroup/x 2>&1 | grep -c Read-only"],
+            resources={"memory": 32 << 20, "pids_limit": 42}).run()
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        pytest.skip("v1 layout check")
+    lines = c.stdout.split("\n")
+    assert lines[0] == str(32 << 20) and lines[1] == "42", c
+    assert lines[2].endswith(":memory:/"), c  # cgroup ns: we are at its root
+    assert lines[3] == "1", c
