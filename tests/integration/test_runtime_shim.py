@@ -417,3 +417,20 @@ def test_cgroup_view_inside(ctr):
     assert lines[0] == str(32 << 20) and lines[1] == "42", c
     assert lines[2].endswith(":memory:/"), c  # cgroup ns: we are at its root
     assert lines[3] == "1", c
+
+
+def test_tty_initial_size_and_resize(ctr):
+    c = ctr(["sh", "-c", "stty size; read x; stty size"],
+            process={"tty": True, "open_stdin": True, "console_rows": 20,
+                     "console_cols": 70}).start()
+    frames = read_frames(c.sock, STARTED)
+    while b"70" not in b"".join(p for t, p in frames if t == STDOUT):
+        frames += read_frames(c.sock, STDOUT)
+    c.sock.sendall(frame(REQUEST, b'{"op":"resize","rows":33,"cols":111}'))
+    frames += read_frames(c.sock, REPLY)
+    assert json.loads(frames[-1][1]) == {"ok": True}
+    c.sock.sendall(frame(STDIN, b"go\r"))
+    frames += read_frames(c.sock, EXIT)
+    out = b"".join(p for t, p in frames if t == STDOUT).decode()
+    assert "20 70\r\n" in out and "33 111\r\n" in out, out
+    c.proc.wait(timeout=10)
