@@ -135,7 +135,7 @@ static int default_child(void *arg, int in_fd, int out_fd, int res_fd)
     berth_err_t err = {0};
     berth_buf_t tar;
     buf_init(&tar);
-    time_t mt;
+    time_t mt = 0;
     img_layer_result_t res;
     cleanup_free char *ldir = xasprintf("%s/layer", c->dir);
     cleanup_free char *diff = xasprintf("%s/diff", ldir);
