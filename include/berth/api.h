@@ -33,6 +33,10 @@ api_handler_fn api_router_match(const api_router_t *r, http_req_t *req, unsigned
 void api_route_cb(http_req_t *req);
 void api_dispatch_cb(http_req_t *req);
 
+/* "Name: value\r\n" lines every response carries (Server, Api-Version,
+ * Ostype, Docker-Experimental): http_server_opts_t.common_headers. */
+const char *api_common_headers(void);
+
 /* Build the daemon's router: calls each api_*_routes() below. */
 api_router_t *api_build_router(void);
 

@@ -81,6 +81,12 @@ struct http_req {
     void (*on_abort)(http_req_t *req);
 
     void *handler_data; /* for the handler's own use */
+
+    /* For the route callback's use: what it decided at header time, for the
+     * dispatch callback (the api module keeps its handler here). */
+    void (*route_fn)(void);
+    unsigned route_flags;
+    int route_status; /* 0, or an error status the dispatch callback answers */
 };
 
 typedef struct http_server_opts {
@@ -95,6 +101,9 @@ typedef struct http_server_opts {
     size_t max_header_bytes;
     size_t max_body_bytes;
     unsigned header_timeout_ms;
+    /* NULL or "Name: value\r\n..." lines sent with every response (Server,
+     * Api-Version); the string must outlive the server. */
+    const char *common_headers;
 } http_server_opts_t;
 
 /* Create a server; listeners are added with http_server_listen_*. 0/-errno. */
@@ -124,8 +133,8 @@ void http_req_resume_body(http_req_t *req);
 
 /* ---- whole responses (each finishes the request) ---- */
 /* extra_headers: NULL or "Name: value\r\n..." lines appended as-is. */
-void http_reply(http_req_t *req, int status, const char *content_type, const void *body,
-                size_t len, const char *extra_headers);
+void http_reply(http_req_t *req, int status, const char *content_type, const void *body, size_t len,
+                const char *extra_headers);
 /* Takes ownership of json; Content-Type: application/json exactly. */
 void http_reply_json(http_req_t *req, int status, cJSON *json);
 /* {"message": "..."} with Content-Type application/json. */

@@ -1,0 +1,118 @@
+#!/bin/sh
+# API throughput/latency: berthd (release build) at 1/16/64 keep-alive
+# connections hammering GET /_ping and GET /images/json; the same against
+# dockerd when it is installed. Prints a table and writes docs/bench-api.md.
+#
+#   bench/api.sh [SECONDS]      (default 5 per run)
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SECONDS_PER_RUN=${1:-5}
+BUILD="$ROOT/build/bench-release"
+OUT="$ROOT/docs/bench-api.md"
+TMP=$(mktemp -d /tmp/berth-bench-api.XXXXXX)
+BERTHD_PID=""
+DOCKERD_PID=""
+
+cleanup() {
+    [ -n "$BERTHD_PID" ] && kill "$BERTHD_PID" 2>/dev/null || true
+    [ -n "$DOCKERD_PID" ] && kill "$DOCKERD_PID" 2>/dev/null || true
+    wait 2>/dev/null || true
+    rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+echo "== building release binaries in $BUILD"
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBERTH_SANITIZE=OFF \
+    -DBERTH_TESTS=OFF >/dev/null
+cmake --build "$BUILD" -j2 --target berthd bench_api >/dev/null
+BENCH="$BUILD/bench/bench_api"
+
+wait_ping() { # socket
+    i=0
+    while [ $i -lt 200 ]; do
+        if curl -sf --unix-socket "$1" http://x/_ping >/dev/null 2>&1; then return 0; fi
+        sleep 0.05
+        i=$((i + 1))
+    done
+    return 1
+}
+
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+run_series() { # name socket -> lines "name conns req/s p50 p99"
+    for c in 1 16 64; do
+        line=$("$BENCH" -s "$2" -c "$c" -d "$SECONDS_PER_RUN" -p /_ping -p /v1.44/images/json)
+        rps=$(echo "$line" | sed 's/.*req_per_s=\([0-9.]*\).*/\1/')
+        p50=$(echo "$line" | sed 's/.*p50_us=\([0-9.]*\).*/\1/')
+        p99=$(echo "$line" | sed 's/.*p99_us=\([0-9.]*\).*/\1/')
+        bad=$(echo "$line" | sed 's/.*non_2xx=\([0-9]*\).*/\1/')
+        echo "$1 $c $rps $p50 $p99 $bad"
+    done
+}
+
+echo "== berthd"
+"$BUILD/berthd" -H "unix://$TMP/berth.sock" --data-root "$TMP/berth-data" \
+    --exec-root "$TMP/berth-exec" --pidfile "$TMP/berthd.pid" --no-default-image \
+    --log-level warn >"$TMP/berthd.log" 2>&1 &
+BERTHD_PID=$!
+wait_ping "$TMP/berth.sock" || { cat "$TMP/berthd.log"; exit 1; }
+BERTHD_RSS_IDLE=$(rss_kb "$BERTHD_PID")
+run_series berthd "$TMP/berth.sock" >"$TMP/results"
+BERTHD_RSS_AFTER=$(rss_kb "$BERTHD_PID")
+
+DOCKERD_NOTE=""
+if command -v dockerd >/dev/null 2>&1; then
+    echo "== dockerd"
+    dockerd -H "unix://$TMP/docker.sock" --data-root "$TMP/docker-data" \
+        --exec-root "$TMP/docker-exec" --pidfile "$TMP/dockerd.pid" --iptables=false \
+        --bridge=none >"$TMP/dockerd.log" 2>&1 &
+    DOCKERD_PID=$!
+    if wait_ping "$TMP/docker.sock"; then
+        DOCKERD_RSS_IDLE=$(rss_kb "$DOCKERD_PID")
+        run_series dockerd "$TMP/docker.sock" >>"$TMP/results"
+        DOCKERD_NOTE="dockerd idle RSS: ${DOCKERD_RSS_IDLE} KiB"
+    else
+        DOCKERD_NOTE="dockerd is installed but did not start (see its log); no comparison"
+    fi
+else
+    DOCKERD_NOTE="dockerd is absent on this machine: no comparison run"
+fi
+
+TABLE=$(awk '
+    { name[NR]=$1; conns[NR]=$2; rps[NR]=$3; p50[NR]=$4; p99[NR]=$5; bad[NR]=$6;
+      if ($1 == "dockerd") d[$2] = $3 }
+    END {
+        print "| engine | conns | req/s | p50 (us) | p99 (us) | non-2xx | vs dockerd |"
+        print "|---|---:|---:|---:|---:|---:|---:|"
+        for (i = 1; i <= NR; i++) {
+            ratio = "-"
+            if (name[i] == "berthd" && d[conns[i]] > 0) ratio = sprintf("%.2fx", rps[i] / d[conns[i]])
+            printf "| %s | %s | %s | %s | %s | %s | %s |\n", name[i], conns[i], rps[i], p50[i], p99[i], bad[i], ratio
+        }
+    }' "$TMP/results")
+
+echo
+echo "$TABLE"
+echo
+echo "berthd idle RSS: ${BERTHD_RSS_IDLE} KiB (after the runs: ${BERTHD_RSS_AFTER} KiB)"
+echo "$DOCKERD_NOTE"
+
+{
+    echo "# API benchmark (bench/api.sh)"
+    echo
+    echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores, kernel $(uname -r)."
+    echo "Each connection sends one request at a time, alternating GET /_ping and"
+    echo "GET /v1.44/images/json, for ${SECONDS_PER_RUN} s per row (release build, log level warn)."
+    echo
+    echo "$TABLE"
+    echo
+    if grep -q '^berthd .* [1-9][0-9]*$' "$TMP/results"; then
+        echo "- non-2xx > 0: some routes answered errors (e.g. /images/json before the image"
+        echo "  module landed answers 404), so those rows partly measure the error path."
+    fi
+    echo "- The client runs on the same cores as the daemon: figures are bounded by both."
+    echo "- berthd idle RSS: ${BERTHD_RSS_IDLE} KiB (after the runs: ${BERTHD_RSS_AFTER} KiB)"
+    echo "- $DOCKERD_NOTE"
+    echo "- Regenerate with \`bench/api.sh [SECONDS]\`."
+} >"$OUT"
+echo "wrote $OUT"

@@ -1,0 +1,29 @@
+/* api internals shared by the route files of src/api/. */
+#ifndef BERTH_API_INTERNAL_H
+#define BERTH_API_INTERNAL_H
+
+#include "berth/api.h"
+#include "berth/daemon.h"
+
+/* Highest and lowest API versions served, as major*100+minor. */
+#define API_VERSION_MAX 144
+#define API_VERSION_MIN 124
+
+/* Headers sent with every response (Server, Api-Version, ...). */
+#define API_COMMON_HEADERS                                                                         \
+    "Api-Version: " BERTH_API_VERSION "\r\nDocker-Experimental: false\r\nOstype: linux\r\n"        \
+    "Server: berth/" BERTH_VERSION "\r\n"
+
+/* Split a path into its non-empty segments (pointers into a copy the caller
+ * frees with free(*storage)). Returns the count; at most max. */
+size_t api_split_path(const char *path, char **storage, char **segs, size_t max);
+
+/* Count images / containers for /info; the lead wires the real stores in
+ * (api_system.c asks these, which return 0 while the stores are NULL). */
+typedef struct api_counts {
+    int images;
+    int containers, running, paused, stopped;
+} api_counts_t;
+void api_system_counts(berthd_t *d, api_counts_t *out);
+
+#endif

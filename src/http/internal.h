@@ -1,0 +1,118 @@
+/* http internals: server, listener and connection structs shared by the
+ * files of src/http/, plus the pure parsing helpers (unit-tested). */
+#ifndef BERTH_HTTP_INTERNAL_H
+#define BERTH_HTTP_INTERNAL_H
+
+#include <llhttp.h>
+
+#include "berth/http.h"
+
+/* Output queued beyond HIGH marks the stream "full"; on_drain runs once the
+ * queue falls under LOW again. */
+#define HTTP_WRITE_HIGH_WATER (256 * 1024)
+#define HTTP_WRITE_LOW_WATER (64 * 1024)
+/* Bytes read ahead of the parser (pipelined requests) before reading stops. */
+#define HTTP_READ_AHEAD_SLACK (64 * 1024)
+#define HTTP_READ_BUF_SIZE (64 * 1024)
+
+typedef union http_stream_handle {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_pipe_t pipe;
+    uv_tcp_t tcp;
+} http_stream_handle_t;
+
+typedef struct http_listener {
+    http_stream_handle_t h; /* first member: the handle's data points back here too */
+    http_server_t *srv;
+    char *unix_path; /* removed on close */
+    struct http_listener *next;
+} http_listener_t;
+
+struct http_server {
+    http_server_opts_t opts; /* with defaults filled in */
+    http_listener_t *listeners;
+    http_conn_t *conns; /* doubly linked list of live connections */
+    size_t n_conns;
+    size_t closing_handles; /* listeners + connections waiting for close callbacks */
+    bool closing;
+    void (*done_cb)(void *data);
+    void *done_data;
+    /* One read buffer for every connection: libuv calls alloc and read back
+     * to back, and we copy what the parser does not consume, so idle
+     * connections own no buffer at all. */
+    char read_buf[HTTP_READ_BUF_SIZE];
+};
+
+enum http_parse_state {
+    HTTP_PS_IDLE,    /* between requests */
+    HTTP_PS_HEADERS, /* request line / headers arriving */
+    HTTP_PS_BODY,    /* headers done, body arriving */
+    HTTP_PS_DONE,    /* whole message parsed; waiting for the handler to finish */
+};
+
+struct http_conn {
+    http_stream_handle_t h;
+    uv_timer_t header_timer; /* slow clients while headers arrive */
+    uv_timer_t defer_timer;  /* 0 ms timer: work that must not run in a caller's stack */
+    http_server_t *srv;
+    http_conn_t *prev, *next;
+    int open_handles; /* freed when the last close callback ran */
+
+    llhttp_t parser;
+    berth_buf_t in; /* bytes read but not yet parsed (or raw bytes after a hijack) */
+
+    http_req_t *req; /* the request being parsed or handled; one at a time */
+    enum http_parse_state ps;
+    berth_buf_t hname, hvalue; /* header pieces being collected */
+    size_t header_bytes;
+    int err_status; /* set by parser callbacks: 413 / 431 / 400 */
+    const char *err_msg;
+
+    size_t write_queued; /* bytes handed to uv_write, not yet written */
+    unsigned writes_inflight;
+
+    bool dispatched;   /* the handler owns req */
+    bool dispatch_now; /* parser asks the feed loop to dispatch */
+    bool body_end_now; /* parser asks the feed loop to run on_body_end */
+    bool in_feed;      /* inside conn_feed: do not re-enter */
+    bool reading;      /* uv_read_start active */
+    bool read_full;    /* reading stopped: too much read ahead */
+    bool read_eof;     /* client half-closed (or closed) its side */
+    bool body_paused;  /* handler asked for backpressure on its body */
+    bool raw;          /* hijacked */
+    bool close_after_write;
+    bool failed; /* write error seen inside a handler's call: close from the defer timer */
+    bool closing;
+    bool drain_wanted;
+};
+
+/* server.c */
+void http_conn_finish_req(http_conn_t *c);
+void http_conn_defer(http_conn_t *c);
+void http_conn_close(http_conn_t *c);
+void http_conn_update_reading(http_conn_t *c);
+void http_req_free(http_req_t *req);
+http_req_t *http_req_new(http_conn_t *c);
+
+/* response.c: queue bytes (copied). 0 or -EPIPE (the connection is going). */
+int http_conn_write(http_conn_t *c, const void *data, size_t len);
+/* Like http_conn_write but takes ownership of a malloc'd buffer. */
+int http_conn_write_owned(http_conn_t *c, char *data, size_t len);
+/* A server-made error reply on a request that was never dispatched; closes after. */
+void http_conn_reply_error_close(http_conn_t *c, int status, const char *msg);
+
+/* parse.c: pure helpers. */
+/* Percent-decode in place semantics: returns a new string or NULL on a bad
+ * escape (or an embedded NUL); plus_space turns '+' into ' ' (query strings). */
+char *http_percent_decode(const char *s, size_t len, bool plus_space);
+/* Split a request target into path and query, decode both, strip /vN.N.
+ * 0, or -EINVAL on a malformed target. */
+int http_parse_target(http_req_t *req, const char *target);
+/* If path starts with /v<major>[.<minor>] followed by '/' or end, return the
+ * length of that prefix and fill major/minor; 0 otherwise. */
+size_t http_version_prefix(const char *path, int *major, int *minor);
+void http_req_add_header(http_req_t *req, const char *name, size_t nlen, const char *value,
+                         size_t vlen);
+
+#endif

@@ -1,0 +1,319 @@
+/* Response writers: whole replies, chunked streams, hijacked raw streams.
+ * Every write is copied (or owned) and queued with uv_write after trying to
+ * write it at once; queued bytes drive the on_drain backpressure signal. */
+#include <errno.h>
+#include <string.h>
+
+#include "http/internal.h"
+
+typedef struct http_write {
+    uv_write_t w;
+    http_conn_t *conn;
+    size_t len;
+    char *owned; /* NULL when the bytes live in data[] */
+    char data[];
+} http_write_t;
+
+static void write_cb(uv_write_t *w, int status)
+{
+    http_write_t *wr = (http_write_t *)w;
+    http_conn_t *c = wr->conn;
+    c->writes_inflight--;
+    c->write_queued -= wr->len;
+    free(wr->owned);
+    free(wr);
+    if (c->closing)
+        return;
+    if (status < 0) {
+        http_conn_close(c); /* aborts the request, if any */
+        return;
+    }
+    if (c->drain_wanted && c->write_queued < HTTP_WRITE_LOW_WATER) {
+        c->drain_wanted = false;
+        if (c->req && c->req->on_drain)
+            c->req->on_drain(c->req);
+        if (c->closing)
+            return;
+    }
+    if (c->close_after_write && c->writes_inflight == 0)
+        http_conn_close(c);
+}
+
+/* Mark the connection broken; the close (and on_abort) happens from the
+ * defer timer, not inside the caller's stack. */
+static int conn_fail(http_conn_t *c)
+{
+    if (!c->failed) {
+        c->failed = true;
+        http_conn_defer(c);
+    }
+    return -EPIPE;
+}
+
+static int conn_write_impl(http_conn_t *c, const char *data, size_t len, char *owned)
+{
+    if (c->closing || c->failed) {
+        free(owned);
+        return -EPIPE;
+    }
+    if (len == 0) {
+        free(owned);
+        return 0;
+    }
+    size_t off = 0;
+    if (c->writes_inflight == 0) {
+        uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+        int n = uv_try_write(&c->h.stream, &b, 1);
+        if (n >= 0) {
+            off = (size_t)n;
+        } else if (n != UV_EAGAIN && n != UV_ENOSYS) {
+            free(owned);
+            return conn_fail(c);
+        }
+        if (off == len) {
+            free(owned);
+            return 0;
+        }
+    }
+    http_write_t *wr;
+    if (owned && off == 0) {
+        wr = xmalloc(sizeof(*wr));
+        wr->owned = owned;
+    } else {
+        wr = xmalloc(sizeof(*wr) + (len - off));
+        memcpy(wr->data, data + off, len - off);
+        wr->owned = NULL;
+        free(owned);
+    }
+    wr->conn = c;
+    wr->len = len - off;
+    uv_buf_t b = uv_buf_init(wr->owned ? wr->owned : wr->data, (unsigned)wr->len);
+    int r = uv_write(&wr->w, &c->h.stream, &b, 1, write_cb);
+    if (r < 0) {
+        free(wr->owned);
+        free(wr);
+        return conn_fail(c);
+    }
+    c->writes_inflight++;
+    c->write_queued += wr->len;
+    if (c->write_queued >= HTTP_WRITE_HIGH_WATER)
+        c->drain_wanted = true;
+    return 0;
+}
+
+int http_conn_write(http_conn_t *c, const void *data, size_t len)
+{
+    return conn_write_impl(c, data, len, NULL);
+}
+
+int http_conn_write_owned(http_conn_t *c, char *data, size_t len)
+{
+    return conn_write_impl(c, data, len, data);
+}
+
+/* True when req is the live request of its connection (guards misuse after
+ * a handler already finished it). */
+static bool req_live(const http_req_t *req)
+{
+    return req && req->conn && req->conn->req == req;
+}
+
+static void head_append(berth_buf_t *b, const http_req_t *req, int status, const char *content_type,
+                        const char *extra_headers)
+{
+    buf_printf(b, "HTTP/1.1 %d %s\r\n", status, http_status_text(status));
+    if (content_type)
+        buf_printf(b, "Content-Type: %s\r\n", content_type);
+    const char *common = req->conn->srv->opts.common_headers;
+    if (common)
+        buf_puts(b, common);
+    if (extra_headers)
+        buf_puts(b, extra_headers);
+    if (!req->keep_alive || req->upgrade)
+        buf_puts(b, "Connection: close\r\n");
+}
+
+void http_reply(http_req_t *req, int status, const char *content_type, const void *body, size_t len,
+                const char *extra_headers)
+{
+    if (!req_live(req))
+        return;
+    http_conn_t *c = req->conn;
+    berth_buf_t b;
+    buf_init(&b);
+    head_append(&b, req, status, content_type, extra_headers);
+    bool no_body = status == 204 || status == 304 || status < 200;
+    if (!no_body)
+        buf_printf(&b, "Content-Length: %zu\r\n", len);
+    buf_puts(&b, "\r\n");
+    if (!no_body && req->method != HTTP_HEAD && len > 0)
+        buf_append(&b, body, len);
+    size_t total = b.len;
+    http_conn_write_owned(c, buf_steal(&b), total);
+    http_conn_finish_req(c);
+}
+
+void http_reply_json(http_req_t *req, int status, cJSON *json)
+{
+    char *text = json ? cJSON_PrintUnformatted(json) : NULL;
+    cJSON_Delete(json);
+    if (!text) {
+        http_reply_error(req, 500, "could not encode the response");
+        return;
+    }
+    size_t n = strlen(text);
+    char *body = xmalloc(n + 2);
+    memcpy(body, text, n);
+    body[n] = '\n'; /* Go's json.Encoder ends documents with a newline */
+    body[n + 1] = '\0';
+    cJSON_free(text);
+    http_reply(req, status, "application/json", body, n + 1, NULL);
+    free(body);
+}
+
+static void reply_message(http_req_t *req, int status, const char *msg)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "message", msg);
+    if (status >= 500)
+        log_warn("%s %s -> %d %s", req->method_name, req->target ? req->target : "?", status, msg);
+    else
+        log_debug("%s %s -> %d %s", req->method_name, req->target ? req->target : "?", status, msg);
+    http_reply_json(req, status, o);
+}
+
+void http_reply_error(http_req_t *req, int status, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    reply_message(req, status, msg);
+}
+
+void http_reply_berth_err(http_req_t *req, const berth_err_t *err)
+{
+    int status = err->status ? err->status : 500;
+    reply_message(req, status, err->msg[0] ? err->msg : "internal error");
+}
+
+void http_reply_status(http_req_t *req, int status)
+{
+    http_reply(req, status, NULL, NULL, 0, NULL);
+}
+
+void http_conn_reply_error_close(http_conn_t *c, int status, const char *msg)
+{
+    if (!c->req)
+        c->req = http_req_new(c);
+    c->req->keep_alive = false;
+    c->dispatched = true; /* the reply below finishes it */
+    reply_message(c->req, status, msg);
+}
+
+/* ---- chunked streams ---- */
+
+int http_stream_begin(http_req_t *req, int status, const char *content_type,
+                      const char *extra_headers)
+{
+    if (!req_live(req))
+        return -EINVAL;
+    berth_buf_t b;
+    buf_init(&b);
+    head_append(&b, req, status, content_type, extra_headers);
+    buf_puts(&b, "Transfer-Encoding: chunked\r\n\r\n");
+    size_t total = b.len;
+    return http_conn_write_owned(req->conn, buf_steal(&b), total);
+}
+
+int http_stream_write(http_req_t *req, const void *data, size_t len)
+{
+    if (!req_live(req))
+        return -EPIPE;
+    if (len == 0)
+        return 0; /* an empty chunk would end the stream */
+    char *chunk = xmalloc(len + 24);
+    int n = snprintf(chunk, 24, "%zx\r\n", len);
+    memcpy(chunk + n, data, len);
+    memcpy(chunk + n + len, "\r\n", 2);
+    return http_conn_write_owned(req->conn, chunk, (size_t)n + len + 2);
+}
+
+int http_stream_write_json(http_req_t *req, cJSON *json)
+{
+    char *text = json ? cJSON_PrintUnformatted(json) : NULL;
+    cJSON_Delete(json);
+    if (!text)
+        return -ENOMEM;
+    size_t n = strlen(text);
+    char *line = xmalloc(n + 2);
+    memcpy(line, text, n);
+    memcpy(line + n, "\r\n", 2);
+    cJSON_free(text);
+    int r = http_stream_write(req, line, n + 2);
+    free(line);
+    return r;
+}
+
+size_t http_stream_pending(const http_req_t *req)
+{
+    return req_live(req) ? req->conn->write_queued : 0;
+}
+
+void http_stream_end(http_req_t *req)
+{
+    if (!req_live(req))
+        return;
+    http_conn_write(req->conn, "0\r\n\r\n", 5);
+    http_conn_finish_req(req->conn);
+}
+
+/* ---- hijack ---- */
+
+int http_hijack(http_req_t *req, const char *content_type)
+{
+    if (!req_live(req))
+        return -EINVAL;
+    http_conn_t *c = req->conn;
+    berth_buf_t b;
+    buf_init(&b);
+    if (req->upgrade)
+        buf_printf(&b,
+                   "HTTP/1.1 101 UPGRADED\r\nContent-Type: %s\r\nConnection: Upgrade\r\n"
+                   "Upgrade: tcp\r\n",
+                   content_type);
+    else
+        buf_printf(&b, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n", content_type);
+    if (c->srv->opts.common_headers)
+        buf_puts(&b, c->srv->opts.common_headers);
+    buf_puts(&b, "\r\n");
+    size_t total = b.len;
+    int r = http_conn_write_owned(c, buf_steal(&b), total);
+    if (r < 0)
+        return r;
+    c->raw = true;
+    if (c->in.len > 0)
+        http_conn_defer(c); /* deliver what arrived behind the request */
+    http_conn_update_reading(c);
+    return 0;
+}
+
+int http_raw_write(http_req_t *req, const void *data, size_t len)
+{
+    if (!req_live(req))
+        return -EPIPE;
+    return http_conn_write(req->conn, data, len);
+}
+
+size_t http_raw_pending(const http_req_t *req)
+{
+    return req_live(req) ? req->conn->write_queued : 0;
+}
+
+void http_raw_close(http_req_t *req)
+{
+    if (!req_live(req))
+        return;
+    http_conn_finish_req(req->conn);
+}

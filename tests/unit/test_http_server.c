@@ -1,0 +1,449 @@
+/* In-process tests of the http server: a real server on a Unix socket in a
+ * temp dir, test handlers, and a non-blocking client socket pumped together
+ * with the loop (uv_run NOWAIT) so one thread plays both sides. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "http/internal.h"
+
+typedef struct fixture {
+    uv_loop_t loop;
+    http_server_t *srv;
+    char dir[64];
+    char path[128];
+    int aborts;
+    int stream_bytes;
+    bool closed;
+} fixture_t;
+
+/* ---- test handlers ---- */
+
+static void later_cb(uv_timer_t *t)
+{
+    http_req_t *req = t->data;
+    http_reply(req, 200, "text/plain", "later", 5, NULL);
+    uv_close((uv_handle_t *)t, (uv_close_cb)free);
+}
+
+static int count_body(http_req_t *req, const char *data, size_t len)
+{
+    (void)data;
+    fixture_t *fx = req->server_data;
+    fx->stream_bytes += (int)len;
+    return 0;
+}
+
+static void count_body_end(http_req_t *req)
+{
+    fixture_t *fx = req->server_data;
+    char msg[32];
+    int n = snprintf(msg, sizeof(msg), "%d", fx->stream_bytes);
+    http_reply(req, 200, "text/plain", msg, (size_t)n, NULL);
+}
+
+static void raw_data(http_req_t *req, const char *data, size_t len)
+{
+    char up[256];
+    size_t n = len < sizeof(up) ? len : sizeof(up);
+    for (size_t i = 0; i < n; i++)
+        up[i] = (char)(data[i] >= 'a' && data[i] <= 'z' ? data[i] - 32 : data[i]);
+    http_raw_write(req, up, n);
+}
+
+static void raw_eof(http_req_t *req)
+{
+    http_raw_write(req, "bye", 3);
+    http_raw_close(req);
+}
+
+static void on_abort(http_req_t *req)
+{
+    fixture_t *fx = req->server_data;
+    fx->aborts++;
+}
+
+static void route(http_req_t *req)
+{
+    if (strcmp(req->path, "/stream-in") == 0) {
+        req->stream_body = true;
+        req->on_body = count_body;
+        req->on_body_end = count_body_end;
+    }
+}
+
+static void dispatch(http_req_t *req)
+{
+    fixture_t *fx = req->server_data;
+    if (strcmp(req->path, "/echo") == 0) {
+        http_reply(req, 200, "text/plain", req->body.data, req->body.len, NULL);
+    } else if (strcmp(req->path, "/later") == 0) {
+        uv_timer_t *t = xmalloc(sizeof(*t));
+        uv_timer_init(&fx->loop, t);
+        t->data = req;
+        uv_timer_start(t, later_cb, 30, 0);
+    } else if (strcmp(req->path, "/stream-out") == 0) {
+        assert_int_equal(http_stream_begin(req, 200, "application/json", NULL), 0);
+        http_stream_write(req, "one", 3);
+        http_stream_write(req, "two", 3);
+        http_stream_write(req, "three", 5);
+        http_stream_end(req);
+    } else if (strcmp(req->path, "/hijack") == 0) {
+        assert_string_equal(req->body.data, "{\"x\":1}");
+        req->on_raw_data = raw_data;
+        req->on_raw_eof = raw_eof;
+        req->on_abort = on_abort;
+        assert_int_equal(http_hijack(req, "application/vnd.docker.raw-stream"), 0);
+    } else if (strcmp(req->path, "/abort") == 0) {
+        req->on_abort = on_abort; /* never answers */
+    } else if (strcmp(req->path, "/stream-in") == 0) {
+        /* answered from on_body_end */
+    } else {
+        http_reply_error(req, 404, "page not found");
+    }
+}
+
+static int setup(void **state)
+{
+    fixture_t *fx = xcalloc(1, sizeof(*fx));
+    strcpy(fx->dir, "/tmp/berth-http-test-XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    snprintf(fx->path, sizeof(fx->path), "%s/s.sock", fx->dir);
+    assert_int_equal(uv_loop_init(&fx->loop), 0);
+    http_server_opts_t opts = {
+        .loop = &fx->loop,
+        .data = fx,
+        .route = route,
+        .dispatch = dispatch,
+        .max_header_bytes = 2048,
+        .max_body_bytes = 4096,
+        .header_timeout_ms = 200,
+        .common_headers = "Server: test\r\n",
+    };
+    assert_int_equal(http_server_new(&opts, &fx->srv), 0);
+    assert_int_equal(http_server_listen_unix(fx->srv, fx->path, 0600, (gid_t)-1), 0);
+    *state = fx;
+    return 0;
+}
+
+static void closed_cb(void *data)
+{
+    ((fixture_t *)data)->closed = true;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *fx = *state;
+    http_server_close(fx->srv, closed_cb, fx);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_true(fx->closed);
+    assert_false(fs_exists(fx->path)); /* the socket file goes with the listener */
+    assert_int_equal(uv_loop_close(&fx->loop), 0);
+    rmdir(fx->dir);
+    free(fx);
+    return 0;
+}
+
+/* ---- client side ---- */
+
+static int client(fixture_t *fx)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    strcpy(sa.sun_path, fx->path);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    return fd;
+}
+
+/* Send everything, running the loop while the socket is full. */
+static void csend(fixture_t *fx, int fd, const char *data, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = send(fd, data + off, len - off, MSG_NOSIGNAL);
+        if (n > 0)
+            off += (size_t)n;
+        else if (n < 0 && errno != EAGAIN)
+            fail_msg("send: %s", strerror(errno));
+        uv_run(&fx->loop, UV_RUN_NOWAIT);
+    }
+}
+
+/* Run loop + read until `want` appears in out (or EOF when want is NULL).
+ * Returns true on EOF. */
+static bool pump(fixture_t *fx, int fd, berth_buf_t *out, const char *want, int timeout_ms)
+{
+    int64_t deadline = berth_now_ns() + (int64_t)timeout_ms * 1000000;
+    while (berth_now_ns() < deadline) {
+        uv_run(&fx->loop, UV_RUN_NOWAIT);
+        char tmp[65536];
+        ssize_t n = recv(fd, tmp, sizeof(tmp), MSG_DONTWAIT);
+        if (n > 0) {
+            buf_append(out, tmp, (size_t)n);
+            continue;
+        }
+        if (n == 0)
+            return true;
+        if (want && out->data && strstr(out->data, want))
+            return false;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        poll(&p, 1, 1);
+    }
+    return false;
+}
+
+static const char *after(const char *hay, const char *needle)
+{
+    const char *p = strstr(hay, needle);
+    return p ? p + strlen(needle) : NULL;
+}
+
+/* ---- tests ---- */
+
+static void test_pipelining_in_order(void **state)
+{
+    fixture_t *fx = *state;
+    int fd = client(fx);
+    const char *reqs = "GET /later HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nfast";
+    csend(fx, fd, reqs, strlen(reqs));
+    berth_buf_t out;
+    buf_init(&out);
+    assert_false(pump(fx, fd, &out, "fast", 2000));
+    const char *l = strstr(out.data, "later");
+    const char *f = strstr(out.data, "fast");
+    assert_non_null(l);
+    assert_non_null(f);
+    assert_true(l < f); /* the slow first request answers first */
+    assert_non_null(strstr(out.data, "Server: test\r\n"));
+    /* The connection stays open for more. */
+    buf_reset(&out);
+    const char *again = "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n";
+    csend(fx, fd, again, strlen(again));
+    assert_false(pump(fx, fd, &out, "Content-Length: 0\r\n\r\n", 2000));
+    assert_int_equal(http_server_connection_count(fx->srv), 1);
+    close(fd);
+    buf_free(&out);
+}
+
+static void test_chunked_request_body(void **state)
+{
+    fixture_t *fx = *state;
+    int fd = client(fx);
+    const char *req = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n";
+    csend(fx, fd, req, strlen(req));
+    berth_buf_t out;
+    buf_init(&out);
+    pump(fx, fd, &out, "hello world", 2000);
+    assert_non_null(strstr(out.data, "Content-Length: 11\r\n\r\nhello world"));
+    close(fd);
+    buf_free(&out);
+}
+
+static void test_streamed_request_body(void **state)
+{
+    fixture_t *fx = *state;
+    int fd = client(fx);
+    /* Far over max_body_bytes: streamed bodies are not capped. */
+    size_t total = 300000;
+    char *body = xmalloc(total);
+    memset(body, 'x', total);
+    const char *head = "POST /stream-in HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n";
+    csend(fx, fd, head, strlen(head));
+    csend(fx, fd, body, total);
+    berth_buf_t out;
+    buf_init(&out);
+    pump(fx, fd, &out, "\r\n\r\n300000", 5000);
+    assert_non_null(strstr(out.data, "\r\n\r\n300000"));
+    assert_int_equal(fx->stream_bytes, 300000);
+    free(body);
+    close(fd);
+    buf_free(&out);
+}
+
+static void test_body_too_large(void **state)
+{
+    fixture_t *fx = *state;
+    int fd = client(fx);
+    char head[128];
+    snprintf(head, sizeof(head), "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n");
+    csend(fx, fd, head, strlen(head));
+    char body[5000];
+    memset(body, 'y', sizeof(body));
+    csend(fx, fd, body, sizeof(body));
+    berth_buf_t out;
+    buf_init(&out);
+    assert_true(pump(fx, fd, &out, NULL, 2000)); /* closed after the error */
+    assert_non_null(strstr(out.data, "HTTP/1.1 413 "));
+    assert_non_null(strstr(out.data, "Content-Type: application/json\r\n"));
+    assert_non_null(strstr(out.data, "{\"message\":\"request body too large\"}"));
+    close(fd);
+    buf_free(&out);
+}
+
+static void test_headers_too_large(void **state)
+{
+    fixture_t *fx = *state;
+    int fd = client(fx);
+    berth_buf_t req;
+    buf_init(&req);
+    buf_puts(&req, "GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: ");
+    for (int i = 0; i < 3000; i++)
+        buf_puts(&req, "a");
+    buf_puts(&req, "\r\n\r\n");
+    csend(fx, fd, req.data, req.len);
+    berth_buf_t out;
+    buf_init(&out);
+    assert_true(pump(fx, fd, &out, NULL, 2000));
+    assert_non_null(strstr(out.data, "HTTP/1.1 431 "));
+    close(fd);
+    buf_free(&out);
+    buf_free(&req);
+}
+
+static void test_garbage_closes(void **state)
+{
+    fixture_t *fx = *state;
+    int fd = client(fx);
+    const char *junk = "\x01\x02 NOT HTTP AT ALL\r\n\r\n";
+    csend(fx, fd, junk, strlen(junk));
+    berth_buf_t out;
+    buf_init(&out);
+    assert_true(pump(fx, fd, &out, NULL, 2000));
+    assert_non_null(strstr(out.data, "HTTP/1.1 400 "));
+    assert_non_null(strstr(out.data, "Connection: close"));
+    close(fd);
+    buf_free(&out);
+    /* Bad escapes in the target are a 400 too. */
+    fd = client(fx);
+    const char *bad = "GET /echo?a=%zz HTTP/1.1\r\nHost: x\r\n\r\n";
+    csend(fx, fd, bad, strlen(bad));
+    buf_init(&out);
+    assert_true(pump(fx, fd, &out, NULL, 2000));
+    assert_non_null(strstr(out.data, "HTTP/1.1 400 "));
+    close(fd);
+    buf_free(&out);
+}
+
+static void test_hijack_with_body_and_early_bytes(void **state)
+{
+    fixture_t *fx = *state;
+    int fd = client(fx);
+    /* Like `docker exec` start: a JSON body, then stream bytes right behind. */
+    const char *req = "POST /hijack HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+                      "Content-Type: application/json\r\nContent-Length: 7\r\n\r\n{\"x\":1}abc";
+    csend(fx, fd, req, strlen(req));
+    berth_buf_t out;
+    buf_init(&out);
+    pump(fx, fd, &out, "ABC", 2000);
+    const char *rest = after(out.data, "\r\n\r\n");
+    assert_true(strncmp(out.data, "HTTP/1.1 101 UPGRADED\r\n", 23) == 0);
+    assert_non_null(strstr(out.data, "Upgrade: tcp\r\n"));
+    assert_non_null(strstr(out.data, "Content-Type: application/vnd.docker.raw-stream\r\n"));
+    assert_non_null(rest);
+    assert_string_equal(rest, "ABC");
+    csend(fx, fd, "more", 4);
+    pump(fx, fd, &out, "MORE", 2000);
+    assert_non_null(strstr(out.data, "ABCMORE"));
+    /* Half-close: the handler sees EOF, can still write, then closes. */
+    shutdown(fd, SHUT_WR);
+    assert_true(pump(fx, fd, &out, NULL, 2000));
+    assert_non_null(strstr(out.data, "ABCMOREbye"));
+    assert_int_equal(fx->aborts, 0);
+    close(fd);
+    buf_free(&out);
+}
+
+static void test_half_closed_client_gets_answer(void **state)
+{
+    fixture_t *fx = *state;
+    int fd = client(fx);
+    const char *req = "GET /later HTTP/1.1\r\nHost: x\r\n\r\n";
+    csend(fx, fd, req, strlen(req));
+    shutdown(fd, SHUT_WR);
+    berth_buf_t out;
+    buf_init(&out);
+    assert_true(pump(fx, fd, &out, NULL, 2000));
+    assert_non_null(strstr(out.data, "\r\n\r\nlater"));
+    close(fd);
+    buf_free(&out);
+}
+
+static void test_abort_when_client_leaves(void **state)
+{
+    fixture_t *fx = *state;
+    int fd = client(fx);
+    const char *req = "GET /abort HTTP/1.1\r\nHost: x\r\n\r\n";
+    csend(fx, fd, req, strlen(req));
+    for (int i = 0; i < 20; i++)
+        uv_run(&fx->loop, UV_RUN_NOWAIT);
+    assert_int_equal(fx->aborts, 0);
+    close(fd);
+    for (int i = 0; i < 50 && fx->aborts == 0; i++) {
+        uv_run(&fx->loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+    assert_int_equal(fx->aborts, 1);
+}
+
+static void test_streamed_response(void **state)
+{
+    fixture_t *fx = *state;
+    int fd = client(fx);
+    const char *req = "GET /stream-out HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "HEAD /echo HTTP/1.1\r\nHost: x\r\n\r\n";
+    csend(fx, fd, req, strlen(req));
+    berth_buf_t out;
+    buf_init(&out);
+    pump(fx, fd, &out, "Content-Length: 0\r\n\r\n", 2000);
+    assert_non_null(strstr(out.data, "Transfer-Encoding: chunked\r\n\r\n3\r\none\r\n3\r\ntwo\r\n"
+                                     "5\r\nthree\r\n0\r\n\r\nHTTP/1.1 200 OK"));
+    close(fd);
+    buf_free(&out);
+}
+
+static void test_slow_headers_dropped(void **state)
+{
+    fixture_t *fx = *state;
+    int fd = client(fx);
+    const char *part = "GET /echo HTTP/1.1\r\nHost";
+    csend(fx, fd, part, strlen(part));
+    berth_buf_t out;
+    buf_init(&out);
+    assert_true(pump(fx, fd, &out, NULL, 2000)); /* header timeout is 200 ms */
+    assert_int_equal(out.len, 0);
+    close(fd);
+    buf_free(&out);
+    /* An idle connection (no request started) is not timed out. */
+    fd = client(fx);
+    assert_false(pump(fx, fd, &out, "never", 400));
+    assert_int_equal(http_server_connection_count(fx->srv), 1);
+    close(fd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_pipelining_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chunked_request_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_streamed_request_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_body_too_large, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_headers_too_large, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_garbage_closes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hijack_with_body_and_early_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_half_closed_client_gets_answer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abort_when_client_leaves, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_streamed_response, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slow_headers_dropped, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
