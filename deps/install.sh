@@ -19,7 +19,7 @@ run_pkgs=(
 )
 test_pkgs=(
     libcmocka-dev python3 python3-pytest python3-docker python3-yaml
-    docker-registry apache2-utils openssl tmux
+    docker-registry apache2-utils openssl tmux python3-jwt
 )
 
 want=("${build_pkgs[@]}" "${run_pkgs[@]}" "${test_pkgs[@]}")

@@ -89,7 +89,8 @@ typedef struct img_image {
  * leftovers of interrupted imports. Images whose blobs or layers are missing
  * are skipped with a warning. The loop runs child-process jobs. */
 int img_store_open(uv_loop_t *loop, const char *data_root, img_store_t **out, berth_err_t *err);
-/* Kills running jobs (their callbacks run with an "aborted" error first), frees. */
+/* Kills running jobs (their done callbacks run with an "image store closed"
+ * error), frees. */
 void img_store_close(img_store_t *s);
 const char *img_store_root(const img_store_t *s); /* <data_root>/image */
 

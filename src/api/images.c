@@ -81,6 +81,15 @@ static bool label_filter_match(const img_image_t *img, const cJSON *filters)
     return true;
 }
 
+/* Docker lists newest first. */
+static int cmp_newest_first(const void *a, const void *b)
+{
+    const img_image_t *x = *(img_image_t *const *)a, *y = *(img_image_t *const *)b;
+    if (x->created_ns != y->created_ns)
+        return x->created_ns > y->created_ns ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
 static void images_list(berthd_t *d, http_req_t *req)
 {
     berth_err_t err = {0};
@@ -92,6 +101,16 @@ static void images_list(berthd_t *d, http_req_t *req)
             http_reply_berth_err(req, &err);
             return;
         }
+    }
+    /* API < 1.25 clients send the reference pattern as ?filter= */
+    const char *legacy = http_req_query(req, "filter");
+    if (legacy && *legacy) {
+        if (!filters)
+            filters = cJSON_CreateObject();
+        cJSON *arr = cJSON_GetObjectItemCaseSensitive(filters, "reference");
+        if (!arr)
+            arr = cJSON_AddArrayToObject(filters, "reference");
+        cJSON_AddItemToArray(arr, cJSON_CreateString(legacy));
     }
     const cJSON *f_ref = cJSON_GetObjectItemCaseSensitive(filters, "reference");
     const cJSON *f_dangling = cJSON_GetObjectItemCaseSensitive(filters, "dangling");
@@ -131,6 +150,7 @@ static void images_list(berthd_t *d, http_req_t *req)
     bool old_api = http_req_api_version(req) < 144;
     size_t n;
     img_image_t **list = img_store_list(d->images, &n);
+    qsort(list, n, sizeof(*list), cmp_newest_first);
     cJSON *out = cJSON_CreateArray();
     for (size_t i = 0; i < n; i++) {
         img_image_t *img = list[i];
@@ -466,6 +486,20 @@ static void load_drain_cb(img_load_t *ld, void *data)
     }
 }
 
+/* After the reply went out (a helper failing early), drop what is left of the body. */
+static int discard_body(http_req_t *req, const char *data, size_t len)
+{
+    UNUSED(req);
+    UNUSED(data);
+    UNUSED(len);
+    return 0;
+}
+
+static void discard_body_end(http_req_t *req)
+{
+    UNUSED(req);
+}
+
 static void load_done_cb(img_load_t *ld, const berth_err_t *err, void *data)
 {
     load_state_t *st = data;
@@ -473,8 +507,8 @@ static void load_done_cb(img_load_t *ld, const berth_err_t *err, void *data)
     st->ld = NULL;
     img_load_free(ld);
     req->on_abort = NULL;
-    req->on_body = NULL;
-    req->on_body_end = NULL;
+    req->on_body = discard_body;
+    req->on_body_end = discard_body_end;
     if (st->paused)
         http_req_resume_body(req);
     if (err) {

@@ -224,6 +224,18 @@ static void default_done(img_job_t *job, cJSON *result, void *data)
     free(c);
 }
 
+static void default_abort(img_job_t *job, void *data)
+{
+    UNUSED(job);
+    default_ctx_t *c = data;
+    berth_err_t err = {0};
+    berth_err_set(&err, BERTH_E_UNAVAILABLE, "image store closed");
+    if (c->done_cb)
+        c->done_cb(&err, c->data);
+    free(c->dir);
+    free(c);
+}
+
 int img_default_image_begin(img_store_t *s, void (*done_cb)(const berth_err_t *err, void *data),
                             void *data)
 {
@@ -249,6 +261,7 @@ int img_default_image_begin(img_store_t *s, void (*done_cb)(const berth_err_t *e
         return -1;
     }
     job->on_done = default_done;
+    job->on_abort = default_abort;
     job->data = c;
     return 0;
 }

@@ -77,6 +77,16 @@ static void ingest_done(img_job_t *job, cJSON *result, void *data)
     ing->done_cb(ing, ing->succeeded ? &ing->res : NULL, ing->succeeded ? NULL : &err, ing->data);
 }
 
+static void ingest_abort(img_job_t *job, void *data)
+{
+    UNUSED(job);
+    img_ingest_t *ing = data;
+    ing->job = NULL;
+    berth_err_t err = {0};
+    berth_err_set(&err, BERTH_E_UNAVAILABLE, "image store closed");
+    ing->done_cb(ing, NULL, &err, ing->data);
+}
+
 static void ingest_drain(img_job_t *job, void *data)
 {
     UNUSED(job);
@@ -110,6 +120,7 @@ int img_ingest_begin(img_store_t *s, const char *expected_digest, img_ingest_don
     }
     ing->job->on_done = ingest_done;
     ing->job->on_drain = ingest_drain;
+    ing->job->on_abort = ingest_abort;
     ing->job->data = ing;
     *out = ing;
     return 0;

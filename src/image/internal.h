@@ -57,6 +57,9 @@ struct img_job {
     void (*on_out)(img_job_t *job, const char *buf, size_t len, void *data);
     void (*on_drain)(img_job_t *job, void *data);
     void (*on_done)(img_job_t *job, cJSON *result, void *data);
+    /* The store is closing: the job was cancelled (on_done will not run);
+     * the owner must forget the job and report an error to its user. */
+    void (*on_abort)(img_job_t *job, void *data);
     void *data;
 };
 

@@ -255,7 +255,8 @@ static void write_cb(uv_write_t *req, int status)
     }
     if (job->above_water && job->pending < IMG_JOB_LOW_WATER) {
         job->above_water = false;
-        if (!job->cancelled && job->on_drain)
+        /* after done the owner may be gone: only a live job reports drains */
+        if (!job->cancelled && !job->done_called && job->on_drain)
             job->on_drain(job, job->data);
     }
     job_free_if_done(job);

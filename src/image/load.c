@@ -532,7 +532,19 @@ static void load_done_cb(img_job_t *job, cJSON *result, void *data)
             bool tagged = false;
             cJSON_ArrayForEach(t, tags)
             {
-                if (!cJSON_IsString(t) || img_store_tag(ld->store, img, t->valuestring, &err) < 0)
+                if (!cJSON_IsString(t))
+                    continue;
+                berth_err_t e2 = {0};
+                img_image_t *old = img_store_lookup(ld->store, t->valuestring, &e2);
+                if (old && old != img && ld->cbs.progress_cb) {
+                    cleanup_free char *fam0 = img_ref_familiarize(t->valuestring);
+                    cleanup_free char *msg =
+                        xasprintf("The image %s already exists, renaming the old one with ID %s "
+                                  "to empty string\n",
+                                  fam0, old->id);
+                    ld->cbs.progress_cb(ld, msg, ld->data);
+                }
+                if (img_store_tag(ld->store, img, t->valuestring, &err) < 0)
                     break;
                 cleanup_free char *fam = img_ref_familiarize(t->valuestring);
                 cleanup_free char *line = xasprintf("Loaded image: %s\n", fam);
@@ -551,6 +563,17 @@ static void load_done_cb(img_job_t *job, cJSON *result, void *data)
     fs_rm_rf(ld->tmpdir);
     if (ld->cbs.done_cb)
         ld->cbs.done_cb(ld, berth_err_isset(&err) ? &err : NULL, ld->data);
+}
+
+static void load_abort_cb(img_job_t *job, void *data)
+{
+    UNUSED(job);
+    img_load_t *ld = data;
+    ld->job = NULL;
+    berth_err_t err = {0};
+    berth_err_set(&err, BERTH_E_UNAVAILABLE, "image store closed");
+    if (ld->cbs.done_cb)
+        ld->cbs.done_cb(ld, &err, ld->data);
 }
 
 static void load_drain_cb(img_job_t *job, void *data)
@@ -583,6 +606,7 @@ int img_load_begin(img_store_t *s, const img_load_cbs_t *cbs, void *data, img_lo
     }
     ld->job->on_done = load_done_cb;
     ld->job->on_drain = load_drain_cb;
+    ld->job->on_abort = load_abort_cb;
     ld->job->data = ld;
     *out = ld;
     return 0;

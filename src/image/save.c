@@ -336,6 +336,17 @@ static void export_done_cb(img_job_t *job, cJSON *result, void *data)
                         berth_err_isset(&err) ? &err : NULL, ex->data);
 }
 
+static void export_abort_cb(img_job_t *job, void *data)
+{
+    UNUSED(job);
+    img_export_t *ex = data;
+    ex->job = NULL;
+    berth_err_t err = {0};
+    berth_err_set(&err, BERTH_E_UNAVAILABLE, "image store closed");
+    if (ex->cbs.done_cb)
+        ex->cbs.done_cb(ex, NULL, &err, ex->data);
+}
+
 static int export_start(img_store_t *s, img_child_fn fn, save_ctx_t *ctx,
                         const img_export_cbs_t *cbs, void *data, img_export_t **out,
                         berth_err_t *err)
@@ -350,6 +361,7 @@ static int export_start(img_store_t *s, img_child_fn fn, save_ctx_t *ctx,
     }
     ex->job->on_out = export_out_cb;
     ex->job->on_done = export_done_cb;
+    ex->job->on_abort = export_abort_cb;
     ex->job->data = ex;
     *out = ex;
     return 0;

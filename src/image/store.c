@@ -402,8 +402,14 @@ void img_store_close(img_store_t *s)
 {
     if (!s)
         return;
-    while (s->jobs)
-        img_job_cancel(s->jobs);
+    while (s->jobs) {
+        img_job_t *job = s->jobs;
+        void (*abort_cb)(img_job_t *, void *) = job->on_abort;
+        void *data = job->data;
+        img_job_cancel(job);
+        if (abort_cb)
+            abort_cb(NULL, data);
+    }
     for (size_t i = 0; i < s->n_images; i++)
         image_free(s->images[i]);
     free(s->images);
@@ -438,7 +444,8 @@ size_t img_store_count(const img_store_t *s)
 img_image_t **img_store_list(img_store_t *s, size_t *n)
 {
     img_image_t **arr = xcalloc(s->n_images + 1, sizeof(*arr));
-    memcpy(arr, s->images, s->n_images * sizeof(*arr));
+    if (s->n_images)
+        memcpy(arr, s->images, s->n_images * sizeof(*arr));
     *n = s->n_images;
     return arr;
 }

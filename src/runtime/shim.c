@@ -622,7 +622,8 @@ static int open_listener(shim_t *sh, berth_err_t *err)
 
 /* Everything from the shim's start to the container's exec (or failure).
  * Returns 0 when the container runs, -1 with err + *code otherwise. */
-static int start_container(shim_t *sh, int exec_pidfd, int *code, berth_err_t *err)
+static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *code,
+                           berth_err_t *err)
 {
     const rt_spec_t *s = &sh->spec;
     *code = RT_EXIT_SETUP_FAILED;
@@ -717,6 +718,8 @@ static int start_container(shim_t *sh, int exec_pidfd, int *code, berth_err_t *e
         };
         rt_child_main(&cfg);
     }
+    if (restore_pidns >= 0)
+        setns(restore_pidns, CLONE_NEWPID);
     close(sp[1]);
     for (int i = 0; i < 3; i++)
         if (child_stdio[i] >= 0 && (i == 0 || child_stdio[i] != child_stdio[i - 1]))
@@ -875,7 +878,7 @@ int rt_shim_main_run(const char *spec_path, int primary_fd)
             sh.logging = true;
     }
     if (rc == 0)
-        rc = start_container(&sh, -1, &code, &err);
+        rc = start_container(&sh, -1, -1, &code, &err);
     if (rc < 0 && sh.listen_fd >= 0) {
         cleanup_free char *sock = xasprintf("%s/%s", sh.spec.run_dir, RT_SOCKET_FILE);
         unlink(sock);
@@ -926,11 +929,16 @@ int rt_shim_main_exec(const char *exec_path, int primary_fd)
         rc = berth_err_set(&err, BERTH_E_CONFLICT, "container %s is not running", sh.spec.id);
     if (rc == 0 && (pidfd = rt_pidfd_open(cst.pid)) < 0)
         rc = berth_err_sys(&err, -pidfd, "container %s is not running", sh.spec.id);
-    /* Children of ours are born in the container's pid namespace. */
+    /* Only the exec'd child is born in the container's pid namespace: we go
+     * back to our own right after clone, so nothing else we fork later (e.g.
+     * a sanitizer's helper) ends up in a namespace that dies with the container. */
+    int own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
     if (rc == 0 && setns(pidfd, CLONE_NEWPID) < 0)
         rc = berth_err_sys(&err, errno, "joining the container's pid namespace");
     if (rc == 0)
-        rc = start_container(&sh, pidfd, &code, &err);
+        rc = start_container(&sh, pidfd, own_pidns, &code, &err);
+    if (own_pidns >= 0)
+        close(own_pidns);
     int ret = run_started(&sh, rc, code, &err);
     if (pidfd >= 0)
         close(pidfd);

@@ -416,6 +416,24 @@ static void test_blob_verification(void **state)
     assert_non_null(strstr(err.msg, "corrupt"));
 }
 
+static void test_close_with_running_load(void **state)
+{
+    fx_t *f = *state;
+    load_out_t o = {0};
+    buf_init(&o.lines);
+    img_load_cbs_t cbs = {lo_progress, lo_done, NULL};
+    img_load_t *ld;
+    berth_err_t err = {0};
+    assert_int_equal(img_load_begin(f->s, &cbs, &o, &ld, &err), 0);
+    img_load_write(ld, "partial", 7);
+    img_store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(o.done, -1);
+    assert_string_equal(o.err.msg, "image store closed");
+    uv_run(&f->loop, UV_RUN_DEFAULT); /* reaps the killed helper */
+    buf_free(&o.lines);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -426,6 +444,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_garbage_and_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blob_verification, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_with_running_load, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

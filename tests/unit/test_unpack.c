@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/sysmacros.h>
@@ -254,6 +255,52 @@ static void test_expected_digest_mismatch(void **state)
     buf_free(&b);
 }
 
+/* Cheap robustness check: mutated archives must fail cleanly, never crash
+ * (ASan/UBSan builds) nor write outside the layer. */
+static void test_mutated_archives(void **state)
+{
+    fixture_t *f = *state;
+    char target[160];
+    snprintf(target, sizeof(target), "%s", f->outside);
+    tar_member_t m[] = {
+        {"d/", AE_IFDIR, NULL, 0755},       {"d/file", AE_IFREG, "some content here", 0644},
+        {"d/link", AE_IFLNK, target, 0777}, {"d/hl", 0, "d/file", 0},
+        {"d/.wh.gone", AE_IFREG, "", 0644},
+    };
+    unsigned seed = 12345;
+    for (int gz = 0; gz < 2; gz++) {
+        berth_buf_t orig;
+        buf_init(&orig);
+        tar_build(m, 5, gz, &orig);
+        for (int iter = 0; iter < 150; iter++) {
+            berth_buf_t b;
+            buf_init(&b);
+            buf_append(&b, orig.data, orig.len);
+            int flips = 1 + (int)(rand_r(&seed) % 8);
+            for (int k = 0; k < flips; k++)
+                b.data[rand_r(&seed) % b.len] ^= (char)(1 << (rand_r(&seed) % 8));
+            if (rand_r(&seed) % 4 == 0)
+                b.len = rand_r(&seed) % b.len;
+            fs_rm_rf(f->dest);
+            mkdir(f->dest, 0755);
+            img_layer_result_t res;
+            berth_err_t err = {0};
+            int r = img_unpack_stream(buf_read, &b, f->dest, NULL, NULL, &res, &err);
+            assert_true(r == 0 || (r == -1 && err.msg[0]));
+            buf_free(&b);
+        }
+        buf_free(&orig);
+    }
+    DIR *d = opendir(f->outside);
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(d)))
+        if (de->d_name[0] != '.')
+            n++;
+    closedir(d);
+    assert_int_equal(n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +314,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_absolute_path_stays_inside, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expected_digest_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mutated_archives, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Pull/push benchmark: an image of 4 layers x 64 MiB of random data (gzip -1,
+# as registries usually serve) in a local docker-registry on 127.0.0.1; times
+# `pull` and `push` through berthd, and through dockerd / skopeo when they are
+# installed (they are not installed for this; the issue's reference figures
+# are printed beside ours instead). Appends the results to docs/bench-pull.md.
+#
+# usage: bench/pull/bench_pull.sh [build-dir]   (default: build)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+BUILD=${1:-build}
+BERTHD=$ROOT/$BUILD/berthd
+PY=/usr/bin/python3
+TOOLS=$ROOT/tests/integration/registrytools.py
+LAYERS=${BENCH_LAYERS:-4}
+LAYER_MIB=${BENCH_LAYER_MIB:-64}
+# Reference figures from the issue (same 2-core machine kind, Debian docker.io).
+REF_DOCKERD_PULL=1.86
+REF_SKOPEO_COPY=1.50
+REF_DOCKERD_PUSH=3.9
+
+[ -x "$BERTHD" ] || { echo "bench_pull: $BERTHD not built" >&2; exit 1; }
+[ -x /usr/bin/docker-registry ] || { echo "bench_pull: docker-registry missing" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/berth-bench-pull-XXXXXX)
+BERTHD_PID=
+cleanup() {
+    [ -n "$BERTHD_PID" ] && kill "$BERTHD_PID" 2>/dev/null && wait "$BERTHD_PID" 2>/dev/null
+    [ -n "${REG_PID:-}" ] && { exec {REG[1]}>&- || true; wait "$REG_PID" 2>/dev/null || true; }
+    umount -R -l "$WORK/exec" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+coproc REG { exec "$PY" "$TOOLS" serve "$WORK/registry"; }
+REG_PID=$!
+read -r -u "${REG[0]}" REG_INFO
+HOSTPORT=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["hostport"])' "$REG_INFO")
+echo "registry on $HOSTPORT; generating $LAYERS x $LAYER_MIB MiB image..."
+"$PY" "$TOOLS" put-image "http://$HOSTPORT" bench/big v1 --layers "$LAYERS" \
+    --layer-kib $((LAYER_MIB * 1024)) --compress gzip >/dev/null
+
+start_berthd() {
+    local dir=$1
+    mkdir -p "$dir"
+    "$BERTHD" -H "unix://$dir/berth.sock" --data-root "$dir/data" --exec-root "$dir/exec" \
+        --pidfile "$dir/berthd.pid" --no-default-image >"$dir/berthd.log" 2>&1 &
+    BERTHD_PID=$!
+    for _ in $(seq 200); do
+        curl -sf --unix-socket "$dir/berth.sock" http://x/_ping >/dev/null 2>&1 && return 0
+        sleep 0.02
+    done
+    echo "berthd did not start:" >&2
+    cat "$dir/berthd.log" >&2
+    exit 1
+}
+
+api() { # method path -> body on stdout
+    curl -sS --unix-socket "$SOCK" -X "$1" "http://x$2"
+}
+
+now() { date +%s.%N; }
+
+# ---- berthd pull ----
+start_berthd "$WORK/b1"
+SOCK=$WORK/b1/berth.sock
+t0=$(now)
+out=$(api POST "/images/create?fromImage=$HOSTPORT%2Fbench%2Fbig&tag=v1")
+t1=$(now)
+if grep -q errorDetail <<<"$out"; then echo "pull failed: $out" >&2; exit 1; fi
+PULL=$(echo "$t1 - $t0" | bc -l)
+RSS_KB=$(awk '/VmHWM/ {print $2}' "/proc/$BERTHD_PID/status")
+
+# ---- berthd push (to a new repository: every layer uploaded) ----
+api POST "/images/$HOSTPORT/bench/big:v1/tag?repo=$HOSTPORT/bench/copy&tag=v1" >/dev/null
+t0=$(now)
+out=$(api POST "/images/$HOSTPORT/bench/copy/push?tag=v1")
+t1=$(now)
+if grep -q errorDetail <<<"$out"; then echo "push failed: $out" >&2; exit 1; fi
+PUSH=$(echo "$t1 - $t0" | bc -l)
+kill "$BERTHD_PID"; wait "$BERTHD_PID" 2>/dev/null || true; BERTHD_PID=
+
+# ---- others, only when installed ----
+DOCKERD_PULL=; SKOPEO=
+if command -v skopeo >/dev/null 2>&1; then
+    t0=$(now)
+    skopeo copy --src-tls-verify=false "docker://$HOSTPORT/bench/big:v1" "dir:$WORK/skopeo" >/dev/null
+    t1=$(now)
+    SKOPEO=$(echo "$t1 - $t0" | bc -l)
+fi
+if command -v dockerd >/dev/null 2>&1; then
+    echo "dockerd is installed but not driven by this script; see docs/bench-pull.md" >&2
+fi
+
+ratio() { echo "scale=2; $1 / $2" | bc -l; }
+DATE=$(date -u +%Y-%m-%dT%H:%MZ)
+printf '\n%s  image %d x %d MiB random (gzip -1)\n' "$DATE" "$LAYERS" "$LAYER_MIB"
+printf '  berthd pull  %6.2f s   (%.2fx dockerd ref %.2f s, %.2fx skopeo ref %.2f s)\n' \
+    "$PULL" "$(ratio "$PULL" $REF_DOCKERD_PULL)" $REF_DOCKERD_PULL \
+    "$(ratio "$PULL" $REF_SKOPEO_COPY)" $REF_SKOPEO_COPY
+printf '  berthd push  %6.2f s   (%.2fx dockerd ref %.2f s)\n' "$PUSH" \
+    "$(ratio "$PUSH" $REF_DOCKERD_PUSH)" $REF_DOCKERD_PUSH
+printf '  berthd peak RSS (VmHWM) %d KiB\n' "$RSS_KB"
+[ -n "$SKOPEO" ] && printf '  skopeo copy (measured) %6.2f s\n' "$SKOPEO"
+
+{
+    [ -s docs/bench-pull.md ] || printf '# Pull/push benchmark (bench/pull/bench_pull.sh)\n\n| date | image | berthd pull | vs dockerd 1.86 s | vs skopeo 1.50 s | berthd push | vs dockerd 3.9 s | berthd peak RSS |\n|---|---|---|---|---|---|---|---|\n'
+    printf '| %s | %d x %d MiB random, gzip -1 | %.2f s | %.2fx | %.2fx | %.2f s | %.2fx | %d KiB |\n' \
+        "$DATE" "$LAYERS" "$LAYER_MIB" "$PULL" "$(ratio "$PULL" $REF_DOCKERD_PULL)" \
+        "$(ratio "$PULL" $REF_SKOPEO_COPY)" "$PUSH" "$(ratio "$PUSH" $REF_DOCKERD_PUSH)" "$RSS_KB"
+} >>docs/bench-pull.md
