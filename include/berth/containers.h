@@ -53,6 +53,12 @@ int rt_manager_open(const rt_manager_opts_t *opts, rt_manager_t **out, berth_err
 void rt_manager_close(rt_manager_t *m);
 size_t rt_manager_count(const rt_manager_t *m, size_t *running, size_t *paused, size_t *stopped);
 
+/* berthd module hooks (src/daemon/daemon.c's module table): open with
+ * d->images already set, the shim binary next to berthd (or $BERTH_SHIM). */
+typedef struct berthd berthd_t;
+int rt_manager_daemon_open(berthd_t *d, berth_err_t *err);
+void rt_manager_daemon_close(berthd_t *d);
+
 /* ---- lookup ---- */
 /* Docker's rules: full ID, exact name (with or without '/'), unique ID prefix.
  * NULL with 404 "No such container: x" or 400 for an ambiguous prefix. */
