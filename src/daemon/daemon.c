@@ -11,6 +11,8 @@
 
 #include "berth/api.h"
 #include "berth/http.h"
+#include "berth/image.h"
+#include "berth/registry.h"
 #include "daemon/internal.h"
 
 /* ---- module hooks ---------------------------------------------------------
@@ -28,9 +30,33 @@ typedef struct berthd_module {
     void (*close)(berthd_t *d);
 } berthd_module_t;
 
+static void default_image_done_cb(const berth_err_t *err, void *data)
+{
+    UNUSED(data);
+    if (err && berth_err_isset(err))
+        log_warn("default busybox image not loaded: %s", err->msg);
+}
+
+static int images_open(berthd_t *d, berth_err_t *err)
+{
+    if (img_store_open(d->loop, d->cfg.data_root, &d->images, err) < 0)
+        return -1;
+    /* The built-in busybox image is built in a child; startup does not wait. */
+    if (!d->cfg.no_default_image && img_default_image_begin(d->images, default_image_done_cb, d) < 0)
+        log_warn("default busybox image could not be started");
+    return 0;
+}
+
+static void images_close(berthd_t *d)
+{
+    if (d->images)
+        img_store_close(d->images);
+    d->images = NULL;
+}
+
 static const berthd_module_t berthd_modules[] = {
-    {"image store", NULL, NULL},     /* HOOK(lead): img_* open/close */
-    {"registry client", NULL, NULL}, /* HOOK(lead): reg_* open/close */
+    {"image store", images_open, images_close},
+    {"registry client", reg_daemon_open, reg_daemon_close},
     {"runtime manager", NULL, NULL}, /* HOOK(lead): rt_* open (re-adopt shims) / close */
 };
 
