@@ -92,8 +92,8 @@ static void h_create(berthd_t *d, http_req_t *req)
     }
     cJSON *warnings = cJSON_CreateArray();
     berth_err_t err = {0};
-    rt_ctr_t *c = rt_manager_create(d->containers, http_req_query(req, "name"), body, warnings,
-                                    &err);
+    rt_ctr_t *c =
+        rt_manager_create(d->containers, http_req_query(req, "name"), body, warnings, &err);
     cJSON_Delete(body);
     if (!c) {
         cJSON_Delete(warnings);
@@ -108,7 +108,7 @@ static void h_create(berthd_t *d, http_req_t *req)
 
 /* ---- GET /containers/json ---- */
 static bool any_match(const cJSON *vals, bool (*fn)(const rt_ctr_t *, const char *, void *),
-                       const rt_ctr_t *c, void *ctx)
+                      const rt_ctr_t *c, void *ctx)
 {
     const cJSON *v;
     cJSON_ArrayForEach(v, vals)
@@ -704,8 +704,13 @@ static void attach_output(void *data, int stream, const char *buf, size_t len)
 {
     attach_ctx_t *ac = data;
     if (!ac->tty) {
-        unsigned char h[8] = {(unsigned char)stream,     0, 0, 0, (unsigned char)(len >> 24),
-                              (unsigned char)(len >> 16), (unsigned char)(len >> 8),
+        unsigned char h[8] = {(unsigned char)stream,
+                              0,
+                              0,
+                              0,
+                              (unsigned char)(len >> 24),
+                              (unsigned char)(len >> 16),
+                              (unsigned char)(len >> 8),
                               (unsigned char)len};
         if (http_raw_write(ac->req, h, sizeof(h)) < 0)
             return;
@@ -763,8 +768,7 @@ static void h_attach(berthd_t *d, http_req_t *req)
     if (http_hijack(req, stream_content_type(req, tty)) < 0)
         return;
     if (logs && rt_ctr_log_path(c) && (want_out || want_err)) {
-        logs_opts_t o = {.want_stdout = want_out, .want_stderr = want_err, .tail = -1,
-                         .raw = tty};
+        logs_opts_t o = {.want_stdout = want_out, .want_stderr = want_err, .tail = -1, .raw = tty};
         logs_reader_t *r = NULL;
         if (logs_reader_open(rt_ctr_log_path(c), &o, &r) == 0) {
             berth_buf_t out;
@@ -851,8 +855,7 @@ static void h_top(berthd_t *d, http_req_t *req)
         snprintf(ppidbuf, sizeof(ppidbuf), "%d", ppid);
         unsigned long secs = hz > 0 ? (utime + stime) / (unsigned long)hz : 0;
         snprintf(tbuf, sizeof(tbuf), "%02lu:%02lu:%02lu", secs / 3600, secs / 60 % 60, secs % 60);
-        const char *vals[] = {uidbuf, pidbuf, ppidbuf, "0", "", "?", tbuf,
-                              cmd && *cmd ? cmd : ""};
+        const char *vals[] = {uidbuf, pidbuf, ppidbuf, "0", "", "?", tbuf, cmd && *cmd ? cmd : ""};
         cJSON *row = cJSON_CreateArray();
         for (size_t k = 0; k < ARRAY_SIZE(vals); k++)
             cJSON_AddItemToArray(row, cJSON_CreateString(vals[k]));

@@ -58,8 +58,13 @@ static void xs_output(void *data, int stream, const char *buf, size_t len)
 {
     exec_stream_t *xs = data;
     if (!xs->tty) {
-        unsigned char h[8] = {(unsigned char)stream,     0, 0, 0, (unsigned char)(len >> 24),
-                              (unsigned char)(len >> 16), (unsigned char)(len >> 8),
+        unsigned char h[8] = {(unsigned char)stream,
+                              0,
+                              0,
+                              0,
+                              (unsigned char)(len >> 24),
+                              (unsigned char)(len >> 16),
+                              (unsigned char)(len >> 8),
                               (unsigned char)len};
         if (http_raw_write(xs->req, h, sizeof(h)) < 0)
             return;

@@ -104,6 +104,7 @@ void mgr_ctr_free(rt_ctr_t *c)
     free(c->dir);
     free(c->error);
     rt_spec_free(&c->spec);
+    buf_free(&c->stdin_early);
     free(c);
 }
 

@@ -55,6 +55,9 @@ struct rt_ctr {
     bool starting;
 
     rt_shim_t *shim;
+    /* stdin that arrived before the shim exists (attach precedes start) */
+    berth_buf_t stdin_early;
+    bool stdin_early_eof;
     struct rt_ctr_sink *sinks;
     struct rt_ctr_waiter *waiters;
     ctr_pending_t *stop_done;  /* run when the process exits */

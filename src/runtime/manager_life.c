@@ -108,13 +108,36 @@ static void sinks_close(rt_ctr_t *c)
     }
 }
 
+#define STDIN_EARLY_MAX (1u << 20)
+
 int rt_ctr_write_stdin(rt_ctr_t *c, const void *buf, size_t len)
 {
-    if (!c->shim)
-        return -EPIPE;
     if (len == 0 && !mgr_json_bool(c->config, "StdinOnce"))
         return 0;
+    if (!c->shim) {
+        /* docker run -i: the client attaches and may send (and close) its
+         * stdin before the start; keep it for the shim. */
+        if (rt_ctr_is_running(c) && c->status != RT_CTR_RESTARTING)
+            return -EPIPE;
+        if (len == 0)
+            c->stdin_early_eof = true;
+        else if (c->stdin_early.len + len > STDIN_EARLY_MAX)
+            return -ENOBUFS;
+        else
+            buf_append(&c->stdin_early, buf, len);
+        return 0;
+    }
     return rt_shim_write_stdin(c->shim, buf, len);
+}
+
+static void flush_early_stdin(rt_ctr_t *c)
+{
+    if (c->stdin_early.len)
+        rt_shim_write_stdin(c->shim, c->stdin_early.data, c->stdin_early.len);
+    if (c->stdin_early_eof)
+        rt_shim_write_stdin(c->shim, NULL, 0);
+    buf_reset(&c->stdin_early);
+    c->stdin_early_eof = false;
 }
 
 /* ---- waiters ---- */
@@ -196,6 +219,8 @@ static int spawn(rt_ctr_t *c, berth_err_t *err)
     if (!c->shim)
         return -1;
     c->starting = true;
+    if (c->spec.process.open_stdin)
+        flush_early_stdin(c);
     return 0;
 }
 
