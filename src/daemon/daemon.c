@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "berth/api.h"
+#include "berth/containers.h"
 #include "berth/http.h"
 #include "berth/image.h"
 #include "berth/registry.h"
@@ -58,7 +59,7 @@ static void images_close(berthd_t *d)
 static const berthd_module_t berthd_modules[] = {
     {"image store", images_open, images_close},
     {"registry client", reg_daemon_open, reg_daemon_close},
-    {"runtime manager", NULL, NULL}, /* HOOK(lead): rt_* open (re-adopt shims) / close */
+    {"runtime manager", rt_manager_daemon_open, rt_manager_daemon_close},
 };
 
 static int modules_open(berthd_t *d, berth_err_t *err)

@@ -1,0 +1,129 @@
+/* Container manager internals shared by src/runtime/manager*.c. */
+#ifndef BERTH_RUNTIME_MANAGER_INTERNAL_H
+#define BERTH_RUNTIME_MANAGER_INTERNAL_H
+
+#include "berth/containers.h"
+#include "berth/image.h"
+
+struct rt_ctr_sink {
+    struct rt_ctr_sink *next;
+    rt_ctr_t *c;
+    bool want_stdout, want_stderr;
+    rt_ctr_sink_cbs_t cbs;
+    void *data;
+};
+
+struct rt_ctr_waiter {
+    struct rt_ctr_waiter *next;
+    rt_ctr_t *c;
+    enum rt_wait_cond cond;
+    rt_ctr_wait_cb cb;
+    void *data;
+};
+
+/* A pending stop/restart/remove completion. */
+typedef struct ctr_pending {
+    struct ctr_pending *next;
+    rt_ctr_done_cb cb;
+    void *data;
+} ctr_pending_t;
+
+struct rt_ctr {
+    rt_manager_t *m;
+    char id[65];
+    char *name; /* without '/' */
+    char image_id[IMG_DIGEST_LEN];
+    char *image_name; /* as the client gave it */
+    int64_t created_ns;
+    cJSON *config;      /* Docker Config (merged with the image) */
+    cJSON *host_config; /* Docker HostConfig */
+    char *dir;          /* <data_root>/containers/<id> */
+    rt_spec_t spec;
+
+    /* state */
+    enum rt_ctr_status status;
+    pid_t pid;
+    int exit_code;
+    bool oom_killed;
+    char *error;
+    int64_t started_ns, finished_ns;
+    int restart_count;
+    bool has_been_started;
+    bool manually_stopped; /* stop/kill by the user: no restart (always restarts on daemon start) */
+    bool remove_pending;   /* force-remove or AutoRemove once the process is gone */
+    bool stopping;
+    bool starting;
+
+    rt_shim_t *shim;
+    /* stdin that arrived before the shim exists (attach precedes start) */
+    berth_buf_t stdin_early;
+    bool stdin_early_eof;
+    struct rt_ctr_sink *sinks;
+    struct rt_ctr_waiter *waiters;
+    ctr_pending_t *stop_done;  /* run when the process exits */
+    ctr_pending_t *start_done; /* run when started (or failed) */
+    uv_timer_t *stop_timer;    /* SIGKILL after the stop timeout */
+    uv_timer_t *restart_timer; /* restart policy backoff */
+    int64_t restart_delay_ms;
+    bool restart_after_stop; /* rt_ctr_restart in progress */
+};
+
+struct rt_exec {
+    struct rt_exec *next;
+    rt_manager_t *m;
+    char id[65];
+    char ctr_id[65];
+    cJSON *process_config; /* ProcessConfig for inspect */
+    rt_exec_spec_t spec;
+    char *json_path;
+    bool tty, attach_stdin, attach_stdout, attach_stderr, detach_keys_set;
+    bool running, started, finished;
+    int exit_code;
+    pid_t pid;
+    rt_shim_t *shim;
+    rt_ctr_sink_cbs_t cbs;
+    void *data;
+    bool has_cbs;
+    int64_t finished_ns;
+};
+
+struct rt_manager {
+    uv_loop_t *loop;
+    char *data_root;
+    char *containers_dir;
+    char *exec_root;
+    char *shim_path;
+    char *resolv_conf_path;
+    img_store_t *images;
+    rt_ctr_t **ctrs; /* unordered */
+    size_t n_ctrs, cap_ctrs;
+    struct rt_exec *execs;
+    bool closing;
+};
+
+/* manager.c */
+int mgr_save(rt_ctr_t *c);                     /* config.v2.json + hostconfig.json */
+void mgr_forget(rt_manager_t *m, rt_ctr_t *c); /* drop from the table and free */
+void mgr_ctr_free(rt_ctr_t *c);
+bool mgr_name_taken(rt_manager_t *m, const char *name, rt_ctr_t **owner);
+void mgr_add(rt_manager_t *m, rt_ctr_t *c);
+
+/* manager_config.c */
+/* Merge the create body with the image config into c->config/host_config and
+ * build c->spec. */
+int mgr_build_config(rt_ctr_t *c, const cJSON *body, const img_image_t *img, cJSON *warnings,
+                     berth_err_t *err);
+int mgr_build_spec(rt_ctr_t *c, const img_image_t *img, berth_err_t *err);
+char *mgr_run_dir(const rt_manager_t *m, const char *id);
+int64_t mgr_json_int(const cJSON *o, const char *key);
+const char *mgr_json_str(const cJSON *o, const char *key);
+bool mgr_json_bool(const cJSON *o, const char *key);
+
+/* manager_life.c */
+void mgr_adopt(rt_ctr_t *c); /* after load: reconnect or record the exit */
+void mgr_apply_restart_on_boot(rt_ctr_t *c);
+void mgr_ctr_cancel_all(rt_ctr_t *c); /* shutdown: detach shim, stop timers */
+void mgr_notify_removed(rt_ctr_t *c);
+void mgr_exec_free_all(rt_manager_t *m);
+
+#endif

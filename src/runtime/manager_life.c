@@ -1,0 +1,676 @@
+/* Container manager: lifecycle on the loop -- start through the shim, exit,
+ * stop/kill with timeout, pause, remove, attach sinks, waiters, restart
+ * policies with backoff, and adoption of live shims after a daemon restart. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "runtime/manager_internal.h"
+
+static void on_started(rt_shim_t *shim, pid_t pid, int exit_code, const char *error, void *data);
+static void on_output(rt_shim_t *shim, int stream, const char *buf, size_t len, void *data);
+static void on_exit_state(rt_shim_t *shim, const rt_state_t *st, void *data);
+
+static const rt_shim_callbacks_t shim_cbs = {
+    .started_cb = on_started,
+    .output_cb = on_output,
+    .exit_cb = on_exit_state,
+};
+
+static void pending_add(ctr_pending_t **list, rt_ctr_done_cb cb, void *data)
+{
+    if (!cb)
+        return;
+    ctr_pending_t *p = xcalloc(1, sizeof(*p));
+    p->cb = cb;
+    p->data = data;
+    p->next = *list;
+    *list = p;
+}
+
+static void pending_run(rt_ctr_t *c, ctr_pending_t **list, const berth_err_t *err)
+{
+    ctr_pending_t *p = *list;
+    *list = NULL;
+    while (p) {
+        ctr_pending_t *next = p->next;
+        p->cb(c, err, p->data);
+        free(p);
+        p = next;
+    }
+}
+
+static void timer_closed_cb(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void timer_stop_free(uv_timer_t **t)
+{
+    if (*t) {
+        uv_timer_stop(*t);
+        uv_close((uv_handle_t *)*t, timer_closed_cb);
+        *t = NULL;
+    }
+}
+
+static uv_timer_t *timer_new(rt_ctr_t *c)
+{
+    uv_timer_t *t = xcalloc(1, sizeof(*t));
+    uv_timer_init(c->m->loop, t);
+    t->data = c;
+    return t;
+}
+
+static void set_error(rt_ctr_t *c, const char *e)
+{
+    free(c->error);
+    c->error = e && *e ? xstrdup(e) : NULL;
+}
+
+/* ---- sinks ---- */
+rt_ctr_sink_t *rt_ctr_attach(rt_ctr_t *c, bool want_stdout, bool want_stderr,
+                             const rt_ctr_sink_cbs_t *cbs, void *data)
+{
+    rt_ctr_sink_t *s = xcalloc(1, sizeof(*s));
+    s->c = c;
+    s->want_stdout = want_stdout;
+    s->want_stderr = want_stderr;
+    s->cbs = *cbs;
+    s->data = data;
+    s->next = c->sinks;
+    c->sinks = s;
+    return s;
+}
+
+void rt_ctr_detach(rt_ctr_sink_t *s)
+{
+    if (!s)
+        return;
+    for (rt_ctr_sink_t **pp = &s->c->sinks; *pp; pp = &(*pp)->next)
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    free(s);
+}
+
+static void sinks_close(rt_ctr_t *c)
+{
+    rt_ctr_sink_t *s;
+    while ((s = c->sinks)) {
+        c->sinks = s->next;
+        rt_ctr_sink_cbs_t cbs = s->cbs;
+        void *data = s->data;
+        free(s);
+        if (cbs.close_cb)
+            cbs.close_cb(data, c->exit_code);
+    }
+}
+
+#define STDIN_EARLY_MAX (1u << 20)
+
+int rt_ctr_write_stdin(rt_ctr_t *c, const void *buf, size_t len)
+{
+    if (len == 0 && !mgr_json_bool(c->config, "StdinOnce"))
+        return 0;
+    if (!c->shim) {
+        /* docker run -i: the client attaches and may send (and close) its
+         * stdin before the start; keep it for the shim. */
+        if (rt_ctr_is_running(c) && c->status != RT_CTR_RESTARTING)
+            return -EPIPE;
+        if (len == 0)
+            c->stdin_early_eof = true;
+        else if (c->stdin_early.len + len > STDIN_EARLY_MAX)
+            return -ENOBUFS;
+        else
+            buf_append(&c->stdin_early, buf, len);
+        return 0;
+    }
+    return rt_shim_write_stdin(c->shim, buf, len);
+}
+
+static void flush_early_stdin(rt_ctr_t *c)
+{
+    if (c->stdin_early.len)
+        rt_shim_write_stdin(c->shim, c->stdin_early.data, c->stdin_early.len);
+    if (c->stdin_early_eof)
+        rt_shim_write_stdin(c->shim, NULL, 0);
+    buf_reset(&c->stdin_early);
+    c->stdin_early_eof = false;
+}
+
+/* ---- waiters ---- */
+rt_ctr_waiter_t *rt_ctr_wait(rt_ctr_t *c, enum rt_wait_cond cond, rt_ctr_wait_cb cb, void *data)
+{
+    if (cond == RT_WAIT_NOT_RUNNING && !rt_ctr_is_running(c) && !c->starting) {
+        cb(c->exit_code, c->error, data);
+        return NULL;
+    }
+    rt_ctr_waiter_t *w = xcalloc(1, sizeof(*w));
+    w->c = c;
+    w->cond = cond;
+    w->cb = cb;
+    w->data = data;
+    w->next = c->waiters;
+    c->waiters = w;
+    return w;
+}
+
+void rt_ctr_wait_cancel(rt_ctr_waiter_t *w)
+{
+    if (!w)
+        return;
+    for (rt_ctr_waiter_t **pp = &w->c->waiters; *pp; pp = &(*pp)->next)
+        if (*pp == w) {
+            *pp = w->next;
+            break;
+        }
+    free(w);
+}
+
+/* Answer waiters whose condition is met: removed=false for an exit. */
+static void waiters_fire(rt_ctr_t *c, bool removed)
+{
+    rt_ctr_waiter_t **pp = &c->waiters, *fire = NULL;
+    while (*pp) {
+        rt_ctr_waiter_t *w = *pp;
+        if (removed || w->cond != RT_WAIT_REMOVED) {
+            *pp = w->next;
+            w->next = fire;
+            fire = w;
+        } else {
+            pp = &w->next;
+        }
+    }
+    while (fire) {
+        rt_ctr_waiter_t *next = fire->next;
+        fire->cb(c->exit_code, c->error, fire->data);
+        free(fire);
+        fire = next;
+    }
+}
+
+/* ---- signals to the container ---- */
+static int send_signal(rt_ctr_t *c, int sig)
+{
+    if (c->shim)
+        return rt_shim_kill(c->shim, sig);
+    cleanup_free char *req = xasprintf("{\"op\":\"kill\",\"signal\":%d}", sig);
+    return rt_shim_request(c->spec.run_dir, req, NULL);
+}
+
+static void thaw_if_paused(rt_ctr_t *c)
+{
+    if (c->status != RT_CTR_PAUSED)
+        return;
+    berth_err_t err = {0};
+    if (rt_cgroup_freeze(c->spec.cgroup_parent, c->id, false, &err) < 0)
+        log_warn("container %.12s: unpause: %s", c->id, err.msg);
+    c->status = RT_CTR_RUNNING;
+}
+
+/* ---- start ---- */
+static int spawn(rt_ctr_t *c, berth_err_t *err)
+{
+    berth_err_t cerr = {0};
+    rt_cleanup(&c->spec, &cerr); /* stale cgroup/socket/state of an earlier run */
+    c->shim = rt_shim_spawn(c->m->loop, c->m->shim_path, &c->spec, &shim_cbs, c, err);
+    if (!c->shim)
+        return -1;
+    c->starting = true;
+    if (c->spec.process.open_stdin)
+        flush_early_stdin(c);
+    return 0;
+}
+
+int rt_ctr_start(rt_ctr_t *c, rt_ctr_done_cb done_cb, void *data, berth_err_t *err)
+{
+    if (c->status == RT_CTR_REMOVING || c->remove_pending)
+        return berth_err_set(err, BERTH_E_CONFLICT,
+                             "container is marked for removal and cannot "
+                             "be started");
+    if (c->status == RT_CTR_PAUSED)
+        return berth_err_set(err, BERTH_E_CONFLICT,
+                             "cannot start a paused container, try unpause instead");
+    if (c->starting) {
+        pending_add(&c->start_done, done_cb, data);
+        return 0;
+    }
+    if (rt_ctr_is_running(c) && c->status != RT_CTR_RESTARTING)
+        return berth_err_set(err, 304, "container already started");
+    timer_stop_free(&c->restart_timer);
+    if (spawn(c, err) < 0)
+        return berth_err_prefix(err, "starting container %.12s", c->id);
+    c->manually_stopped = false;
+    pending_add(&c->start_done, done_cb, data);
+    return 0;
+}
+
+static void on_started(rt_shim_t *shim, pid_t pid, int exit_code, const char *error, void *data)
+{
+    (void)shim;
+    rt_ctr_t *c = data;
+    c->starting = false;
+    if (pid > 0) {
+        c->status = RT_CTR_RUNNING;
+        c->pid = pid;
+        c->exit_code = 0;
+        c->oom_killed = false;
+        c->started_ns = berth_now_ns();
+        c->has_been_started = true;
+        set_error(c, NULL);
+        mgr_save(c);
+        log_debug("container %.12s started, pid %d", c->id, (int)pid);
+        pending_run(c, &c->start_done, NULL);
+        return;
+    }
+    c->exit_code = exit_code;
+    set_error(c, error);
+    berth_err_t err = {0};
+    /* Docker answers these with 400 and the CLI maps the text to 126/127. */
+    berth_err_set(&err,
+                  exit_code == RT_EXIT_NOT_FOUND || exit_code == RT_EXIT_NOT_EXECUTABLE
+                      ? BERTH_E_INVALID
+                      : BERTH_E_INTERNAL,
+                  "failed to create task for container: failed to create shim task: OCI runtime "
+                  "create failed: %s",
+                  error ? error : "unknown error");
+    pending_run(c, &c->start_done, &err);
+}
+
+static void on_output(rt_shim_t *shim, int stream, const char *buf, size_t len, void *data)
+{
+    (void)shim;
+    rt_ctr_t *c = data;
+    for (rt_ctr_sink_t *s = c->sinks, *next; s; s = next) {
+        next = s->next;
+        if ((stream == RT_FRAME_STDOUT && s->want_stdout) ||
+            (stream == RT_FRAME_STDERR && s->want_stderr))
+            s->cbs.output_cb(s->data, stream, buf, len);
+    }
+}
+
+static void restart_timer_cb(uv_timer_t *t);
+static void remove_now(rt_ctr_t *c);
+
+/* Docker's restart manager: 100 ms doubling up to 1 minute, reset after a run
+ * of 10 s or more. */
+static bool should_restart(rt_ctr_t *c)
+{
+    const cJSON *rp = cJSON_GetObjectItemCaseSensitive(c->host_config, "RestartPolicy");
+    const char *name = mgr_json_str(rp, "Name");
+    if (!name || c->manually_stopped || c->m->closing)
+        return false;
+    if (!strcmp(name, "always") || !strcmp(name, "unless-stopped"))
+        return true;
+    if (!strcmp(name, "on-failure")) {
+        int64_t max = mgr_json_int(rp, "MaximumRetryCount");
+        return c->exit_code != 0 && (max == 0 || c->restart_count < max);
+    }
+    return false;
+}
+
+static void record_exit(rt_ctr_t *c, const rt_state_t *st)
+{
+    c->status = RT_CTR_EXITED;
+    c->exit_code = st->exit_code;
+    c->oom_killed = st->oom_killed;
+    c->finished_ns = st->finished_ns ? st->finished_ns : berth_now_ns();
+    c->pid = 0;
+    if (st->error[0])
+        set_error(c, st->error);
+}
+
+static void on_exit_state(rt_shim_t *shim, const rt_state_t *st, void *data)
+{
+    (void)shim;
+    rt_ctr_t *c = data;
+    c->shim = NULL; /* the handle frees itself after this callback */
+    c->starting = false;
+    record_exit(c, st);
+    timer_stop_free(&c->stop_timer);
+    c->stopping = false;
+    log_debug("container %.12s exited with %d%s", c->id, c->exit_code,
+              c->oom_killed ? " (OOM)" : "");
+    berth_err_t cerr = {0};
+    rt_cleanup(&c->spec, &cerr);
+    if (c->start_done) {
+        berth_err_t err = {0};
+        berth_err_set(&err, BERTH_E_INTERNAL, "container exited during start: %s",
+                      c->error ? c->error : "unknown error");
+        pending_run(c, &c->start_done, &err);
+    }
+    bool autoremove = c->remove_pending || mgr_json_bool(c->host_config, "AutoRemove");
+    bool restart = !autoremove && should_restart(c);
+    if (restart) {
+        int64_t ran_ms = (c->finished_ns - c->started_ns) / 1000000;
+        if (ran_ms >= 10000 || c->restart_delay_ms == 0)
+            c->restart_delay_ms = 100;
+        else if (c->restart_delay_ms < 60000)
+            c->restart_delay_ms *= 2;
+        c->status = RT_CTR_RESTARTING;
+    }
+    mgr_save(c);
+    sinks_close(c);
+    waiters_fire(c, false);
+    if (c->restart_after_stop) {
+        c->restart_after_stop = false;
+        restart = false;
+        berth_err_t err = {0};
+        if (spawn(c, &err) < 0) {
+            set_error(c, err.msg);
+            pending_run(c, &c->stop_done, &err);
+        } else {
+            /* rt_ctr_restart's callers wait for the new start. */
+            ctr_pending_t *p = c->stop_done;
+            c->stop_done = NULL;
+            while (p) {
+                ctr_pending_t *next = p->next;
+                pending_add(&c->start_done, p->cb, p->data);
+                free(p);
+                p = next;
+            }
+        }
+        return;
+    }
+    pending_run(c, &c->stop_done, NULL);
+    if (autoremove) {
+        remove_now(c);
+        return;
+    }
+    if (restart) {
+        c->restart_timer = timer_new(c);
+        uv_timer_start(c->restart_timer, restart_timer_cb, (uint64_t)c->restart_delay_ms, 0);
+    }
+}
+
+static void restart_timer_cb(uv_timer_t *t)
+{
+    rt_ctr_t *c = t->data;
+    timer_stop_free(&c->restart_timer);
+    c->restart_count++;
+    berth_err_t err = {0};
+    if (spawn(c, &err) < 0) {
+        log_error("container %.12s: restart: %s", c->id, err.msg);
+        c->status = RT_CTR_EXITED;
+        set_error(c, err.msg);
+        mgr_save(c);
+    }
+}
+
+/* ---- stop / kill / pause / resize ---- */
+static void stop_timer_cb(uv_timer_t *t)
+{
+    rt_ctr_t *c = t->data;
+    timer_stop_free(&c->stop_timer);
+    log_debug("container %.12s: stop timeout, sending SIGKILL", c->id);
+    thaw_if_paused(c);
+    send_signal(c, SIGKILL);
+}
+
+int rt_ctr_stop(rt_ctr_t *c, int sig, int timeout_s, rt_ctr_done_cb done_cb, void *data,
+                berth_err_t *err)
+{
+    if (c->status == RT_CTR_RESTARTING && !c->shim) {
+        timer_stop_free(&c->restart_timer);
+        c->status = RT_CTR_EXITED;
+        c->manually_stopped = true;
+        mgr_save(c);
+        if (done_cb)
+            done_cb(c, NULL, data);
+        return 0;
+    }
+    if (!rt_ctr_is_running(c) && !c->starting)
+        return berth_err_set(err, 304, "container already stopped");
+    if (sig <= 0)
+        sig = c->spec.stop_signal > 0 ? c->spec.stop_signal : SIGTERM;
+    if (timeout_s < 0) {
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(c->config, "StopTimeout");
+        timeout_s = cJSON_IsNumber(st) ? (int)st->valuedouble : 10;
+    }
+    c->manually_stopped = true;
+    mgr_save(c);
+    pending_add(&c->stop_done, done_cb, data);
+    if (c->stopping)
+        return 0;
+    c->stopping = true;
+    thaw_if_paused(c);
+    int rc = send_signal(c, sig);
+    if (rc < 0)
+        log_warn("container %.12s: sending signal %d: %s", c->id, sig, strerror(-rc));
+    if (timeout_s >= 0) {
+        c->stop_timer = timer_new(c);
+        uv_timer_start(c->stop_timer, stop_timer_cb, (uint64_t)timeout_s * 1000, 0);
+    }
+    return 0;
+}
+
+int rt_ctr_restart(rt_ctr_t *c, int timeout_s, rt_ctr_done_cb done_cb, void *data, berth_err_t *err)
+{
+    if (!rt_ctr_is_running(c) || (c->status == RT_CTR_RESTARTING && !c->shim)) {
+        timer_stop_free(&c->restart_timer);
+        if (c->status == RT_CTR_RESTARTING)
+            c->status = RT_CTR_EXITED;
+        return rt_ctr_start(c, done_cb, data, err);
+    }
+    if (rt_ctr_stop(c, 0, timeout_s, done_cb, data, err) < 0)
+        return -1;
+    c->restart_after_stop = true;
+    return 0;
+}
+
+int rt_ctr_kill(rt_ctr_t *c, int sig, berth_err_t *err)
+{
+    if (!rt_ctr_is_running(c) || (c->status == RT_CTR_RESTARTING && !c->shim))
+        return berth_err_set(err, BERTH_E_CONFLICT, "Container %s is not running", c->id);
+    if (sig <= 0)
+        sig = SIGKILL;
+    if (sig == SIGKILL || sig == c->spec.stop_signal) {
+        c->manually_stopped = true;
+        mgr_save(c);
+    }
+    if (sig == SIGKILL)
+        thaw_if_paused(c);
+    int rc = send_signal(c, sig);
+    if (rc < 0)
+        return berth_err_sys(err, -rc, "Cannot kill container %s", c->id);
+    return 0;
+}
+
+int rt_ctr_pause(rt_ctr_t *c, bool pause, berth_err_t *err)
+{
+    if (!rt_ctr_is_running(c) || c->status == RT_CTR_RESTARTING)
+        return berth_err_set(err, BERTH_E_CONFLICT, "Container %s is not running", c->id);
+    if (pause && c->status == RT_CTR_PAUSED)
+        return berth_err_set(err, BERTH_E_CONFLICT, "Container %s is already paused", c->id);
+    if (!pause && c->status != RT_CTR_PAUSED)
+        return berth_err_set(err, BERTH_E_CONFLICT, "Container %s is not paused", c->id);
+    if (rt_cgroup_freeze(c->spec.cgroup_parent, c->id, pause, err) < 0)
+        return berth_err_prefix(err, "%s container %.12s", pause ? "pausing" : "unpausing", c->id);
+    c->status = pause ? RT_CTR_PAUSED : RT_CTR_RUNNING;
+    mgr_save(c);
+    return 0;
+}
+
+int rt_ctr_resize(rt_ctr_t *c, unsigned rows, unsigned cols, berth_err_t *err)
+{
+    if (!rt_ctr_is_running(c))
+        return berth_err_set(err, BERTH_E_CONFLICT, "Container %s is not running", c->id);
+    int rc;
+    if (c->shim) {
+        rc = rt_shim_resize(c->shim, rows, cols);
+    } else {
+        cleanup_free char *req =
+            xasprintf("{\"op\":\"resize\",\"rows\":%u,\"cols\":%u}", rows, cols);
+        rc = rt_shim_request(c->spec.run_dir, req, NULL);
+    }
+    if (rc < 0)
+        return berth_err_sys(err, -rc, "resizing container %.12s", c->id);
+    return 0;
+}
+
+/* ---- remove ---- */
+void mgr_notify_removed(rt_ctr_t *c)
+{
+    sinks_close(c);
+    waiters_fire(c, true);
+}
+
+static void remove_now(rt_ctr_t *c)
+{
+    rt_manager_t *m = c->m;
+    c->status = RT_CTR_REMOVING;
+    timer_stop_free(&c->restart_timer);
+    timer_stop_free(&c->stop_timer);
+    berth_err_t err = {0};
+    rt_cleanup(&c->spec, &err);
+    int rc = fs_rm_rf(c->dir);
+    if (rc < 0)
+        log_warn("removing %s: %s", c->dir, strerror(-rc));
+    rmdir(c->spec.run_dir);
+    pending_run(c, &c->stop_done, NULL);
+    mgr_notify_removed(c);
+    log_info("container %.12s removed", c->id);
+    mgr_forget(m, c);
+}
+
+typedef struct {
+    rt_ctr_done_cb cb;
+    void *data;
+} remove_wait_t;
+
+static void removed_wait_cb(int exit_code, const char *error, void *data)
+{
+    (void)exit_code;
+    (void)error;
+    remove_wait_t *rw = data;
+    rw->cb(NULL, NULL, rw->data);
+    free(rw);
+}
+
+int rt_ctr_remove(rt_ctr_t *c, bool force, bool volumes, rt_ctr_done_cb done_cb, void *data,
+                  berth_err_t *err)
+{
+    (void)volumes; /* anonymous volumes live in the container dir until volumes exist */
+    if (c->status == RT_CTR_REMOVING || c->remove_pending)
+        return berth_err_set(err, BERTH_E_CONFLICT,
+                             "removal of container %s is already in progress", c->id);
+    bool live =
+        c->shim != NULL || c->starting || (rt_ctr_is_running(c) && c->status != RT_CTR_RESTARTING);
+    if (live && !force) {
+        if (c->status == RT_CTR_PAUSED)
+            return berth_err_set(err, BERTH_E_CONFLICT,
+                                 "cannot remove container \"/%s\": container is paused and must "
+                                 "be unpaused first",
+                                 c->name);
+        return berth_err_set(err, BERTH_E_CONFLICT,
+                             "cannot remove container \"/%s\": container is running: stop the "
+                             "container before removing or force remove",
+                             c->name);
+    }
+    if (live) {
+        c->remove_pending = true;
+        c->manually_stopped = true;
+        if (done_cb) {
+            remove_wait_t *rw = xcalloc(1, sizeof(*rw));
+            rw->cb = done_cb;
+            rw->data = data;
+            rt_ctr_wait(c, RT_WAIT_REMOVED, removed_wait_cb, rw);
+        }
+        thaw_if_paused(c);
+        int rc = send_signal(c, SIGKILL);
+        if (rc < 0 && !c->shim) {
+            /* No shim to report the exit: the process is gone or unreachable. */
+            rt_state_t st = {.status = RT_STATUS_EXITED, .exit_code = 137};
+            record_exit(c, &st);
+            remove_now(c);
+        }
+        return 0;
+    }
+    remove_now(c);
+    if (done_cb)
+        done_cb(NULL, NULL, data);
+    return 0;
+}
+
+/* ---- daemon restart: adoption ---- */
+void mgr_adopt(rt_ctr_t *c)
+{
+    if (c->status != RT_CTR_RUNNING && c->status != RT_CTR_PAUSED && c->status != RT_CTR_RESTARTING)
+        return;
+    berth_err_t err = {0};
+    c->shim = rt_shim_connect(c->m->loop, c->spec.run_dir, &shim_cbs, c, &err);
+    if (c->shim) {
+        if (c->status == RT_CTR_RESTARTING)
+            c->status = RT_CTR_RUNNING;
+        log_info("container %.12s re-adopted (pid %d)", c->id, (int)c->pid);
+        return;
+    }
+    /* The shim is gone: take its final word from state.json if it left one. */
+    rt_state_t st;
+    berth_err_t serr = {0};
+    if (rt_state_read(c->spec.run_dir, &st, &serr) < 0 || st.status != RT_STATUS_EXITED) {
+        memset(&st, 0, sizeof(st));
+        st.status = RT_STATUS_EXITED;
+        st.exit_code = 255;
+        snprintf(st.error, sizeof(st.error),
+                 "container monitor disappeared while berthd was "
+                 "down");
+    }
+    record_exit(c, &st);
+    rt_cleanup(&c->spec, &serr);
+    log_info("container %.12s exited with %d while berthd was down", c->id, c->exit_code);
+    if (mgr_json_bool(c->host_config, "AutoRemove")) {
+        c->remove_pending = true; /* handled by mgr_apply_restart_on_boot */
+    }
+    mgr_save(c);
+}
+
+void mgr_apply_restart_on_boot(rt_ctr_t *c)
+{
+    if (c->remove_pending && !c->shim) {
+        remove_now(c);
+        return;
+    }
+    if (rt_ctr_is_running(c) || !c->has_been_started)
+        return;
+    const char *name =
+        mgr_json_str(cJSON_GetObjectItemCaseSensitive(c->host_config, "RestartPolicy"), "Name");
+    bool restart = name && (!strcmp(name, "always") ||
+                            (!strcmp(name, "unless-stopped") && !c->manually_stopped) ||
+                            (!strcmp(name, "on-failure") && !c->manually_stopped &&
+                             c->exit_code != 0 && c->status == RT_CTR_EXITED));
+    if (!restart)
+        return;
+    berth_err_t err = {0};
+    if (rt_ctr_start(c, NULL, NULL, &err) < 0)
+        log_warn("container %.12s: restart on boot: %s", c->id, err.msg);
+}
+
+void mgr_ctr_cancel_all(rt_ctr_t *c)
+{
+    timer_stop_free(&c->stop_timer);
+    timer_stop_free(&c->restart_timer);
+    if (c->shim) {
+        rt_shim_detach(c->shim);
+        c->shim = NULL;
+    }
+    /* Nobody gets answers from a closing daemon: their requests die with it. */
+    rt_ctr_sink_t *s;
+    while ((s = c->sinks)) {
+        c->sinks = s->next;
+        free(s);
+    }
+    rt_ctr_waiter_t *w;
+    while ((w = c->waiters)) {
+        c->waiters = w->next;
+        free(w);
+    }
+    for (ctr_pending_t **l = &c->stop_done; l; l = l == &c->stop_done ? &c->start_done : NULL)
+        while (*l) {
+            ctr_pending_t *p = *l;
+            *l = p->next;
+            free(p);
+        }
+}
