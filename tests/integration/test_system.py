@@ -193,3 +193,16 @@ def test_tcp_with_flag(daemon_factory):
                 break
             data += chunk
     assert data.startswith(b"HTTP/1.1 200 OK") and data.endswith(b"OK")
+
+
+def test_config_file_debug_and_bad_types(tmp_path):
+    cfg = tmp_path / "daemon.json"
+    cfg.write_text('{"debug": "yes"}')
+    r = subprocess.run([BERTHD, "--config-file", str(cfg)], capture_output=True, timeout=20)
+    assert r.returncode != 0 and b'"debug"' in r.stderr
+    cfg.write_text('{"max-concurrent-downloads": 0}')
+    r = subprocess.run([BERTHD, "--config-file", str(cfg)], capture_output=True, timeout=20)
+    assert r.returncode != 0 and b"max-concurrent-downloads" in r.stderr
+    cfg.write_text('{"hosts": "unix:///x"}')
+    r = subprocess.run([BERTHD, "--config-file", str(cfg)], capture_output=True, timeout=20)
+    assert r.returncode != 0 and b"hosts" in r.stderr
