@@ -28,4 +28,4 @@ set_target_properties(llhttp_static PROPERTIES POSITION_INDEPENDENT_CODE ON)
 add_library(berth_deps INTERFACE)
 target_link_libraries(berth_deps INTERFACE llhttp_static PkgConfig::UV PkgConfig::CJSON
     PkgConfig::ARCHIVE PkgConfig::SECCOMP PkgConfig::CURL PkgConfig::SSL PkgConfig::CRYPTO
-    PkgConfig::YAML PkgConfig::ZLIB PkgConfig::ZSTD)
+    PkgConfig::YAML PkgConfig::ZLIB PkgConfig::ZSTD m)

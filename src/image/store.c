@@ -342,7 +342,7 @@ static void load_images(img_store_t *s)
         if (de->d_name[0] == '.' || strlen(de->d_name) != 64)
             continue;
         char id[IMG_DIGEST_LEN];
-        snprintf(id, sizeof(id), "sha256:%s", de->d_name);
+        snprintf(id, sizeof(id), "sha256:%.64s", de->d_name);
         berth_err_t err = {0};
         cleanup_free char *cfg = NULL;
         size_t len;

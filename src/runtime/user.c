@@ -147,7 +147,7 @@ int rt_user_resolve(const char *user, const char *passwd, const char *group, cha
     if (gpart)
         *gpart++ = '\0';
     struct pw_find q = {0};
-    unsigned id;
+    unsigned id = 0;
     bool numeric = parse_id(u, &id);
     if (!*u) {
         q.uid = 0;
@@ -174,7 +174,7 @@ int rt_user_resolve(const char *user, const char *passwd, const char *group, cha
         each_entry(group, 4, gr_member_cb, &m);
     }
     for (size_t i = 0; i < n_group_add; i++) {
-        gid_t g;
+        gid_t g = 0;
         if (group_lookup(group, group_add[i], &g, err) < 0)
             goto fail;
         add_gid(out, g);
