@@ -460,7 +460,11 @@ static void h_wait(berthd_t *d, http_req_t *req)
     wc->req = req;
     req->handler_data = wc;
     req->on_abort = wait_abort;
-    wc->w = rt_ctr_wait(c, wc_cond, wait_done, wc);
+    /* When the condition already holds, wait_done runs (and frees wc)
+     * before rt_ctr_wait returns NULL: only a pending waiter is kept. */
+    rt_ctr_waiter_t *w = rt_ctr_wait(c, wc_cond, wait_done, wc);
+    if (w)
+        wc->w = w;
 }
 
 /* ---- DELETE /containers/{id} ---- */

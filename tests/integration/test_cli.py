@@ -274,8 +274,6 @@ def test_run_stdin_and_signals(busybox_daemon):
     assert out == b"got-term\n"
 
 
-@pytest.mark.xfail(reason="berthd: POST /containers/{id}/wait on an exited container is a "
-                          "heap-use-after-free in h_wait (src/api/containers.c)", strict=False)
 def test_wait_on_exited_container(busybox_daemon):
     d = busybox_daemon
     if route_missing(d, "POST", "/containers/create"):
