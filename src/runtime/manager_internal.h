@@ -98,6 +98,7 @@ struct rt_manager {
     rt_ctr_t **ctrs; /* unordered */
     size_t n_ctrs, cap_ctrs;
     struct rt_exec *execs;
+    struct mgr_trash *trash; /* rm -rf children for removed container dirs */
     bool closing;
 };
 
@@ -125,5 +126,9 @@ void mgr_apply_restart_on_boot(rt_ctr_t *c);
 void mgr_ctr_cancel_all(rt_ctr_t *c); /* shutdown: detach shim, stop timers */
 void mgr_notify_removed(rt_ctr_t *c);
 void mgr_exec_free_all(rt_manager_t *m);
+/* Delete a container dir without blocking the loop: rename it aside (instant)
+ * and remove it in a child; falls back to removing in place. */
+void mgr_trash_dir(rt_manager_t *m, const char *dir, const char *id);
+void mgr_trash_close_all(rt_manager_t *m);
 
 #endif

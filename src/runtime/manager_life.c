@@ -525,9 +525,7 @@ static void remove_now(rt_ctr_t *c)
     timer_stop_free(&c->stop_timer);
     berth_err_t err = {0};
     rt_cleanup(&c->spec, &err);
-    int rc = fs_rm_rf(c->dir);
-    if (rc < 0)
-        log_warn("removing %s: %s", c->dir, strerror(-rc));
+    mgr_trash_dir(m, c->dir, c->id);
     rmdir(c->spec.run_dir);
     pending_run(c, &c->stop_done, NULL);
     mgr_notify_removed(c);
@@ -673,4 +671,69 @@ void mgr_ctr_cancel_all(rt_ctr_t *c)
             *l = p->next;
             free(p);
         }
+}
+
+/* ---- background removal of container directories ---- */
+typedef struct mgr_trash {
+    struct mgr_trash *next;
+    rt_manager_t *m;
+    uv_process_t proc;
+} mgr_trash_t;
+
+static void trash_closed_cb(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void trash_unlink(mgr_trash_t *t)
+{
+    for (mgr_trash_t **pp = &t->m->trash; *pp; pp = &(*pp)->next)
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+}
+
+static void trash_exit_cb(uv_process_t *p, int64_t status, int sig)
+{
+    mgr_trash_t *t = p->data;
+    if (status || sig)
+        log_warn("removing a container directory: rm exited with %d/%d", (int)status, sig);
+    trash_unlink(t);
+    uv_close((uv_handle_t *)p, trash_closed_cb);
+}
+
+void mgr_trash_dir(rt_manager_t *m, const char *dir, const char *id)
+{
+    cleanup_free char *trash = xasprintf("%s/.trash-%s", m->containers_dir, id);
+    if (rename(dir, trash) < 0) {
+        int rc = fs_rm_rf(dir);
+        if (rc < 0)
+            log_warn("removing %s: %s", dir, strerror(-rc));
+        return;
+    }
+    mgr_trash_t *t = xcalloc(1, sizeof(*t));
+    t->m = m;
+    t->proc.data = t;
+    char *args[] = {"rm", "-rf", "--one-file-system", "--", trash, NULL};
+    uv_process_options_t o = {.file = "rm", .args = args, .exit_cb = trash_exit_cb};
+    int rc = uv_spawn(m->loop, &t->proc, &o);
+    if (rc < 0) {
+        log_warn("spawning rm for %s: %s; removing in place", trash, uv_strerror(rc));
+        uv_close((uv_handle_t *)&t->proc, trash_closed_cb);
+        fs_rm_rf(trash);
+        return;
+    }
+    t->next = m->trash;
+    m->trash = t;
+}
+
+void mgr_trash_close_all(rt_manager_t *m)
+{
+    /* The children finish on their own; leftovers are cleared at the next open. */
+    while (m->trash) {
+        mgr_trash_t *t = m->trash;
+        m->trash = t->next;
+        uv_close((uv_handle_t *)&t->proc, trash_closed_cb);
+    }
 }

@@ -35,6 +35,10 @@ def test_run_echo_round_trip(d):
     assert r.stdout == b"hi\n"
     # --rm leaves nothing behind: no container, no container dir, no run dir.
     assert json.loads(d.request("GET", "/containers/json?all=1")[2]) == []
+    # The directory is renamed aside at once and deleted by a child process.
+    deadline = time.time() + 5
+    while os.listdir(os.path.join(d.data_root, "containers")) and time.time() < deadline:
+        time.sleep(0.05)
     assert os.listdir(os.path.join(d.data_root, "containers")) == []
     leftovers = [e for e in os.listdir(d.exec_root) if len(e) >= 20]
     assert leftovers == []
