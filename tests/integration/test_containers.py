@@ -292,3 +292,29 @@ def test_run_it_through_pty_with_resize(d):
     os.write(fd, b"exit 5\n")
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 5
+
+
+@needs_docker
+def test_hostconfig_options_reach_the_container(d, tmp_path):
+    run = lambda *a: d.docker("run", "--rm", *a)
+    r = run("--read-only", "busybox", "touch", "/x")
+    assert r.returncode != 0 and b"Read-only file system" in r.stderr
+    assert run("--read-only", "--tmpfs", "/x", "busybox", "touch", "/x/y").returncode == 0
+    assert b"00000000a80425fb" in run("busybox", "grep", "CapEff", "/proc/self/status").stdout
+    assert b"0000000000000000" in run("--cap-drop", "ALL", "busybox", "grep", "CapEff",
+                                      "/proc/self/status").stdout
+    (tmp_path / "f").write_text("hostfile\n")
+    r = run("-v", "%s:/v:ro" % tmp_path, "busybox", "sh", "-c", "cat /v/f; touch /v/g")
+    assert r.stdout == b"hostfile\n" and r.returncode != 0
+    assert run("-u", "1000:1000", "busybox", "id").stdout == b"uid=1000 gid=1000\n"
+    assert run("--network", "host", "busybox", "hostname").stdout.decode().strip() == \
+        os.uname().nodename
+    assert run("--security-opt", "seccomp=unconfined", "busybox", "grep", "Seccomp:",
+               "/proc/self/status").stdout.split()[-1] == b"0"
+    assert run("--security-opt", "no-new-privileges", "busybox", "grep", "NoNewPrivs",
+               "/proc/self/status").stdout.split()[-1] == b"1"
+    r = run("--pids-limit", "5", "busybox", "sh", "-c",
+            "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; wait")
+    assert b"can't fork" in r.stderr
+    r = run("-e", "FOO=bar", "--entrypoint", "env", "busybox")
+    assert b"FOO=bar\n" in r.stdout and b"PATH=" in r.stdout
