@@ -104,9 +104,20 @@ printf '  berthd push  %6.2f s   (%.2fx dockerd ref %.2f s)\n' "$PUSH" \
 printf '  berthd peak RSS (VmHWM) %d KiB\n' "$RSS_KB"
 [ -n "$SKOPEO" ] && printf '  skopeo copy (measured) %6.2f s\n' "$SKOPEO"
 
-{
-    [ -s docs/bench-pull.md ] || printf '# Pull/push benchmark (bench/pull/bench_pull.sh)\n\n| date | image | berthd pull | vs dockerd 1.86 s | vs skopeo 1.50 s | berthd push | vs dockerd 3.9 s | berthd peak RSS |\n|---|---|---|---|---|---|---|---|\n'
-    printf '| %s | %d x %d MiB random, gzip -1 | %.2f s | %.2fx | %.2fx | %.2f s | %.2fx | %d KiB |\n' \
-        "$DATE" "$LAYERS" "$LAYER_MIB" "$PULL" "$(ratio "$PULL" $REF_DOCKERD_PULL)" \
-        "$(ratio "$PULL" $REF_SKOPEO_COPY)" "$PUSH" "$(ratio "$PUSH" $REF_DOCKERD_PUSH)" "$RSS_KB"
-} >>docs/bench-pull.md
+ROW=$(printf '| %s | %d x %d MiB random, gzip -1 | %.2f s | %.2fx | %.2fx | %.2f s | %.2fx | %d KiB |' \
+    "$DATE" "$LAYERS" "$LAYER_MIB" "$PULL" "$(ratio "$PULL" $REF_DOCKERD_PULL)" \
+    "$(ratio "$PULL" $REF_SKOPEO_COPY)" "$PUSH" "$(ratio "$PUSH" $REF_DOCKERD_PUSH)" "$RSS_KB")
+# Add the row under the last one of the results table in docs/bench-pull.md.
+"$PY" - "$ROW" <<'PYEOF'
+import sys
+path = "docs/bench-pull.md"
+try:
+    lines = open(path).read().split("\n")
+except FileNotFoundError:
+    lines = ["# Pull/push benchmark (bench/pull/bench_pull.sh)", "",
+             "| date | image | berthd pull | vs dockerd 1.86 s | vs skopeo 1.50 s | berthd push"
+             " | vs dockerd 3.9 s | berthd peak RSS |", "|---|---|---|---|---|---|---|---|", ""]
+last = max(i for i, l in enumerate(lines) if l.startswith("|"))
+lines.insert(last + 1, sys.argv[1])
+open(path, "w").write("\n".join(lines))
+PYEOF

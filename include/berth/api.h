@@ -7,6 +7,7 @@
 
 typedef struct berthd berthd_t;
 typedef struct api_router api_router_t;
+typedef struct api_events api_events_t;
 
 typedef void (*api_handler_fn)(berthd_t *d, http_req_t *req);
 
@@ -46,6 +47,19 @@ void api_images_routes(api_router_t *r);     /* images/..., load/save, prune */
 void api_containers_routes(api_router_t *r); /* containers/... */
 void api_exec_routes(api_router_t *r);       /* exec create/start/resize/json */
 void api_registry_routes(api_router_t *r);   /* auth, images/create, push, distribution */
+
+/* ---- events (GET /events) ----
+ * Domain code reports what happened; subscribers of GET /events get it as
+ * Docker's event JSON. type: "container", "image", "network", "volume",
+ * "daemon"; action: "create", "start", "die", "destroy", "pull", "tag", ...;
+ * actor_id: container/image id (or name for images, like Docker);
+ * attributes: NULL or a JSON object of strings (name, image, exitCode,
+ * labels flattened as "k": "v"), ownership taken. Recent events are kept
+ * for ?since=. Safe to call with d->events == NULL (dropped). */
+api_events_t *api_events_new(uv_loop_t *loop);
+void api_events_free(api_events_t *ev);
+void api_event_publish(berthd_t *d, const char *type, const char *action, const char *actor_id,
+                       cJSON *attributes);
 
 /* Parse a Docker "filters" query value: map form {"k":{"v":true}} or list
  * form {"k":["v"]}. Returns a cJSON object k -> array of strings, or NULL with

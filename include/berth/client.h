@@ -30,6 +30,11 @@ const char *client_host_from_env(const char *flag);
 int client_init(client_t *c, const char *host, berth_err_t *err);
 void client_close(client_t *c);
 
+/* Version negotiation like the docker CLI: HEAD /_ping, then use the lower
+ * of our API version and the daemon's API-Version header (kept when the
+ * header is missing). 0, or -1 with err set when the daemon is unreachable. */
+int client_negotiate(client_t *c, berth_err_t *err);
+
 /* Extra request headers: NULL-terminated array of "Name: value" lines. */
 typedef int (*client_data_cb)(void *opaque, const char *data, size_t len);
 
@@ -81,6 +86,19 @@ int client_json(client_t *c, const char *method, const char *path, const cJSON *
  * with the headers. Any other status: -1 with the daemon's message in err. */
 int client_hijack(client_t *c, const client_req_t *req, int *fd_out, berth_buf_t *early,
                   berth_err_t *err);
+
+/* Deferred responses (docker run's wait): send req on a fresh connection and
+ * return once the response headers are in (resp->status set; an error body
+ * is read fully). Later, client_stream_finish reads the rest of the body into
+ * resp->body. The daemon's order of events is kept: the request has been
+ * accepted before anything else is sent. */
+typedef struct client_stream client_stream_t;
+int client_stream_open(client_t *c, const client_req_t *req, client_stream_t **out,
+                       client_resp_t *resp, berth_err_t *err);
+int client_stream_finish(client_stream_t *s, berth_err_t *err);
+void client_stream_close(client_stream_t *s);
+/* The connection, to poll for readability before client_stream_finish. */
+int client_stream_fd(const client_stream_t *s);
 
 /* ---- newline-delimited JSON streams (pull, push, load, build, events) ---- */
 typedef int (*client_json_line_cb)(void *opaque, cJSON *msg);

@@ -12,6 +12,7 @@ typedef struct api_router api_router_t;
 typedef struct img_store img_store_t;
 typedef struct rt_manager rt_manager_t;
 typedef struct reg_client reg_client_t;
+typedef struct api_events api_events_t;
 
 typedef struct berthd_config {
     char **hosts; /* -H values, e.g. unix:///run/berth.sock */
@@ -42,6 +43,7 @@ typedef struct berthd {
     img_store_t *images;
     rt_manager_t *containers; /* runtime manager; NULL until the runtime lands */
     reg_client_t *registry;   /* registry client; NULL until it lands */
+    api_events_t *events;     /* GET /events hub (api_event_publish) */
 
     uv_signal_t sig_term;
     uv_signal_t sig_int;

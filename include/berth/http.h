@@ -73,8 +73,9 @@ struct http_req {
     void (*on_raw_data)(http_req_t *req, const char *data, size_t len);
     void (*on_raw_eof)(http_req_t *req);
 
-    /* Streaming responses: runs when queued output drops below the low-water
-     * mark after http_stream_pending()/http_raw_pending() was high. */
+    /* Streaming responses: after output had to be queued (pending() > 0),
+     * runs once the queue is back under 64 KiB. A producer pauses at any
+     * threshold of its choosing and resumes here. */
     void (*on_drain)(http_req_t *req);
 
     /* The connection closed before the handler finished (see contract). */
@@ -113,6 +114,10 @@ int http_server_new(const http_server_opts_t *opts, http_server_t **out);
 int http_server_listen_unix(http_server_t *srv, const char *path, mode_t mode, gid_t gid);
 /* Listen on TCP host:port (the daemon warns loudly; no TLS). 0/-errno. */
 int http_server_listen_tcp(http_server_t *srv, const char *host, int port);
+/* Serve an already connected stream socket (socket activation, socketpairs
+ * in tests and fuzzers); the server owns fd from now on, even on error.
+ * 0/-errno. */
+int http_server_adopt_fd(http_server_t *srv, int fd);
 /* Stop accepting, close every connection (aborting their requests), free the
  * server once all handles closed; done_cb(data) runs after that. */
 void http_server_close(http_server_t *srv, void (*done_cb)(void *data), void *data);
@@ -165,6 +170,15 @@ void http_stream_end(http_req_t *req);
  * to on_raw_data. 0/-errno. */
 int http_hijack(http_req_t *req, const char *content_type);
 int http_raw_write(http_req_t *req, const void *data, size_t len); /* 0/-EPIPE */
+
+/* WebSocket upgrade (RFC 6455, e.g. /containers/{id}/attach/ws): checks the
+ * handshake headers and answers 101 with Sec-WebSocket-Accept; -EINVAL when
+ * the request is not a valid websocket upgrade (reply 400 yourself). Then the
+ * raw API applies with framing done for you: on_raw_data gets the payload of
+ * every client data frame (text or binary), on_raw_eof the client's close
+ * frame (or EOF), http_raw_write sends one binary frame, http_raw_close sends
+ * a close frame (1000) and closes. Pings are answered here. */
+int http_ws_upgrade(http_req_t *req);
 size_t http_raw_pending(const http_req_t *req);
 /* Flush queued output, then close the connection; finishes the request. */
 void http_raw_close(http_req_t *req);

@@ -236,6 +236,10 @@ typedef struct img_load_cbs {
     void (*progress_cb)(img_load_t *ld, const char *line, void *data);
     void (*done_cb)(img_load_t *ld, const berth_err_t *err, void *data);
     void (*drain_cb)(img_load_t *ld, void *data); /* pending dropped under 1 MiB */
+    /* Optional: Docker-style progress objects while layers unpack, e.g.
+     * {"status":"Loading layer","id":"<12 hex>","progressDetail":{...}}.
+     * Borrowed: copy what you keep. */
+    void (*status_cb)(img_load_t *ld, const cJSON *msg, void *data);
 } img_load_cbs_t;
 int img_load_begin(img_store_t *s, const img_load_cbs_t *cbs, void *data, img_load_t **out,
                    berth_err_t *err);

@@ -117,8 +117,8 @@
  * (setns through a pidfd of the container's pid 1) and cgroup, applies the
  * same user/caps/seccomp rules and execs; it uses the same fd 3 primary
  * connection and frames (STARTED, output, EXIT; requests resize/kill), has no
- * listening socket and writes no log. Its final state goes to
- * <run_dir>/exec-<exec id>.json.
+ * listening socket and writes no log. Its final state goes to the exec
+ * spec's state_path (e.g. <run_dir>/exec-<exec id>.json).
  */
 #ifndef BERTH_RUNTIME_H
 #define BERTH_RUNTIME_H

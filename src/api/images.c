@@ -431,6 +431,8 @@ typedef struct load_state {
     img_load_t *ld;
     cJSON *lines;
     bool paused;
+    bool quiet;
+    bool streaming; /* 200 + headers sent: errors now go as errorDetail */
 } load_state_t;
 
 static void load_state_free(load_state_t *st)
@@ -476,6 +478,21 @@ static void load_progress_cb(img_load_t *ld, const char *line, void *data)
     cJSON_AddItemToArray(st->lines, o);
 }
 
+/* Non-quiet loads stream Docker's "Loading layer" progress as it happens. */
+static void load_status_cb(img_load_t *ld, const cJSON *msg, void *data)
+{
+    UNUSED(ld);
+    load_state_t *st = data;
+    if (st->quiet)
+        return;
+    if (!st->streaming) {
+        if (http_stream_begin(st->req, 200, "application/json", NULL) < 0)
+            return;
+        st->streaming = true;
+    }
+    http_stream_write_json(st->req, cJSON_Duplicate(msg, true));
+}
+
 static void load_drain_cb(img_load_t *ld, void *data)
 {
     UNUSED(ld);
@@ -511,12 +528,19 @@ static void load_done_cb(img_load_t *ld, const berth_err_t *err, void *data)
     req->on_body_end = discard_body_end;
     if (st->paused)
         http_req_resume_body(req);
-    if (err) {
+    if (err && !st->streaming) {
         http_reply_berth_err(req, err);
-    } else if (http_stream_begin(req, 200, "application/json", NULL) == 0) {
+    } else if (st->streaming || http_stream_begin(req, 200, "application/json", NULL) == 0) {
         cJSON *o;
         while ((o = cJSON_DetachItemFromArray(st->lines, 0)))
             http_stream_write_json(req, o);
+        if (err) {
+            o = cJSON_CreateObject();
+            cJSON *detail = cJSON_AddObjectToObject(o, "errorDetail");
+            cJSON_AddStringToObject(detail, "message", err->msg);
+            cJSON_AddStringToObject(o, "error", err->msg);
+            http_stream_write_json(req, o);
+        }
         http_stream_end(req);
     }
     load_state_free(st);
@@ -527,7 +551,8 @@ static void images_load(berthd_t *d, http_req_t *req)
     load_state_t *st = xcalloc(1, sizeof(*st));
     st->req = req;
     st->lines = cJSON_CreateArray();
-    img_load_cbs_t cbs = {load_progress_cb, load_done_cb, load_drain_cb};
+    st->quiet = http_req_query_bool(req, "quiet", false);
+    img_load_cbs_t cbs = {load_progress_cb, load_done_cb, load_drain_cb, load_status_cb};
     berth_err_t err = {0};
     if (img_load_begin(d->images, &cbs, st, &st->ld, &err) < 0) {
         load_state_free(st);

@@ -26,4 +26,8 @@ typedef struct api_counts {
 } api_counts_t;
 void api_system_counts(berthd_t *d, api_counts_t *out);
 
+/* events.c */
+void api_events_routes(api_router_t *r);
+size_t api_events_listeners(const api_events_t *ev);
+
 #endif

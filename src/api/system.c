@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "api/internal.h"
+#include "berth/image.h"
 
 #define PING_HEADERS                                                                               \
     "Builder-Version: 1\r\nSwarm: inactive\r\nCache-Control: no-cache, no-store, "                 \
@@ -74,9 +75,10 @@ static void version_handler(berthd_t *d, http_req_t *req)
 void api_system_counts(berthd_t *d, api_counts_t *out)
 {
     memset(out, 0, sizeof(*out));
-    /* HOOK(lead): fill from the image store (d->images) and the runtime
-     * manager (d->containers) once they land; both are NULL until then. */
-    (void)d;
+    if (d->images)
+        out->images = (int)img_store_count(d->images);
+    /* HOOK(lead): container counts from the runtime manager (d->containers)
+     * once it lands. */
 }
 
 /* PRETTY_NAME from os-release (a few hundred bytes from /etc). */
@@ -155,7 +157,7 @@ static void info_handler(berthd_t *d, http_req_t *req)
     cJSON_AddStringToObject(o, "LoggingDriver", "json-file");
     cJSON_AddStringToObject(o, "CgroupDriver", "cgroupfs");
     cJSON_AddStringToObject(o, "CgroupVersion", cgroup2 ? "2" : "1");
-    cJSON_AddNumberToObject(o, "NEventsListener", 0);
+    cJSON_AddNumberToObject(o, "NEventsListener", (double)api_events_listeners(d->events));
     cJSON_AddStringToObject(o, "KernelVersion", u.release);
     cJSON_AddStringToObject(o, "OperatingSystem", os_name);
     cJSON_AddStringToObject(o, "OSVersion", "");
@@ -213,4 +215,5 @@ void api_system_routes(api_router_t *r)
     api_route(r, "HEAD", "/_ping", ping_handler, 0);
     api_route(r, "GET", "/version", version_handler, 0);
     api_route(r, "GET", "/info", info_handler, 0);
+    api_events_routes(r);
 }

@@ -12,9 +12,7 @@ char *cli_registry_of_ref(const char *ref)
     const char *slash = strchr(ref, '/');
     if (slash) {
         size_t hl = (size_t)(slash - ref);
-        bool host = memchr(ref, '.', hl) || memchr(ref, ':', hl) ||
-                    (hl == 9 && !strncmp(ref, "localhost", 9));
-        if (host) {
+        if (cli_ref_has_host(ref, hl)) {
             char *h = xstrndup(ref, hl);
             if (!strcmp(h, "docker.io") || !strcmp(h, "index.docker.io") ||
                 !strcmp(h, "registry-1.docker.io")) {

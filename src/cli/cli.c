@@ -1,4 +1,5 @@
 /* berth CLI entry: global flags, command dispatch, error reporting. */
+#include <signal.h>
 #include <string.h>
 #include <strings.h>
 
@@ -112,6 +113,9 @@ client_t *cli_client(cli_t *cli, berth_err_t *err)
         if (client_init(&cli->client, client_host_from_env(cli->host_flag), err) < 0)
             return NULL;
         cli->connected = true;
+        /* Like the docker CLI: ping first and speak the daemon's version. */
+        if (client_negotiate(&cli->client, err) < 0)
+            return NULL;
     }
     return &cli->client;
 }
@@ -191,6 +195,8 @@ int cli_args_error(cli_t *cli, const char *cmd, const char *what)
 int cli_main(int argc, char **argv)
 {
     cli_t cli = {.out = stdout, .err = stderr};
+    /* A daemon closing a connection must give EPIPE, not kill us. */
+    signal(SIGPIPE, SIG_IGN);
     int i = 1;
     /* Global flags come before the command. */
     for (; i < argc && argv[i][0] == '-'; i++) {

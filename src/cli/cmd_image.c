@@ -59,22 +59,9 @@ static cJSON *image_row(const cJSON *img, const char *repo, const char *tag, con
     cJSON_AddStringToObject(row, "Size", buf);
     cJSON_AddStringToObject(row, "Tag", tag);
     cJSON_AddStringToObject(row, "UniqueSize", "N/A");
+    cli_human_size(size, 4, buf, sizeof(buf)); /* docker uses HumanSize here */
     cJSON_AddStringToObject(row, "VirtualSize", buf);
     return row;
-}
-
-/* Split "name:tag" where the colon is after the last slash. */
-static void split_repo_tag(const char *ref, char **repo, char **tag)
-{
-    const char *slash = strrchr(ref, '/');
-    const char *colon = strrchr(ref, ':');
-    if (colon && (!slash || colon > slash)) {
-        *repo = xstrndup(ref, (size_t)(colon - ref));
-        *tag = xstrdup(colon + 1);
-    } else {
-        *repo = xstrdup(ref);
-        *tag = xstrdup("<none>");
-    }
 }
 
 /* Rows for one image: one per tag; untagged ones show their digests' repos
@@ -90,7 +77,8 @@ static void image_rows(const cJSON *img, bool no_trunc, cJSON ***rows, size_t *n
         if (!cJSON_IsString(t) || !strcmp(t->valuestring, "<none>:<none>"))
             continue;
         char *repo, *tag;
-        split_repo_tag(t->valuestring, &repo, &tag);
+        bool by_digest;
+        cli_split_ref(t->valuestring, &repo, &tag, &by_digest);
         const char *digest = "<none>";
         const cJSON *d;
         cJSON_ArrayForEach(d, digests)
@@ -101,7 +89,7 @@ static void image_rows(const cJSON *img, bool no_trunc, cJSON ***rows, size_t *n
                 digest = at + 1;
         }
         *rows = xrealloc(*rows, (*nrows + 1) * sizeof(**rows));
-        (*rows)[(*nrows)++] = image_row(img, repo, tag, digest, no_trunc);
+        (*rows)[(*nrows)++] = image_row(img, repo, tag ? tag : "<none>", digest, no_trunc);
         free(repo);
         free(tag);
     }
@@ -191,32 +179,6 @@ out_flags:
     return rc;
 }
 
-/* Progress/result stream of load: print "stream" texts, stop at an error. */
-typedef struct load_ctx {
-    cli_t *cli;
-    char *error;
-} load_ctx_t;
-
-static int load_line_cb(void *opaque, cJSON *msg)
-{
-    load_ctx_t *lc = opaque;
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(msg, "errorDetail");
-    const cJSON *em = cJSON_GetObjectItemCaseSensitive(e, "message");
-    if (!cJSON_IsString(em))
-        em = cJSON_GetObjectItemCaseSensitive(msg, "error");
-    if (cJSON_IsString(em)) {
-        if (!lc->error)
-            lc->error = xstrdup(em->valuestring);
-        return 0;
-    }
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(msg, "stream");
-    if (cJSON_IsString(s)) {
-        fputs(s->valuestring, lc->cli->out);
-        fflush(lc->cli->out);
-    }
-    return 0;
-}
-
 int cli_cmd_load(cli_t *cli, int argc, char **argv)
 {
     const char *input = NULL;
@@ -231,7 +193,6 @@ int cli_cmd_load(cli_t *cli, int argc, char **argv)
     if (!cli_parse(cli, "load", "[OPTIONS]", flags, argc, argv, true, &npos, &pos, &rc))
         return rc;
     cleanup_close int fd = -1;
-    berth_err_t err = {0};
     if (npos > 0) {
         rc = cli_args_error(cli, "load", "no arguments");
         goto out;
@@ -249,38 +210,13 @@ int cli_cmd_load(cli_t *cli, int argc, char **argv)
         }
         fd = dup(STDIN_FILENO);
     }
-    client_t *c = cli_client(cli, &err);
-    if (!c) {
-        cli_print_err(cli, &err);
-        goto out;
-    }
-    if (!quiet && !isatty(STDOUT_FILENO))
-        quiet = true;
+    /* Like docker: no progress when stdout is not a terminal. */
+    bool progress = !quiet && isatty(STDOUT_FILENO);
     client_req_t req;
-    client_req_init(&req, "POST", quiet ? "/images/load?quiet=1" : "/images/load?quiet=0");
+    client_req_init(&req, "POST", progress ? "/images/load?quiet=0" : "/images/load?quiet=1");
     req.content_type = "application/x-tar";
     req.body_fd = fd;
-    load_ctx_t lc = {.cli = cli};
-    client_json_lines_t jl;
-    client_json_lines_init(&jl, load_line_cb, &lc);
-    req.on_data = client_json_lines_data_cb;
-    req.opaque = &jl;
-    client_resp_t resp;
-    if (client_do(c, &req, &resp, &err) < 0) {
-        cli_print_err(cli, &err);
-    } else if (resp.status >= 400) {
-        cleanup_free char *msg = client_resp_error_message(&resp);
-        fprintf(cli->err, "Error response from daemon: %s\n", msg);
-    } else {
-        client_json_lines_finish(&jl);
-        if (lc.error)
-            fprintf(cli->err, "%s\n", lc.error);
-        else
-            rc = 0;
-    }
-    free(lc.error);
-    client_json_lines_free(&jl);
-    client_resp_free(&resp);
+    rc = cli_show_json_stream(cli, &req, false, cli->out);
 out:
     free(pos);
     return rc;
@@ -395,9 +331,7 @@ static bool valid_reference(const char *ref)
     size_t start = 0;
     if (first_slash) {
         size_t hl = (size_t)(first_slash - ref);
-        bool host = memchr(ref, '.', hl) || memchr(ref, ':', hl) ||
-                    (hl == 9 && !strncmp(ref, "localhost", 9));
-        if (host)
+        if (cli_ref_has_host(ref, hl))
             start = hl + 1;
     }
     for (size_t i = start; i < name_len; i++) {
@@ -424,13 +358,20 @@ int cli_cmd_tag(cli_t *cli, int argc, char **argv)
         goto out;
     }
     if (!valid_reference(pos[1]) || strchr(pos[1], '@')) {
-        fprintf(cli->err, "invalid reference format\n");
+        bool upper = false;
+        for (const char *p = pos[1]; *p && *p != ':'; p++)
+            upper |= *p >= 'A' && *p <= 'Z';
+        fprintf(cli->err,
+                "Error parsing reference: \"%s\" is not a valid repository/tag: invalid "
+                "reference format%s\n",
+                pos[1], upper ? ": repository name must be lowercase" : "");
         goto out;
     }
     char *repo, *tag;
-    split_repo_tag(pos[1], &repo, &tag);
+    bool at;
+    cli_split_ref(pos[1], &repo, &tag, &at);
     erepo = client_urlencode(repo);
-    etag = client_urlencode(strcmp(tag, "<none>") ? tag : "latest");
+    etag = client_urlencode(tag ? tag : "latest");
     free(repo);
     free(tag);
     path = xasprintf("/images/%s/tag?repo=%s&tag=%s", pos[0], erepo, etag);

@@ -8,8 +8,12 @@
 /* ---- progress display (docker's jsonmessage) ----------------------------------
  * On a terminal, messages with an id redraw that id's line in place; else
  * every message is one plain line. */
-typedef struct progress {
+typedef struct progress progress_t;
+static int stream_progress(cli_t *cli, client_req_t *req, bool quiet, progress_t *p);
+
+struct progress {
     cli_t *cli;
+    FILE *out; /* where progress goes (stdout; stderr for run's implicit pull) */
     bool tty;
     bool quiet;
     char **ids; /* line order of ids shown so far */
@@ -18,7 +22,7 @@ typedef struct progress {
     char *error;
     long error_code;
     char *digest; /* from "Digest: ..." / aux */
-} progress_t;
+};
 
 static void progress_bar(const cJSON *detail, char *out, size_t len)
 {
@@ -45,7 +49,7 @@ static void progress_bar(const cJSON *detail, char *out, size_t len)
 static int progress_line_cb(void *opaque, cJSON *msg)
 {
     progress_t *p = opaque;
-    FILE *o = p->cli->out;
+    FILE *o = p->out;
     const cJSON *ed = cJSON_GetObjectItemCaseSensitive(msg, "errorDetail");
     const cJSON *em = cJSON_GetObjectItemCaseSensitive(ed, "message");
     if (!cJSON_IsString(em))
@@ -87,6 +91,12 @@ static int progress_line_cb(void *opaque, cJSON *msg)
         return 0;
     }
     if (p->tty && cJSON_IsString(id) && *id->valuestring) {
+        /* A wrapped line would break the cursor arithmetic: cut to the width. */
+        int th, tw;
+        if (cli_term_size(&th, &tw) && tw > 1 && line.len >= (size_t)tw) {
+            line.len = (size_t)tw - 1;
+            line.data[line.len] = '\0';
+        }
         size_t idx = p->nids;
         for (size_t i = 0; i < p->nids; i++)
             if (!strcmp(p->ids[i], id->valuestring))
@@ -121,9 +131,16 @@ static void progress_free(progress_t *p)
     free(p->digest);
 }
 
-/* Run a streaming POST and show its progress; returns the exit code. */
-static int stream_progress(cli_t *cli, const char *path, const char *auth_header, bool quiet,
-                           progress_t *p)
+int cli_show_json_stream(cli_t *cli, client_req_t *req, bool quiet, FILE *out)
+{
+    progress_t p = {.out = out};
+    int rc = stream_progress(cli, req, quiet, &p);
+    progress_free(&p);
+    return rc;
+}
+
+/* Run a streaming request and show its progress; returns the exit code. */
+static int stream_progress(cli_t *cli, client_req_t *req, bool quiet, progress_t *p)
 {
     berth_err_t err = {0};
     client_t *c = cli_client(cli, &err);
@@ -132,20 +149,17 @@ static int stream_progress(cli_t *cli, const char *path, const char *auth_header
         return 1;
     }
     p->cli = cli;
-    p->tty = isatty(fileno(cli->out));
+    if (!p->out)
+        p->out = cli->out;
+    p->tty = isatty(fileno(p->out));
     p->quiet = quiet;
-    cleanup_free char *hdr = xasprintf("X-Registry-Auth: %s", auth_header);
-    const char *headers[] = {hdr, NULL};
-    client_req_t req;
-    client_req_init(&req, "POST", path);
-    req.headers = headers;
     client_json_lines_t jl;
     client_json_lines_init(&jl, progress_line_cb, p);
-    req.on_data = client_json_lines_data_cb;
-    req.opaque = &jl;
+    req->on_data = client_json_lines_data_cb;
+    req->opaque = &jl;
     client_resp_t resp;
     int rc = 1;
-    if (client_do(c, &req, &resp, &err) < 0) {
+    if (client_do(c, req, &resp, &err) < 0) {
         cli_print_err(cli, &err);
     } else if (resp.status >= 400) {
         cleanup_free char *msg = client_resp_error_message(&resp);
@@ -162,6 +176,18 @@ static int stream_progress(cli_t *cli, const char *path, const char *auth_header
     client_json_lines_free(&jl);
     client_resp_free(&resp);
     return rc;
+}
+
+/* POST path with the X-Registry-Auth header and show the progress. */
+static int registry_stream(cli_t *cli, const char *path, const char *auth_header, bool quiet,
+                           progress_t *p)
+{
+    cleanup_free char *hdr = xasprintf("X-Registry-Auth: %s", auth_header);
+    const char *headers[] = {hdr, NULL};
+    client_req_t req;
+    client_req_init(&req, "POST", path);
+    req.headers = headers;
+    return stream_progress(cli, &req, quiet, p);
 }
 
 /* Registry auth header for a reference from the stored logins. */
@@ -182,35 +208,10 @@ static char *auth_header_for(cli_t *cli, const char *ref)
 static char *normalize_name(const char *name)
 {
     const char *slash = strchr(name, '/');
-    if (slash) {
-        size_t hl = (size_t)(slash - name);
-        if (memchr(name, '.', hl) || memchr(name, ':', hl) ||
-            (hl == 9 && !strncmp(name, "localhost", 9)))
-            return xstrdup(name);
-        return xasprintf("docker.io/%s", name);
-    }
+    if (slash)
+        return cli_ref_has_host(name, (size_t)(slash - name)) ? xstrdup(name)
+                                                              : xasprintf("docker.io/%s", name);
     return xasprintf("docker.io/library/%s", name);
-}
-
-/* Split NAME[:TAG|@DIGEST]; *tag is NULL when absent. */
-static void split_ref(const char *ref, char **name, char **tag, bool *digest)
-{
-    const char *at = strchr(ref, '@');
-    *digest = at != NULL;
-    if (at) {
-        *name = xstrndup(ref, (size_t)(at - ref));
-        *tag = xstrdup(at + 1);
-        return;
-    }
-    const char *slash = strrchr(ref, '/');
-    const char *colon = strrchr(ref, ':');
-    if (colon && (!slash || colon > slash)) {
-        *name = xstrndup(ref, (size_t)(colon - ref));
-        *tag = xstrdup(colon + 1);
-    } else {
-        *name = xstrdup(ref);
-        *tag = NULL;
-    }
 }
 
 int cli_cmd_pull(cli_t *cli, int argc, char **argv)
@@ -236,7 +237,7 @@ int cli_cmd_pull(cli_t *cli, int argc, char **argv)
     }
     char *name, *tag;
     bool digest;
-    split_ref(pos[0], &name, &tag, &digest);
+    cli_split_ref(pos[0], &name, &tag, &digest);
     free(pos);
     if (!tag && !all_tags) {
         tag = xstrdup("latest");
@@ -252,7 +253,7 @@ int cli_cmd_pull(cli_t *cli, int argc, char **argv)
                   eplat ? "&platform=" : "", eplat ? eplat : "");
     cleanup_free char *auth = auth_header_for(cli, full);
     progress_t p = {0};
-    rc = stream_progress(cli, path, auth, quiet, &p);
+    rc = registry_stream(cli, path, auth, quiet, &p);
     if (rc == 0 && quiet)
         fprintf(cli->out, "%s%s%s\n", full, tag ? (digest ? "@" : ":") : "", tag ? tag : "");
     progress_free(&p);
@@ -282,7 +283,7 @@ int cli_cmd_push(cli_t *cli, int argc, char **argv)
     }
     char *name, *tag;
     bool digest;
-    split_ref(pos[0], &name, &tag, &digest);
+    cli_split_ref(pos[0], &name, &tag, &digest);
     free(pos);
     if (!tag && !all_tags) {
         tag = xstrdup("latest");
@@ -295,7 +296,7 @@ int cli_cmd_push(cli_t *cli, int argc, char **argv)
     cleanup_free char *full = normalize_name(name);
     cleanup_free char *auth = auth_header_for(cli, full);
     progress_t p = {0};
-    rc = stream_progress(cli, path, auth, quiet, &p);
+    rc = registry_stream(cli, path, auth, quiet, &p);
     if (rc == 0 && quiet)
         fprintf(cli->out, "%s%s%s\n", name, tag ? ":" : "", tag ? tag : "");
     progress_free(&p);
@@ -455,4 +456,24 @@ int cli_cmd_logout(cli_t *cli, int argc, char **argv)
         return 1;
     }
     return 0;
+}
+
+int cli_pull_image(cli_t *cli, const char *ref, const char *platform, FILE *out)
+{
+    char *name, *tag;
+    bool digest;
+    cli_split_ref(ref, &name, &tag, &digest);
+    cleanup_free char *full = normalize_name(name);
+    cleanup_free char *efull = client_urlencode(full);
+    cleanup_free char *etag = client_urlencode(tag ? tag : "latest");
+    cleanup_free char *eplat = platform ? client_urlencode(platform) : NULL;
+    cleanup_free char *path = xasprintf("/images/create?fromImage=%s&tag=%s%s%s", efull, etag,
+                                        eplat ? "&platform=" : "", eplat ? eplat : "");
+    cleanup_free char *auth = auth_header_for(cli, full);
+    progress_t p = {.out = out};
+    int rc = registry_stream(cli, path, auth, false, &p);
+    progress_free(&p);
+    free(name);
+    free(tag);
+    return rc;
 }

@@ -1,14 +1,11 @@
 /* System commands: version, info. */
+#include <ctype.h>
 #include <string.h>
 #include <sys/utsname.h>
 
 #include "cli/internal.h"
 
-static const char *jstr(const cJSON *obj, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
+#define jstr cli_jstr
 
 static long long jnum(const cJSON *obj, const char *key)
 {
@@ -100,17 +97,6 @@ int cli_cmd_version(cli_t *cli, int argc, char **argv)
     return 0;
 }
 
-static void bytes_binary(double v, char *out, size_t len)
-{
-    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    size_t u = 0;
-    while (v >= 1024.0 && u + 1 < ARRAY_SIZE(units)) {
-        v /= 1024.0;
-        u++;
-    }
-    snprintf(out, len, "%.4g%s", v, units[u]);
-}
-
 int cli_cmd_info(cli_t *cli, int argc, char **argv)
 {
     const char *format = NULL;
@@ -146,7 +132,7 @@ int cli_cmd_info(cli_t *cli, int argc, char **argv)
         return 0;
     }
     char mem[32];
-    bytes_binary((double)jnum(info, "MemTotal"), mem, sizeof(mem));
+    cli_human_size_binary((double)jnum(info, "MemTotal"), mem, sizeof(mem));
     const cJSON *dbg = cJSON_GetObjectItemCaseSensitive(info, "Debug");
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(info, "ExperimentalBuild");
     const cJSON *live = cJSON_GetObjectItemCaseSensitive(info, "LiveRestoreEnabled");
@@ -155,12 +141,36 @@ int cli_cmd_info(cli_t *cli, int argc, char **argv)
             BERTH_VERSION);
     fprintf(o,
             "Server:\n Containers: %lld\n  Running: %lld\n  Paused: %lld\n  Stopped: %lld\n"
-            " Images: %lld\n Server Version: %s\n Storage Driver: %s\n Logging Driver: %s\n"
-            " Cgroup Driver: %s\n Cgroup Version: %s\n",
+            " Images: %lld\n Server Version: %s\n Storage Driver: %s\n",
             jnum(info, "Containers"), jnum(info, "ContainersRunning"),
             jnum(info, "ContainersPaused"), jnum(info, "ContainersStopped"), jnum(info, "Images"),
-            jstr(info, "ServerVersion"), jstr(info, "Driver"), jstr(info, "LoggingDriver"),
-            jstr(info, "CgroupDriver"), jstr(info, "CgroupVersion"));
+            jstr(info, "ServerVersion"), jstr(info, "Driver"));
+    const cJSON *pair;
+    cJSON_ArrayForEach(pair, cJSON_GetObjectItemCaseSensitive(info, "DriverStatus"))
+    {
+        const cJSON *k = cJSON_GetArrayItem(pair, 0), *v = cJSON_GetArrayItem(pair, 1);
+        if (cJSON_IsString(k) && cJSON_IsString(v))
+            fprintf(o, "  %s: %s\n", k->valuestring, v->valuestring);
+    }
+    fprintf(o, " Logging Driver: %s\n Cgroup Driver: %s\n Cgroup Version: %s\n",
+            jstr(info, "LoggingDriver"), jstr(info, "CgroupDriver"), jstr(info, "CgroupVersion"));
+    const cJSON *plugins = cJSON_GetObjectItemCaseSensitive(info, "Plugins");
+    if (cJSON_IsObject(plugins)) {
+        fprintf(o, " Plugins:\n");
+        static const char *kinds[] = {"Volume", "Network", "Authorization", "Log"};
+        for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+            const cJSON *list = cJSON_GetObjectItemCaseSensitive(plugins, kinds[i]);
+            if (cJSON_GetArraySize(list) == 0)
+                continue;
+            fprintf(o, "  %s:", kinds[i]);
+            const cJSON *it;
+            cJSON_ArrayForEach(it, list) if (cJSON_IsString(it)) fprintf(o, " %s", it->valuestring);
+            fprintf(o, "\n");
+        }
+    }
+    const cJSON *swarm = cJSON_GetObjectItemCaseSensitive(info, "Swarm");
+    const char *sstate = jstr(swarm, "LocalNodeState");
+    fprintf(o, " Swarm: %s\n", *sstate ? sstate : "inactive");
     const cJSON *runtimes = cJSON_GetObjectItemCaseSensitive(info, "Runtimes");
     if (cJSON_IsObject(runtimes)) {
         fprintf(o, " Runtimes:");
@@ -172,16 +182,43 @@ int cli_cmd_info(cli_t *cli, int argc, char **argv)
     if (cJSON_GetArraySize(secopts) > 0) {
         fprintf(o, " Security Options:\n");
         const cJSON *s;
-        cJSON_ArrayForEach(s, secopts) if (cJSON_IsString(s)) fprintf(o, "  %s\n", s->valuestring);
+        cJSON_ArrayForEach(s, secopts)
+        {
+            if (!cJSON_IsString(s))
+                continue;
+            /* "name=seccomp,profile=builtin" -> "seccomp" + "Profile: builtin" */
+            cleanup_free char *copy = xstrdup(s->valuestring);
+            for (char *kv = strtok(copy, ","); kv; kv = strtok(NULL, ",")) {
+                char *eq = strchr(kv, '=');
+                if (!eq) {
+                    fprintf(o, "  %s\n", kv);
+                    continue;
+                }
+                *eq = '\0';
+                if (!strcmp(kv, "name"))
+                    fprintf(o, "  %s\n", eq + 1);
+                else
+                    fprintf(o, "   %c%s: %s\n", toupper((unsigned char)kv[0]), kv + 1, eq + 1);
+            }
+        }
     }
     fprintf(o,
             " Kernel Version: %s\n Operating System: %s\n OSType: %s\n Architecture: %s\n"
             " CPUs: %lld\n Total Memory: %s\n Name: %s\n ID: %s\n Docker Root Dir: %s\n"
-            " Debug Mode: %s\n Experimental: %s\n Live Restore Enabled: %s\n",
+            " Debug Mode: %s\n Experimental: %s\n",
             jstr(info, "KernelVersion"), jstr(info, "OperatingSystem"), jstr(info, "OSType"),
             jstr(info, "Architecture"), jnum(info, "NCPU"), mem, jstr(info, "Name"),
             jstr(info, "ID"), jstr(info, "DockerRootDir"), cJSON_IsTrue(dbg) ? "true" : "false",
-            cJSON_IsTrue(exp) ? "true" : "false", cJSON_IsTrue(live) ? "true" : "false");
+            cJSON_IsTrue(exp) ? "true" : "false");
+    const cJSON *insecure = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(info, "RegistryConfig"), "InsecureRegistryCIDRs");
+    if (cJSON_GetArraySize(insecure) > 0) {
+        fprintf(o, " Insecure Registries:\n");
+        const cJSON *it;
+        cJSON_ArrayForEach(it, insecure) if (cJSON_IsString(it))
+            fprintf(o, "  %s\n", it->valuestring);
+    }
+    fprintf(o, " Live Restore Enabled: %s\n\n", cJSON_IsTrue(live) ? "true" : "false");
     const cJSON *warn;
     bool first = true;
     cJSON_ArrayForEach(warn, cJSON_GetObjectItemCaseSensitive(info, "Warnings"))

@@ -125,6 +125,24 @@ static void json_print(berth_buf_t *b, const cJSON *j, int indent, bool sorted)
         buf_printf(b, "%lld", (long long)j->valuedouble);
         return;
     }
+    if (cJSON_IsString(j) && sorted) {
+        /* Go's encoder escapes <, > and & (docker's --format json output). */
+        cJSON *copy = cJSON_Duplicate(j, false);
+        char *enc = cJSON_PrintUnformatted(copy);
+        cJSON_Delete(copy);
+        for (const char *p = enc; p && *p; p++) {
+            if (*p == '<')
+                buf_puts(b, "\\u003c");
+            else if (*p == '>')
+                buf_puts(b, "\\u003e");
+            else if (*p == '&')
+                buf_puts(b, "\\u0026");
+            else
+                buf_append(b, p, 1);
+        }
+        free(enc);
+        return;
+    }
     /* Scalars: cJSON's own encoding (string escapes, numbers). */
     cJSON *copy = cJSON_Duplicate(j, false);
     char *s = cJSON_PrintUnformatted(copy);
@@ -175,8 +193,10 @@ static const cJSON *lookup_path(const cJSON *v, const char *path, size_t len)
 /* Go's fmt %v for template output: strings raw, numbers plain, arrays [a b]. */
 static void value_print(berth_buf_t *b, const cJSON *v)
 {
-    if (!v || cJSON_IsNull(v)) {
-        buf_puts(b, "<no value>");
+    if (!v) {
+        buf_puts(b, "<no value>"); /* missing field, like a Go map miss */
+    } else if (cJSON_IsNull(v)) {
+        buf_puts(b, "<nil>");
     } else if (cJSON_IsString(v)) {
         buf_puts(b, v->valuestring);
     } else if (cJSON_IsBool(v)) {
@@ -438,4 +458,55 @@ void cli_short_id(const char *id, char *out, size_t len)
     if (colon)
         id = colon + 1;
     snprintf(out, len, "%.12s", id);
+}
+
+void cli_human_size_binary(double bytes, char *out, size_t len)
+{
+    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    size_t u = 0;
+    while (bytes >= 1024.0 && u + 1 < ARRAY_SIZE(units)) {
+        bytes /= 1024.0;
+        u++;
+    }
+    snprintf(out, len, "%.4g%s", bytes, units[u]);
+}
+
+void cli_format_created(int64_t unix_s, char *out, size_t len)
+{
+    time_t t = (time_t)unix_s;
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(out, len, "%Y-%m-%d %H:%M:%S %z %Z", &tm);
+}
+
+const char *cli_jstr(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+bool cli_ref_has_host(const char *ref, size_t len)
+{
+    return memchr(ref, '.', len) || memchr(ref, ':', len) ||
+           (len == 9 && !strncmp(ref, "localhost", 9));
+}
+
+void cli_split_ref(const char *ref, char **name, char **tag, bool *digest)
+{
+    const char *at = strchr(ref, '@');
+    *digest = at != NULL;
+    if (at) {
+        *name = xstrndup(ref, (size_t)(at - ref));
+        *tag = xstrdup(at + 1);
+        return;
+    }
+    const char *slash = strrchr(ref, '/');
+    const char *colon = strrchr(ref, ':');
+    if (colon && (!slash || colon > slash)) {
+        *name = xstrndup(ref, (size_t)(colon - ref));
+        *tag = xstrdup(colon + 1);
+    } else {
+        *name = xstrdup(ref);
+        *tag = NULL;
+    }
 }

@@ -2,6 +2,8 @@
 #ifndef BERTH_CLI_INTERNAL_H
 #define BERTH_CLI_INTERNAL_H
 
+#include <signal.h>
+
 #include <cjson/cJSON.h>
 
 #include "berth/client.h"
@@ -97,6 +99,21 @@ int64_t cli_parse_bytes(const char *s);
  * copy in out. */
 void cli_short_id(const char *id, char *out, size_t len);
 
+/* Binary units like docker's BytesSize: "1.5GiB". */
+void cli_human_size_binary(double bytes, char *out, size_t len);
+/* Go's time.Time String() of a unix time in local time (CreatedAt fields). */
+void cli_format_created(int64_t unix_s, char *out, size_t len);
+/* The string at obj.key, "" when missing or not a string. */
+const char *cli_jstr(const cJSON *obj, const char *key);
+
+/* ---- image references ------------------------------------------------------ */
+/* Whether the first len bytes (a reference's first path component) name a
+ * registry host: it has a dot or a port, or is "localhost". */
+bool cli_ref_has_host(const char *ref, size_t len);
+/* Split NAME[:TAG|@DIGEST]: *tag is NULL when absent, *digest tells @.
+ * Caller frees *name and *tag. */
+void cli_split_ref(const char *ref, char **name, char **tag, bool *digest);
+
 /* ---- errors ------------------------------------------------------------------ */
 /* "Error response from daemon: <msg>" for daemon errors (err->status set),
  * else the message as is. */
@@ -155,6 +172,45 @@ int cli_cmd_container_prune(cli_t *cli, int argc, char **argv);
 
 /* Entry point used by berth_main.c: returns the process exit code. */
 int cli_main(int argc, char **argv);
+
+/* Send req, show its JSON message stream (docker's jsonmessage display) on
+ * out, and return the exit code: 0, 1 or an errorDetail code. quiet shows
+ * nothing but errors. */
+int cli_show_json_stream(cli_t *cli, client_req_t *req, bool quiet, FILE *out);
+/* Pull ref (default tag latest) showing progress on out; exit code. */
+int cli_pull_image(cli_t *cli, const char *ref, const char *platform, FILE *out);
+
+/* ---- terminal and attached streams ------------------------------------------ */
+/* Raw mode on stdin (no-op when not a tty); restored by cli_term_restore and
+ * at exit. 0 or -errno. */
+int cli_term_raw(void);
+void cli_term_restore(void);
+bool cli_term_size(int *h, int *w);
+/* "ctrl-p,ctrl-q" -> {0x10, 0x11}; returns the count or -1 on a bad spec. */
+int cli_parse_detach_keys(const char *spec, unsigned char *out, size_t cap);
+
+typedef struct cli_io {
+    int conn;          /* hijacked connection */
+    berth_buf_t early; /* stream bytes that came with the 101 */
+    bool tty;          /* raw stream; else multiplexed */
+    bool send_stdin;   /* copy stdin to the connection */
+    bool sig_proxy;    /* forward signals through kill_path */
+    const char *detach_keys;
+    const char *resize_path; /* "/containers/<id>/resize" or "/exec/<id>/resize" */
+    const char *kill_path;   /* "/containers/<id>/kill" */
+    int sigfd;               /* from cli_signals_block, or -1 */
+} cli_io_t;
+
+/* Block the signals a foreground container gets (INT, TERM, HUP, QUIT,
+ * USR1, USR2, WINCH) and return a signalfd for them (-1 on failure). */
+int cli_signals_block(sigset_t *old);
+void cli_signals_restore(int sfd, const sigset_t *old);
+/* Handle pending signals: WINCH resizes, others are forwarded (sig_proxy). */
+void cli_io_signals(cli_t *cli, const cli_io_t *io);
+
+/* Copy between the terminal and the connection until the stream ends (0),
+ * the user detaches (1) or an error (-1). */
+int cli_io_pump(cli_t *cli, cli_io_t *io);
 
 /* ---- registry auth (config.json) ---------------------------------------------- */
 /* Registry key for a reference: "docker.io/library/x" -> "https://index.docker.io/v1/",

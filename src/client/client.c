@@ -12,6 +12,15 @@
 
 #include "berth/client.h"
 
+/* Transport errors carry no HTTP status: the CLI prints them without
+ * "Error response from daemon". */
+static int client_err_sys(berth_err_t *err, int code, const char *what)
+{
+    berth_err_sys(err, code, "%s", what);
+    err->status = 0;
+    return -1;
+}
+
 const char *client_host_from_env(const char *flag)
 {
     if (flag && *flag)
@@ -85,7 +94,7 @@ static int client_connect(client_t *c, berth_err_t *err)
     if (c->unix_path) {
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
-            return berth_err_sys(err, errno, "socket");
+            return client_err_sys(err, errno, "socket");
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->unix_path);
         if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -194,7 +203,7 @@ static int send_request(const client_t *c, int fd, const client_req_t *req, bool
         rc = send_all(fd, req->body, req->body_len);
     buf_free(&out);
     if (rc < 0)
-        return berth_err_sys(err, -rc, "sending request");
+        return client_err_sys(err, -rc, "sending request");
     if (req->body_fd < 0)
         return 0;
     char *chunk = xmalloc(65536 + 32);
@@ -205,7 +214,7 @@ static int send_request(const client_t *c, int fd, const client_req_t *req, bool
         if (n < 0) {
             int e = errno;
             free(chunk);
-            return berth_err_sys(err, e, "reading request body");
+            return client_err_sys(err, e, "reading request body");
         }
         if (n == 0)
             break;
@@ -237,6 +246,7 @@ typedef struct resp_parser {
     bool in_value;
     bool head_method;
     bool hijack;
+    bool until_headers; /* return once the headers are parsed */
     bool headers_done;
     bool complete;
     bool aborted;
@@ -353,11 +363,11 @@ static int read_response(int fd, resp_parser_t *p, bool *got_bytes, berth_buf_t 
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            berth_err_sys(err, errno, "reading response");
+            client_err_sys(err, errno, "reading response");
             goto out;
         }
         if (n == 0) {
-            if (!*got_bytes) {
+            if (!*got_bytes && !p->headers_done) {
                 berth_err_set(err, 0, "connection closed by the daemon before a response");
                 goto out;
             }
@@ -375,6 +385,10 @@ static int read_response(int fd, resp_parser_t *p, bool *got_bytes, berth_buf_t 
         }
         *got_bytes = true;
         llhttp_errno_t e = llhttp_execute(&p->parser, rbuf, (size_t)n);
+        if (e == HPE_OK && p->until_headers && p->headers_done && p->resp->status < 400) {
+            ret = 0;
+            goto out;
+        }
         if (e == HPE_OK)
             continue;
         /* A 101 ends the message right after its headers (llhttp may report
@@ -565,6 +579,100 @@ int client_json(client_t *c, const char *method, const char *path, const cJSON *
             return berth_err_set(err, 0, "%s %s: invalid JSON in response", method, path);
         }
     }
+    client_resp_free(&resp);
+    return 0;
+}
+
+struct client_stream {
+    int fd;
+    resp_parser_t parser;
+    client_req_t req;
+    client_resp_t *resp;
+};
+
+int client_stream_open(client_t *c, const client_req_t *req, client_stream_t **out,
+                       client_resp_t *resp, berth_err_t *err)
+{
+    *out = NULL;
+    memset(resp, 0, sizeof(*resp));
+    buf_init(&resp->body);
+    int fd = client_connect(c, err);
+    if (fd < 0)
+        return -1;
+    if (send_request(c, fd, req, false, err) < 0) {
+        close(fd);
+        return -1;
+    }
+    client_stream_t *s = xcalloc(1, sizeof(*s));
+    s->fd = fd;
+    s->req = *req;
+    s->req.on_data = NULL;
+    s->resp = resp;
+    resp_parser_init(&s->parser, &s->req, resp, false);
+    s->parser.until_headers = true;
+    bool got = false;
+    if (read_response(fd, &s->parser, &got, NULL, err) < 0) {
+        client_stream_close(s);
+        return -1;
+    }
+    s->parser.until_headers = false;
+    *out = s;
+    return 0;
+}
+
+int client_stream_finish(client_stream_t *s, berth_err_t *err)
+{
+    if (s->parser.complete)
+        return 0;
+    bool got = false;
+    return read_response(s->fd, &s->parser, &got, NULL, err);
+}
+
+void client_stream_close(client_stream_t *s)
+{
+    if (!s)
+        return;
+    close(s->fd);
+    resp_parser_free(&s->parser);
+    free(s);
+}
+
+int client_stream_fd(const client_stream_t *s)
+{
+    return s->fd;
+}
+
+static bool parse_api_version(const char *s, int *major, int *minor)
+{
+    char *end;
+    long ma = strtol(s, &end, 10);
+    if (end == s || *end != '.')
+        return false;
+    const char *m = end + 1;
+    long mi = strtol(m, &end, 10);
+    if (end == m || *end)
+        return false;
+    *major = (int)ma;
+    *minor = (int)mi;
+    return true;
+}
+
+int client_negotiate(client_t *c, berth_err_t *err)
+{
+    client_req_t req;
+    client_req_init(&req, "HEAD", "/_ping");
+    req.unversioned = true;
+    client_resp_t resp;
+    if (client_do(c, &req, &resp, err) < 0) {
+        client_resp_free(&resp);
+        return -1;
+    }
+    int dmaj, dmin, omaj, omin;
+    if (resp.status < 400 && resp.api_version &&
+        parse_api_version(resp.api_version, &dmaj, &dmin) &&
+        parse_api_version(c->api_version, &omaj, &omin) &&
+        (dmaj < omaj || (dmaj == omaj && dmin < omin)))
+        snprintf(c->api_version, sizeof(c->api_version), "%d.%d", dmaj, dmin);
     client_resp_free(&resp);
     return 0;
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <curl/curl.h>
 #include <openssl/evp.h>
 
 #include "berth/client.h"
@@ -204,19 +205,12 @@ char *client_registry_auth_header(const char *user, const char *pass, const char
 
 char *client_urlencode(const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    berth_buf_t b;
-    buf_init(&b);
-    buf_reserve(&b, strlen(s) * 3 + 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-            buf_append(&b, p, 1);
-        } else {
-            char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-            buf_append(&b, enc, 3);
-        }
-    }
-    buf_append(&b, "", 0); /* NUL-terminate even when empty */
-    return buf_steal(&b);
+    /* libcurl ignores the handle here (7.82+) and keeps only unreserved
+     * characters, as a query value needs. */
+    char *enc = curl_easy_escape(NULL, s, 0);
+    if (!enc)
+        abort(); /* only on out of memory */
+    char *out = xstrdup(enc);
+    curl_free(enc);
+    return out;
 }

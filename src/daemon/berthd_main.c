@@ -42,6 +42,7 @@ int main(int argc, char **argv)
         berthd_load_engine_id(&d, &err) < 0)
         goto fail;
     d.router = api_build_router();
+    d.events = api_events_new(&loop);
     /* HOOK(lead): the image store, registry client and runtime manager open
      * inside berthd_open_modules (table in src/daemon/daemon.c). */
     if (berthd_open_modules(&d, &err) < 0)

@@ -177,6 +177,11 @@ int berthd_config_apply_json(berthd_config_t *cfg, const char *text, unsigned se
     }
     if (bad && !bad_key)
         bad_key = "log-level";
+    cJSON *dbg = cJSON_GetObjectItemCaseSensitive(o, "debug");
+    if (dbg && !cJSON_IsBool(dbg) && !bad_key)
+        bad_key = "debug";
+    else if (cJSON_IsTrue(dbg) && !(set_mask & SET_LOG_LEVEL))
+        cfg->log_level = LOG_LVL_DEBUG; /* dockerd's "debug": true */
     static const char *list_keys[] = {"hosts", "insecure-registries"};
     for (size_t k = 0; k < ARRAY_SIZE(list_keys) && !bad_key; k++) {
         cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, list_keys[k]);

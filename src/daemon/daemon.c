@@ -43,7 +43,8 @@ static int images_open(berthd_t *d, berth_err_t *err)
     if (img_store_open(d->loop, d->cfg.data_root, &d->images, err) < 0)
         return -1;
     /* The built-in busybox image is built in a child; startup does not wait. */
-    if (!d->cfg.no_default_image && img_default_image_begin(d->images, default_image_done_cb, d) < 0)
+    if (!d->cfg.no_default_image &&
+        img_default_image_begin(d->images, default_image_done_cb, d) < 0)
         log_warn("default busybox image could not be started");
     return 0;
 }
@@ -307,9 +308,11 @@ void berthd_shutdown(berthd_t *d)
     if (d->shutting_down)
         return;
     d->shutting_down = true;
+    /* Modules first: their running jobs fail their requests with a reply
+     * while the connections still exist; then the server closes the rest. */
+    modules_close(d);
     if (d->http)
         http_server_close(d->http, http_closed_cb, d);
-    modules_close(d);
     if (uv_is_active((uv_handle_t *)&d->sig_term) || d->sig_term.loop) {
         uv_close((uv_handle_t *)&d->sig_term, NULL);
         uv_close((uv_handle_t *)&d->sig_int, NULL);
@@ -355,6 +358,8 @@ void berthd_cleanup(berthd_t *d)
     }
     api_router_free(d->router);
     d->router = NULL;
+    api_events_free(d->events);
+    d->events = NULL;
     if (d->lock_fd > 0)
         close(d->lock_fd);
     d->lock_fd = -1;

@@ -7,9 +7,7 @@
 
 #include "berth/http.h"
 
-/* Output queued beyond HIGH marks the stream "full"; on_drain runs once the
- * queue falls under LOW again. */
-#define HTTP_WRITE_HIGH_WATER (256 * 1024)
+/* on_drain runs once queued output falls under this again. */
 #define HTTP_WRITE_LOW_WATER (64 * 1024)
 /* Bytes read ahead of the parser (pipelined requests) before reading stops. */
 #define HTTP_READ_AHEAD_SLACK (64 * 1024)
@@ -25,7 +23,9 @@ typedef union http_stream_handle {
 typedef struct http_listener {
     http_stream_handle_t h; /* first member: the handle's data points back here too */
     http_server_t *srv;
-    char *unix_path; /* removed on close */
+    char *unix_path; /* removed on close, if it is still our socket */
+    dev_t unix_dev;
+    ino_t unix_ino;
     struct http_listener *next;
 } http_listener_t;
 
@@ -85,6 +85,10 @@ struct http_conn {
     bool failed; /* write error seen inside a handler's call: close from the defer timer */
     bool closing;
     bool drain_wanted;
+    bool http10;          /* the current request is HTTP/1.0: keep-alive must be explicit */
+    bool ws;              /* raw mode speaks RFC 6455 frames */
+    bool ws_close_sent;   /* our close frame went out */
+    bool ws_eof_reported; /* on_raw_eof ran (client close frame or EOF) */
 };
 
 /* server.c */
@@ -101,6 +105,15 @@ int http_conn_write(http_conn_t *c, const void *data, size_t len);
 int http_conn_write_owned(http_conn_t *c, char *data, size_t len);
 /* A server-made error reply on a request that was never dispatched; closes after. */
 void http_conn_reply_error_close(http_conn_t *c, int status, const char *msg);
+
+/* websocket.c */
+/* Raw-mode input of a websocket connection is in c->in: decode the frames
+ * there, deliver payloads to on_raw_data, answer pings and close frames. */
+void http_ws_process(http_conn_t *c);
+/* Send one frame (opcode 0x1 text, 0x2 binary, 0x8 close, 0xA pong). */
+int http_ws_send_frame(http_conn_t *c, int opcode, const void *data, size_t len);
+/* The Sec-WebSocket-Accept value for a key: base64(sha1(key + GUID)). */
+void http_ws_accept_key(const char *key, char out[64]);
 
 /* parse.c: pure helpers. */
 /* Percent-decode in place semantics: returns a new string or NULL on a bad

@@ -96,8 +96,9 @@ static int conn_write_impl(http_conn_t *c, const char *data, size_t len, char *o
     }
     c->writes_inflight++;
     c->write_queued += wr->len;
-    if (c->write_queued >= HTTP_WRITE_HIGH_WATER)
-        c->drain_wanted = true;
+    /* Whatever threshold a producer pauses at, it hears when the queue
+     * has gone down again. */
+    c->drain_wanted = true;
     return 0;
 }
 
@@ -131,6 +132,8 @@ static void head_append(berth_buf_t *b, const http_req_t *req, int status, const
         buf_puts(b, extra_headers);
     if (!req->keep_alive || req->upgrade)
         buf_puts(b, "Connection: close\r\n");
+    else if (req->conn->http10)
+        buf_puts(b, "Connection: keep-alive\r\n");
 }
 
 void http_reply(http_req_t *req, int status, const char *content_type, const void *body, size_t len,
@@ -303,6 +306,8 @@ int http_raw_write(http_req_t *req, const void *data, size_t len)
 {
     if (!req_live(req))
         return -EPIPE;
+    if (req->conn->ws)
+        return len ? http_ws_send_frame(req->conn, 0x2, data, len) : 0;
     return http_conn_write(req->conn, data, len);
 }
 
@@ -315,5 +320,10 @@ void http_raw_close(http_req_t *req)
 {
     if (!req_live(req))
         return;
+    http_conn_t *c = req->conn;
+    if (c->ws && !c->ws_close_sent) {
+        static const unsigned char normal[2] = {0x03, 0xe8}; /* 1000: normal closure */
+        http_ws_send_frame(c, 0x8, normal, sizeof(normal));
+    }
     http_conn_finish_req(req->conn);
 }

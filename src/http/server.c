@@ -131,11 +131,21 @@ static void defer_cb(uv_timer_t *t)
     }
     if (c->raw) {
         /* Bytes the client sent right behind the upgrade request. */
-        if (c->in.len > 0 && c->req && c->req->on_raw_data) {
+        if (c->ws) {
+            http_ws_process(c);
+        } else if (c->in.len > 0 && !c->body_paused && c->req && c->req->on_raw_data) {
             berth_buf_t pending = c->in;
             buf_init(&c->in);
             c->req->on_raw_data(c->req, pending.data, pending.len);
             buf_free(&pending);
+        }
+        if (c->closing)
+            return;
+        if (c->read_eof && c->in.len == 0 && c->req && !c->ws_eof_reported) {
+            c->ws_eof_reported = true; /* the EOF came while bytes were queued */
+            if (c->req->on_raw_eof)
+                c->req->on_raw_eof(c->req);
+            return;
         }
         http_conn_update_reading(c);
         return;
@@ -209,8 +219,17 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
                 http_conn_close(c);
                 return;
             }
-            if (c->req && c->req->on_raw_eof)
-                c->req->on_raw_eof(c->req);
+            if (c->ws) {
+                buf_reset(&c->in); /* a frame cut short never completes */
+            } else if (c->in.len > 0) {
+                http_conn_defer(c); /* delivers what is queued, then the EOF */
+                return;
+            }
+            if (c->req && !c->ws_eof_reported) {
+                c->ws_eof_reported = true;
+                if (c->req->on_raw_eof)
+                    c->req->on_raw_eof(c->req);
+            }
             return;
         }
         if (c->req && c->dispatched && c->ps == HTTP_PS_DONE) {
@@ -231,7 +250,18 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == 0)
         return;
+    if (c->raw && c->ws) {
+        buf_append(&c->in, buf->base, (size_t)nread);
+        http_ws_process(c);
+        return;
+    }
     if (c->raw) {
+        if (c->in.len > 0) {
+            /* Bytes from before the hijack are still queued: keep order. */
+            buf_append(&c->in, buf->base, (size_t)nread);
+            http_conn_defer(c);
+            return;
+        }
         if (c->req && c->req->on_raw_data)
             c->req->on_raw_data(c->req, buf->base, (size_t)nread);
         return;
@@ -425,6 +455,7 @@ static int on_headers_complete(llhttp_t *p)
     req->method_name = llhttp_method_name((llhttp_method_t)req->method);
     req->upgrade = llhttp_get_upgrade(p) != 0;
     req->keep_alive = llhttp_should_keep_alive(p) != 0;
+    c->http10 = llhttp_get_http_major(p) == 1 && llhttp_get_http_minor(p) == 0;
     if (!req->target || http_parse_target(req, req->target) < 0) {
         c->err_status = 400;
         c->err_msg = "malformed request target";
@@ -508,41 +539,15 @@ static const llhttp_settings_t *parser_settings(void)
 
 /* ---- listeners ------------------------------------------------------------ */
 
-static void connection_cb(uv_stream_t *server, int status)
+/* Link a connection whose stream handle is initialised into the server and
+ * start it; when ok is false, close it at once instead. */
+static void conn_start(http_server_t *srv, http_conn_t *c, bool ok)
 {
-    http_listener_t *l = server->data;
-    http_server_t *srv = l->srv;
-    if (status < 0 || srv->closing) {
-        log_warn("http: accept: %s", uv_strerror(status));
-        return;
-    }
-    http_conn_t *c = xcalloc(1, sizeof(*c));
+    uv_loop_t *loop = srv->opts.loop;
     c->srv = srv;
-    int r = server->type == UV_NAMED_PIPE ? uv_pipe_init(server->loop, &c->h.pipe, 0)
-                                          : uv_tcp_init(server->loop, &c->h.tcp);
-    if (r < 0) {
-        free(c);
-        return;
-    }
     c->h.handle.data = c;
-    if (uv_accept(server, &c->h.stream) < 0) {
-        /* Still a live handle: close it like any connection. */
-        c->next = srv->conns;
-        if (srv->conns)
-            srv->conns->prev = c;
-        srv->conns = c;
-        srv->n_conns++;
-        uv_timer_init(server->loop, &c->header_timer);
-        uv_timer_init(server->loop, &c->defer_timer);
-        c->header_timer.data = c;
-        c->defer_timer.data = c;
-        http_conn_close(c);
-        return;
-    }
-    if (server->type == UV_TCP)
-        uv_tcp_nodelay(&c->h.tcp, 1);
-    uv_timer_init(server->loop, &c->header_timer);
-    uv_timer_init(server->loop, &c->defer_timer);
+    uv_timer_init(loop, &c->header_timer);
+    uv_timer_init(loop, &c->defer_timer);
     c->header_timer.data = c;
     c->defer_timer.data = c;
     llhttp_init(&c->parser, HTTP_REQUEST, parser_settings());
@@ -553,7 +558,54 @@ static void connection_cb(uv_stream_t *server, int status)
         srv->conns->prev = c;
     srv->conns = c;
     srv->n_conns++;
+    if (!ok) {
+        http_conn_close(c);
+        return;
+    }
+    if (c->h.handle.type == UV_TCP)
+        uv_tcp_nodelay(&c->h.tcp, 1);
     http_conn_update_reading(c);
+}
+
+static void connection_cb(uv_stream_t *server, int status)
+{
+    http_listener_t *l = server->data;
+    http_server_t *srv = l->srv;
+    if (status < 0 || srv->closing) {
+        log_warn("http: accept: %s", uv_strerror(status));
+        return;
+    }
+    http_conn_t *c = xcalloc(1, sizeof(*c));
+    int r = server->type == UV_NAMED_PIPE ? uv_pipe_init(server->loop, &c->h.pipe, 0)
+                                          : uv_tcp_init(server->loop, &c->h.tcp);
+    if (r < 0) {
+        free(c);
+        return;
+    }
+    c->h.handle.data = c;
+    /* A failed accept still leaves a live handle: close it like any connection. */
+    conn_start(srv, c, uv_accept(server, &c->h.stream) == 0);
+}
+
+int http_server_adopt_fd(http_server_t *srv, int fd)
+{
+    if (srv->closing)
+        return -ESHUTDOWN;
+    http_conn_t *c = xcalloc(1, sizeof(*c));
+    int r = uv_pipe_init(srv->opts.loop, &c->h.pipe, 0);
+    if (r < 0) {
+        free(c);
+        return r;
+    }
+    r = uv_pipe_open(&c->h.pipe, fd);
+    if (r < 0) {
+        close(fd); /* the handle did not take it */
+        c->h.handle.data = c;
+        conn_start(srv, c, false);
+        return r;
+    }
+    conn_start(srv, c, true);
+    return 0;
 }
 
 int http_server_new(const http_server_opts_t *opts, http_server_t **out)
@@ -588,6 +640,19 @@ static void listener_discard(http_listener_t *l)
     uv_close(&l->h.handle, listener_closed_cb);
 }
 
+/* Remove our socket file, unless someone replaced it meanwhile (another
+ * daemon started on the same path after us: its socket is not ours). */
+static void listener_unlink(http_listener_t *l)
+{
+    struct stat st;
+    if (!l->unix_path || lstat(l->unix_path, &st) < 0)
+        return;
+    if (st.st_dev == l->unix_dev && st.st_ino == l->unix_ino)
+        unlink(l->unix_path);
+    else
+        log_warn("http: %s was replaced by another socket; leaving it", l->unix_path);
+}
+
 static void listener_add(http_server_t *srv, http_listener_t *l)
 {
     l->next = srv->listeners;
@@ -618,32 +683,65 @@ static int unlink_stale_socket(const char *path)
     return 0;
 }
 
+/* Bind the socket ourselves and hand libuv the fd: a pipe handle bound by
+ * uv_pipe_bind unlinks its path on close even when another daemon has
+ * replaced the file since; we unlink only what is still ours. */
+static int bind_unix(const char *path, mode_t mode, gid_t gid, struct stat *st_out)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -errno;
+    int r = 0;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        r = -errno;
+        close(fd);
+        return r;
+    }
+    if (lstat(path, st_out) < 0 || chmod(path, mode) < 0 ||
+        (gid != (gid_t)-1 && chown(path, 0, gid) < 0) || listen(fd, 4096) < 0)
+        r = -errno;
+    if (r < 0) {
+        unlink(path);
+        close(fd);
+        return r;
+    }
+    return fd;
+}
+
 int http_server_listen_unix(http_server_t *srv, const char *path, mode_t mode, gid_t gid)
 {
     int r = unlink_stale_socket(path);
     if (r < 0)
         return r;
+    struct stat st;
+    int fd = bind_unix(path, mode, gid, &st);
+    if (fd < 0)
+        return fd;
     http_listener_t *l = xcalloc(1, sizeof(*l));
     l->srv = srv;
+    l->unix_path = xstrdup(path);
+    l->unix_dev = st.st_dev;
+    l->unix_ino = st.st_ino;
     r = uv_pipe_init(srv->opts.loop, &l->h.pipe, 0);
     if (r < 0) {
+        unlink(path);
+        close(fd);
+        free(l->unix_path);
         free(l);
         return r;
     }
     l->h.handle.data = l;
-    r = uv_pipe_bind(&l->h.pipe, path);
-    if (r == 0) {
-        l->unix_path = xstrdup(path);
-        if (chmod(path, mode) < 0)
-            r = -errno;
-        else if (gid != (gid_t)-1 && chown(path, 0, gid) < 0)
-            r = -errno;
-    }
-    if (r == 0)
+    r = uv_pipe_open(&l->h.pipe, fd);
+    if (r < 0)
+        close(fd);
+    else
         r = uv_listen(&l->h.stream, 4096, connection_cb);
     if (r < 0) {
-        if (l->unix_path)
-            unlink(l->unix_path);
+        listener_unlink(l);
         listener_discard(l);
         return r;
     }
@@ -686,8 +784,7 @@ void http_server_close(http_server_t *srv, void (*done_cb)(void *data), void *da
     while (srv->listeners) {
         http_listener_t *l = srv->listeners;
         srv->listeners = l->next;
-        if (l->unix_path)
-            unlink(l->unix_path);
+        listener_unlink(l);
         listener_discard(l);
     }
     while (srv->conns)

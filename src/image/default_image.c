@@ -135,7 +135,7 @@ static int default_child(void *arg, int in_fd, int out_fd, int res_fd)
     berth_err_t err = {0};
     berth_buf_t tar;
     buf_init(&tar);
-    time_t mt;
+    time_t mt = 0;
     img_layer_result_t res;
     cleanup_free char *ldir = xasprintf("%s/layer", c->dir);
     cleanup_free char *diff = xasprintf("%s/diff", ldir);
@@ -185,6 +185,7 @@ static int default_child(void *arg, int in_fd, int out_fd, int res_fd)
     if (r < 0)
         goto fail;
     buf_free(&tar);
+    img_job_child_syncfs(c->dir);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", id);
     img_job_child_result(res_fd, o);

@@ -40,6 +40,7 @@ static int ingest_child(void *arg, int in_fd, int out_fd, int res_fd)
         img_job_child_error(res_fd, &err);
         return 1;
     }
+    img_job_child_syncfs(c->dir);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "digest", res.digest);
     cJSON_AddStringToObject(o, "diff_id", res.diff_id);
@@ -73,7 +74,7 @@ static void ingest_done(img_job_t *job, cJSON *result, void *data)
             berth_err_set(&err, BERTH_E_INTERNAL, "unpack helper returned no diff_id");
     }
     if (!ing->succeeded)
-        fs_rm_rf(ing->dir);
+        img_store_remove_async(ing->store, ing->dir);
     ing->done_cb(ing, ing->succeeded ? &ing->res : NULL, ing->succeeded ? NULL : &err, ing->data);
 }
 
@@ -173,7 +174,7 @@ void img_ingest_free(img_ingest_t *ing)
     if (ing->job)
         img_job_cancel(ing->job);
     if (!ing->committed)
-        fs_rm_rf(ing->dir);
+        img_store_remove_async(ing->store, ing->dir);
     free(ing->dir);
     free(ing);
 }

@@ -28,6 +28,7 @@ struct img_store {
     img_in_use_fn in_use;
     void *in_use_data;
     img_job_t *jobs; /* running child jobs (linked list) */
+    bool in_child;   /* this copy of the store lives in a forked helper */
 };
 
 /* ---- jobs: work in a forked child, results over a pipe ----
@@ -76,6 +77,9 @@ void img_job_resume_out(img_job_t *job);
 void img_job_cancel(img_job_t *job);
 /* In the child: write the result object and free it. */
 void img_job_child_result(int res_fd, cJSON *result);
+/* Child-side: flush the filesystem holding path, so the parent's small
+ * fsyncs at commit time do not stall the loop behind our bulk writes. */
+void img_job_child_syncfs(const char *path);
 /* Child-side helper: {"error": msg, "status": status}. */
 void img_job_child_error(int res_fd, const berth_err_t *err);
 /* Parent side: fill err from a result object; returns true if it was an error. */

@@ -174,8 +174,13 @@ int img_job_start(img_store_t *s, img_child_fn fn, void *arg, bool want_in, bool
         /* Die with berthd: a helper outliving a kill -9 could write into
          * tmp/ while the next daemon cleans it. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* Bulk work yields the CPU to the daemon's loop (2-core machines). */
+        if (nice(10) < 0) {
+            /* best effort */
+        }
         if (getppid() != parent)
             _exit(1);
+        s->in_child = true; /* our copy: never touch the loop from here */
         int cin = in_p[0], cout = out_p[1], cres = res_p[1];
         child_setup_fds(&cin, &cout, &cres);
         int rc = fn(arg, cin, cout, cres);
@@ -341,6 +346,15 @@ void img_job_cancel(img_job_t *job)
         return;
     }
     job_maybe_done(job);
+}
+
+void img_job_child_syncfs(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        syncfs(fd);
+        close(fd);
+    }
 }
 
 void img_job_child_result(int res_fd, cJSON *result)

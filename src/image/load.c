@@ -22,6 +22,8 @@ struct img_load {
     img_load_cbs_t cbs;
     void *data;
     bool ended;
+    bool tmp_removed;
+    berth_buf_t status_buf; /* partial progress line from the child */
 };
 
 typedef struct small_file {
@@ -32,6 +34,7 @@ typedef struct small_file {
 
 typedef struct load_ctx {
     img_store_t *store;
+    int progress_fd; /* child: JSON lines for the parent, -1 for none */
     char *tmpdir;
     char *archive_path;
     small_file_t *files;
@@ -339,6 +342,22 @@ static int unpack_layers(load_ctx_t *c, layer_job_t *jobs, size_t n_jobs, berth_
                 return berth_err_prefix(err, "layer %s", name);
             }
             jobs[i].done = true;
+            if (c->progress_fd >= 0) {
+                char short_id[13];
+                cJSON *p = cJSON_CreateObject();
+                cJSON_AddStringToObject(p, "status", "Loading layer");
+                cJSON *pd = cJSON_AddObjectToObject(p, "progressDetail");
+                cJSON_AddNumberToObject(pd, "current", (double)jobs[i].res.tar_size);
+                cJSON_AddNumberToObject(pd, "total", (double)jobs[i].res.tar_size);
+                cJSON_AddStringToObject(p, "id", img_short_id(jobs[i].res.diff_id, short_id));
+                char *txt = cJSON_PrintUnformatted(p);
+                cJSON_Delete(p);
+                cleanup_free char *line = xasprintf("%s\n", txt);
+                free(txt);
+                /* progress is best effort: a failed write must not fail the load */
+                if (fs_write_all(c->progress_fd, line, strlen(line)) < 0)
+                    c->progress_fd = -1;
+            }
             break;
         }
     }
@@ -361,6 +380,15 @@ static layer_job_t *job_for(layer_job_t *jobs, size_t n, const char *member)
         if (strcmp(jobs[i].member, member) == 0)
             return &jobs[i];
     return NULL;
+}
+
+/* "blobs/sha256/<hex>" members must have that digest; other names pass. */
+static bool blob_name_matches(const char *member, const char *digest)
+{
+    const char *prefix = "blobs/sha256/";
+    if (strncmp(member, prefix, strlen(prefix)) != 0)
+        return true;
+    return strcmp(member + strlen(prefix), digest + 7) == 0;
 }
 
 static int load_archive(load_ctx_t *c, cJSON *result, berth_err_t *err)
@@ -397,6 +425,14 @@ static int load_archive(load_ctx_t *c, cJSON *result, berth_err_t *err)
         }
     if (unpack_layers(c, jobs, n_jobs, err) < 0)
         goto out;
+    /* Content-addressed members must hash to their names. */
+    for (size_t i = 0; i < n_jobs; i++) {
+        if (!blob_name_matches(jobs[i].member, jobs[i].res.digest)) {
+            berth_err_set(err, BERTH_E_INVALID, "layer %s: digest mismatch (content is %s)",
+                          jobs[i].member, jobs[i].res.digest);
+            goto out;
+        }
+    }
     cJSON *images = cJSON_AddArrayToObject(result, "images");
     for (size_t i = 0; i < n_ims; i++) {
         load_image_t *im = &ims[i];
@@ -450,6 +486,12 @@ static int load_archive(load_ctx_t *c, cJSON *result, berth_err_t *err)
         }
         cJSON_Delete(cfg);
         char id[IMG_DIGEST_LEN];
+        img_sha256_digest(cf->data, cf->len, id);
+        if (!blob_name_matches(im->config_member, id)) {
+            berth_err_set(err, BERTH_E_INVALID, "config %s: digest mismatch (content is %s)",
+                          im->config_member, id);
+            goto out;
+        }
         if (img_blob_put(c->store, NULL, cf->data, cf->len, id, err) < 0)
             goto out;
         cJSON *o = cJSON_CreateObject();
@@ -494,8 +536,8 @@ static int spool(int in_fd, const char *path, berth_err_t *err)
 
 static int load_child(void *arg, int in_fd, int out_fd, int res_fd)
 {
-    UNUSED(out_fd);
     load_ctx_t *c = arg;
+    c->progress_fd = out_fd;
     berth_err_t err = {0};
     c->archive_path = xasprintf("%s/upload.tar", c->tmpdir);
     cJSON *result = cJSON_CreateObject();
@@ -504,6 +546,7 @@ static int load_child(void *arg, int in_fd, int out_fd, int res_fd)
         img_job_child_error(res_fd, &err);
         return 1;
     }
+    img_job_child_syncfs(c->tmpdir);
     img_job_child_result(res_fd, result);
     return 0;
 }
@@ -560,9 +603,29 @@ static void load_done_cb(img_job_t *job, cJSON *result, void *data)
             }
         }
     }
-    fs_rm_rf(ld->tmpdir);
+    /* The spooled upload can be big: unlink it off the loop. */
+    img_store_remove_async(ld->store, ld->tmpdir);
+    ld->tmp_removed = true;
     if (ld->cbs.done_cb)
         ld->cbs.done_cb(ld, berth_err_isset(&err) ? &err : NULL, ld->data);
+}
+
+static void load_out_cb(img_job_t *job, const char *buf, size_t len, void *data)
+{
+    UNUSED(job);
+    img_load_t *ld = data;
+    if (ld->status_buf.len + len > 1024 * 1024)
+        return; /* a child never sends this much; ignore rather than grow */
+    buf_append(&ld->status_buf, buf, len);
+    char *nl;
+    while (ld->status_buf.len && (nl = memchr(ld->status_buf.data, '\n', ld->status_buf.len))) {
+        size_t n = (size_t)(nl - ld->status_buf.data);
+        cJSON *msg = cJSON_ParseWithLength(ld->status_buf.data, n);
+        buf_consume(&ld->status_buf, n + 1);
+        if (msg && ld->cbs.status_cb)
+            ld->cbs.status_cb(ld, msg, ld->data);
+        cJSON_Delete(msg);
+    }
 }
 
 static void load_abort_cb(img_job_t *job, void *data)
@@ -598,7 +661,8 @@ int img_load_begin(img_store_t *s, const img_load_cbs_t *cbs, void *data, img_lo
     }
     load_ctx_t ctx = {.store = s, .tmpdir = ld->tmpdir};
     /* ctx is copied into the child by fork; the parent never uses it again. */
-    if (img_job_start(s, load_child, &ctx, true, false, &ld->job, err) < 0) {
+    buf_init(&ld->status_buf);
+    if (img_job_start(s, load_child, &ctx, true, true, &ld->job, err) < 0) {
         fs_rm_rf(ld->tmpdir);
         free(ld->tmpdir);
         free(ld);
@@ -607,6 +671,7 @@ int img_load_begin(img_store_t *s, const img_load_cbs_t *cbs, void *data, img_lo
     ld->job->on_done = load_done_cb;
     ld->job->on_drain = load_drain_cb;
     ld->job->on_abort = load_abort_cb;
+    ld->job->on_out = load_out_cb;
     ld->job->data = ld;
     *out = ld;
     return 0;
@@ -637,7 +702,9 @@ void img_load_free(img_load_t *ld)
     if (ld->job)
         img_job_cancel(ld->job);
     /* The killed child may still hold files open; removing the dir is fine. */
-    fs_rm_rf(ld->tmpdir);
+    if (!ld->tmp_removed)
+        img_store_remove_async(ld->store, ld->tmpdir);
+    buf_free(&ld->status_buf);
     free(ld->tmpdir);
     free(ld);
 }

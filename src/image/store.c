@@ -370,6 +370,43 @@ static void load_images(img_store_t *s)
     closedir(d);
 }
 
+/* Remove what a kill -9 can leave: half-written "x.tmp-XXXXXX" files of
+ * fs_write_atomic, and tmp/ (in-flight imports, layers being deleted). tmp/
+ * may be big, so it is renamed away and removed by a helper. */
+static void clean_leftovers(img_store_t *s)
+{
+    const char *dirs[] = {s->root, s->blobs, s->images_dir};
+    for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+        DIR *d = opendir(dirs[i]);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+            if (strstr(de->d_name, ".tmp-")) {
+                cleanup_free char *p = xasprintf("%s/%s", dirs[i], de->d_name);
+                unlink(p);
+            }
+        }
+        if (d)
+            closedir(d);
+    }
+    char rnd[65];
+    berth_random_hex_id(rnd);
+    cleanup_free char *stale = xasprintf("%s/tmp-stale-%.16s", s->root, rnd);
+    /* Only a non-empty tmp/ is worth a helper process. */
+    if (rmdir(s->tmp) < 0 && errno != ENOENT)
+        rename(s->tmp, stale);
+    DIR *d = opendir(s->root);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (strncmp(de->d_name, "tmp-stale-", 10) == 0) {
+            cleanup_free char *p = xasprintf("%s/%s", s->root, de->d_name);
+            img_store_remove_async(s, p);
+        }
+    }
+    if (d)
+        closedir(d);
+    fs_mkdir_p(s->tmp, 0700);
+}
+
 int img_store_open(uv_loop_t *loop, const char *data_root, img_store_t **out, berth_err_t *err)
 {
     img_store_t *s = xcalloc(1, sizeof(*s));
@@ -380,8 +417,6 @@ int img_store_open(uv_loop_t *loop, const char *data_root, img_store_t **out, be
     s->images_dir = xasprintf("%s/images", s->root);
     s->tmp = xasprintf("%s/tmp", s->root);
     s->repos_path = xasprintf("%s/repositories.json", s->root);
-    /* Interrupted imports leave only temp dirs: drop them wholesale. */
-    fs_rm_rf(s->tmp);
     const char *dirs[] = {s->blobs, s->layers, s->images_dir, s->tmp};
     for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
         int r = fs_mkdir_p(dirs[i], 0700);
@@ -391,6 +426,7 @@ int img_store_open(uv_loop_t *loop, const char *data_root, img_store_t **out, be
             return -1;
         }
     }
+    clean_leftovers(s);
     load_images(s);
     load_refs(s);
     refresh_refs(s);
@@ -644,7 +680,7 @@ int img_store_place_layer(img_store_t *s, const char *tmp_layer_dir, const char 
 {
     cleanup_free char *dst = xasprintf("%s/%s", s->layers, hex_of(chain_id));
     if (img_store_has_layer(s, chain_id)) {
-        fs_rm_rf(tmp_layer_dir);
+        img_store_remove_async(s, tmp_layer_dir);
         return 0;
     }
     cJSON *meta = cJSON_CreateObject();
@@ -664,7 +700,7 @@ int img_store_place_layer(img_store_t *s, const char *tmp_layer_dir, const char 
         /* Another import placed the same chain meanwhile: keep theirs. Never
          * remove dst here, it may be a layer an image already uses. */
         if ((errno == ENOTEMPTY || errno == EEXIST) && img_store_has_layer(s, chain_id)) {
-            fs_rm_rf(tmp_layer_dir);
+            img_store_remove_async(s, tmp_layer_dir);
             return 0;
         }
         return berth_err_sys(err, errno, "moving layer into place");
@@ -695,6 +731,10 @@ void img_store_remove_async(img_store_t *s, const char *path)
 {
     img_job_t *job;
     berth_err_t err = {0};
+    if (s->in_child) {
+        fs_rm_rf(path);
+        return;
+    }
     /* Big layers take a while to delete: do it off the loop. Whatever is
      * left under tmp/ after a crash goes at the next open. */
     if (img_job_start(s, rm_child, (void *)path, false, false, &job, &err) < 0)
@@ -834,6 +874,32 @@ static int usage(img_store_t *s, const img_image_t *img, char cid[65])
     return s->in_use(s->in_use_data, img->id, cid);
 }
 
+/* Docker's isSingleReference: every reference is in one repository (then
+ * deleting by ID untags them all without force). */
+static bool single_repository(const img_image_t *img)
+{
+    cleanup_free char *first = NULL;
+    for (size_t i = 0; i < img->n_repo_tags + img->n_repo_digests; i++) {
+        const char *ref =
+            i < img->n_repo_tags ? img->repo_tags[i] : img->repo_digests[i - img->n_repo_tags];
+        img_ref_t r;
+        berth_err_t e = {0};
+        if (img_ref_parse_no_default(ref, &r, &e) < 0)
+            return false;
+        char *repo = img_ref_repo(&r);
+        img_ref_free(&r);
+        if (!first) {
+            first = repo;
+        } else {
+            bool same = strcmp(first, repo) == 0;
+            free(repo);
+            if (!same)
+                return false;
+        }
+    }
+    return true;
+}
+
 int img_store_delete(img_store_t *s, const char *name, bool force, bool noprune, cJSON *report,
                      berth_err_t *err)
 {
@@ -869,7 +935,7 @@ int img_store_delete(img_store_t *s, const char *name, bool force, bool noprune,
             return berth_err_set(err, BERTH_E_CONFLICT,
                                  "conflict: unable to remove repository reference \"%s\" (must "
                                  "force) - container %s is using its referenced image %s",
-                                 fam, img_short_id(cid, short_c), short_id);
+                                 name, img_short_id(cid, short_c), short_id);
         if (remove_ref(s, full, err) < 0)
             return -1;
         report_add(report, "Untagged", fam);
@@ -882,7 +948,7 @@ int img_store_delete(img_store_t *s, const char *name, bool force, bool noprune,
                                  "being used by running container %s",
                                  short_id, img_short_id(cid, short_c));
         if (!force) {
-            if (img->n_repo_tags > 1)
+            if (!single_repository(img))
                 return berth_err_set(err, BERTH_E_CONFLICT,
                                      "conflict: unable to delete %s (must be forced) - image is "
                                      "referenced in multiple repositories",

@@ -45,6 +45,7 @@ typedef struct push_layer {
     int64_t sent;
     uint64_t last_progress_ms;
     char *location;
+    char *mount_from; /* a repository of this registry that has the blob */
     /* result */
     char digest[IMG_DIGEST_LEN];
     char diff_id[IMG_DIGEST_LEN];
@@ -147,6 +148,7 @@ static void push_teardown(push_op_t *p)
             img_export_free(l->ex);
         layer_drop_queue(l);
         free(l->location);
+        free(l->mount_from);
     }
     free(p->layers);
     reg_sess_free(p->sess);
@@ -519,6 +521,8 @@ static void export_done_cb(img_export_t *ex, const img_layer_result_t *res, cons
     layer_try_finish(l);
 }
 
+static void layer_stream_to(push_layer_t *l, const char *loc);
+
 static void layer_post_done(reg_xfer_t *x, int result)
 {
     push_layer_t *l = x->data;
@@ -530,6 +534,14 @@ static void layer_post_done(reg_xfer_t *x, int result)
         push_fail(p, BERTH_E_INTERNAL, "pushing layer %s: %s", l->short_id, msg);
         return;
     }
+    layer_stream_to(l, loc);
+}
+
+/* Export the layer and stream it into the upload session at loc. */
+static void layer_stream_to(push_layer_t *l, const char *loc)
+{
+    push_op_t *p = l->p;
+    free(l->location);
     l->location = absolute_location(p->sess, loc);
     berth_err_t err;
     berth_err_clear(&err);
@@ -563,11 +575,42 @@ static void layer_upload(push_layer_t *l)
         push_fail(p, BERTH_E_INTERNAL, "pushing layer %s: %s", l->short_id, strerror(-r));
 }
 
+static void layer_mount_done(reg_xfer_t *x, int result)
+{
+    push_layer_t *l = x->data;
+    push_op_t *p = l->p;
+    l->xfer = NULL;
+    if (result == 0 && x->status == 201) {
+        cleanup_free char *status = xasprintf("Mounted from %s", l->mount_from);
+        layer_finished(l, status);
+        push_schedule(p);
+        return;
+    }
+    /* 202: the registry opened a normal upload session instead. */
+    const char *loc = reg_xfer_header(x, "location");
+    if (result == 0 && x->status == 202 && loc) {
+        emit(p, reg_msg_status(l->short_id, "Pushing"));
+        layer_stream_to(l, loc);
+        return;
+    }
+    layer_upload(l);
+}
+
 static void layer_head_done(reg_xfer_t *x, int result)
 {
     push_layer_t *l = x->data;
     push_op_t *p = l->p;
     l->xfer = NULL;
+    if (!(result == 0 && x->status == 200) && l->mount_from) {
+        /* Cross-repository mount: no bytes move when the registry has it. */
+        cleanup_free char *d = reg_url_escape(l->digest);
+        cleanup_free char *from = reg_url_escape(l->mount_from);
+        cleanup_free char *path =
+            xasprintf("/v2/%s/blobs/uploads/?mount=%s&from=%s", p->ref.path, d, from);
+        reg_xfer_opts_t o = {.method = "POST", .body = "", .on_done = layer_mount_done, .data = l};
+        if (reg_sess_start(p->sess, &o, path, &l->xfer) == 0)
+            return;
+    }
     if (result == 0 && x->status == 200) {
         if (l->size <= 0) {
             const char *cl = reg_xfer_header(x, "content-length");
@@ -578,6 +621,21 @@ static void layer_head_done(reg_xfer_t *x, int result)
         return;
     }
     layer_upload(l);
+}
+
+/* A repository on the same registry that received this layer before. */
+static char *mount_source(const cJSON *entry, const reg_ref_t *ref)
+{
+    size_t dlen = strlen(ref->domain);
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(entry, "repos"))
+    {
+        const char *repo = cJSON_GetStringValue(r);
+        if (repo && !strncmp(repo, ref->domain, dlen) && repo[dlen] == '/' &&
+            strcmp(repo + dlen + 1, ref->path) != 0)
+            return xstrdup(repo + dlen + 1);
+    }
+    return NULL;
 }
 
 static void layer_begin(push_layer_t *l)
@@ -594,6 +652,7 @@ static void layer_begin(push_layer_t *l)
         snprintf(l->digest, sizeof(l->digest), "%s", digest);
         snprintf(l->diff_id, sizeof(l->diff_id), "%s", diff_id);
         l->size = (int64_t)size->valuedouble;
+        l->mount_from = mount_source(e, &p->ref);
     } else {
         /* The store exports the exact original tar, so an uncompressed
          * push has the diff_id as its digest: ask for that. */
@@ -677,12 +736,30 @@ int reg_push(reg_client_t *c, const reg_push_opts_t *o, reg_progress_cb progress
         snprintf(l->local_diff_id, sizeof(l->local_diff_id), "%s", img->diff_ids[i]);
         reg_short_id(img->diff_ids[i], l->short_id);
     }
+    /* Mount sources need pull access in the same token. */
+    cJSON *cache = cache_load(c);
+    berth_buf_t scope;
+    buf_init(&scope);
+    for (size_t i = 0; i < p->n_layers; i++) {
+        cleanup_free char *src =
+            mount_source(cJSON_GetObjectItemCaseSensitive(cache, p->layers[i].chain), &p->ref);
+        if (!src)
+            continue;
+        cleanup_free char *one = xasprintf("repository:%s:pull", src);
+        if (scope.data && strstr(scope.data, one))
+            continue;
+        buf_printf(&scope, "%s%s", scope.len ? " " : "", one);
+    }
+    cJSON_Delete(cache);
     p->op.abort = push_abort;
     p->progress = progress;
     p->done = done;
     p->data = data;
     reg_op_link(c, &p->op);
     p->sess = reg_sess_new(c, reg_ref_api_host(&p->ref), p->ref.path, "pull,push", o->auth);
+    if (scope.len)
+        p->sess->extra_scope = buf_steal(&scope);
+    buf_free(&scope);
     if (op)
         *op = &p->op;
     reg_sess_open(p->sess, false, push_ready_cb, p);

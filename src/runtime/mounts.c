@@ -15,12 +15,16 @@
 enum { MK_NONE, MK_DIR, MK_FILE };
 
 /* Open (O_PATH) path inside root, creating missing directories and, with
- * MK_FILE, an empty final file. Returns fd or -errno. */
-static int open_in_root(int rootfd, const char *path, int make)
+ * MK_FILE, an empty final file. A dangling symlink on the way is followed the
+ * way the kernel would inside the root (its target is created), like runc's
+ * MkdirAllInRoot. Returns fd or -errno. */
+static int open_in_root_depth(int rootfd, const char *path, int make, int depth)
 {
     int fd = rt_openat_in_root(rootfd, path, O_PATH, 0);
     if (fd >= 0 || fd != -ENOENT || make == MK_NONE)
         return fd;
+    if (depth > 40)
+        return -ELOOP;
     cleanup_free char *p = xstrdup(path);
     char *s = p;
     while (*s == '/')
@@ -33,33 +37,34 @@ static int open_in_root(int rootfd, const char *path, int make)
         if (slash)
             *slash = '\0';
         if (*s && strcmp(s, ".") != 0) {
-            snprintf(prefix + strlen(prefix), sizeof(prefix) - strlen(prefix), "/%s", s);
+            size_t parent_len = strlen(prefix);
+            snprintf(prefix + parent_len, sizeof(prefix) - parent_len, "/%s", s);
             int next = rt_openat_in_root(rootfd, prefix, O_PATH, 0);
             if (next == -ENOENT) {
-                /* Create relative to the (already resolved) parent dir fd. */
+                /* Create relative to the already resolved parent (an O_PATH
+                 * fd works as the dirfd of *at calls). */
+                int r;
                 if (last && make == MK_FILE) {
-                    cleanup_free char *parent_path = xasprintf("/proc/self/fd/%d", dirfd);
-                    int pfd = open(parent_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                    if (pfd < 0)
-                        return -errno;
-                    int f =
-                        openat(pfd, s, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
-                    close(pfd);
-                    if (f < 0 && errno != EEXIST)
-                        return -errno;
-                    if (f >= 0)
-                        close(f);
+                    r = openat(dirfd, s, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+                               0644);
+                    if (r >= 0)
+                        close(r);
                 } else {
-                    cleanup_free char *parent_path = xasprintf("/proc/self/fd/%d", dirfd);
-                    int pfd = open(parent_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                    if (pfd < 0)
-                        return -errno;
-                    int r = mkdirat(pfd, s, 0755);
-                    close(pfd);
-                    if (r < 0 && errno != EEXIST)
-                        return -errno;
+                    r = mkdirat(dirfd, s, 0755);
                 }
+                if (r < 0 && errno != EEXIST)
+                    return -errno;
                 next = rt_openat_in_root(rootfd, prefix, O_PATH, 0);
+                char link[PATH_MAX];
+                ssize_t n;
+                if (next == -ENOENT && (n = readlinkat(dirfd, s, link, sizeof(link) - 1)) > 0) {
+                    link[n] = '\0';
+                    prefix[parent_len] = '\0';
+                    cleanup_free char *again =
+                        xasprintf("%s/%s%s%s", link[0] == '/' ? "" : prefix, link, last ? "" : "/",
+                                  last ? "" : slash + 1);
+                    return open_in_root_depth(rootfd, again, make, depth + 1);
+                }
             }
             if (next < 0)
                 return next;
@@ -71,6 +76,11 @@ static int open_in_root(int rootfd, const char *path, int make)
         s = slash + 1;
     }
     return steal_fd(&dirfd);
+}
+
+static int open_in_root(int rootfd, const char *path, int make)
+{
+    return open_in_root_depth(rootfd, path, make, 0);
 }
 
 static int mount_at(int rootfd, const char *dest, int make, const char *src, const char *fstype,
@@ -226,6 +236,35 @@ static int setup_dev(const rt_spec_t *s, int rootfd, const char *console_path, b
     return 0;
 }
 
+/* v1: a tmpfs with one read-only hierarchy per controller we use. */
+static int mount_cgroup_v1(int rootfd, unsigned long ro, berth_err_t *err)
+{
+    if (mount_at(rootfd, "/sys/fs/cgroup", MK_NONE, "tmpfs", "tmpfs",
+                 MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k", err) < 0)
+        return -1;
+    static const char *const ctrls[] = {"memory", "cpu,cpuacct", "cpu",    "cpuacct",
+                                        "cpuset", "pids",        "freezer"};
+    for (size_t i = 0; i < ARRAY_SIZE(ctrls); i++) {
+        cleanup_free char *host = xasprintf("/sys/fs/cgroup/%s", ctrls[i]);
+        struct stat st;
+        /* skip missing controllers and the cpu/cpuacct symlinks of combined mounts */
+        if (lstat(host, &st) < 0 || !S_ISDIR(st.st_mode))
+            continue;
+        cleanup_free char *dest = xasprintf("/sys/fs/cgroup/%s", ctrls[i]);
+        if (mount_at(rootfd, dest, MK_DIR, "cgroup", "cgroup",
+                     MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, ctrls[i], err) < 0)
+            return -1;
+    }
+    cleanup_close int fd = open_in_root(rootfd, "/sys/fs/cgroup", MK_NONE);
+    char target[64];
+    snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+    if (ro && (fd < 0 ||
+               mount(NULL, target, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                     "mode=755,size=64k") < 0))
+        return berth_err_sys(err, errno, "remounting /sys/fs/cgroup read-only");
+    return 0;
+}
+
 static int setup_etc_and_user_mounts(const rt_spec_t *s, int rootfd, berth_err_t *err)
 {
     static const struct {
@@ -291,12 +330,15 @@ int rt_setup_rootfs(const rt_spec_t *s, const char *console_path, berth_err_t *e
                         MS_BIND | MS_REC | MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL, err) < 0) {
         return -1;
     }
-    /* The cgroup ns makes cgroup2's root our own cgroup. On v1 hosts we leave
-     * /sys/fs/cgroup as sysfs shows it (empty, read-only). */
-    if (rt_cgroup_version() == 2 &&
-        mount_at(rootfd, "/sys/fs/cgroup", MK_NONE, "cgroup2", "cgroup2",
-                 MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL, err) < 0)
+    /* The cgroup ns (entered once we were in our cgroup) makes each
+     * hierarchy's root our own cgroup, like Docker shows it. */
+    if (rt_cgroup_version() == 2) {
+        if (mount_at(rootfd, "/sys/fs/cgroup", MK_NONE, "cgroup2", "cgroup2",
+                     MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL, err) < 0)
+            return -1;
+    } else if (mount_cgroup_v1(rootfd, ro, err) < 0) {
         return -1;
+    }
     if (setup_etc_and_user_mounts(s, rootfd, err) < 0)
         return -1;
     if (!s->privileged) {

@@ -387,7 +387,9 @@ static void finish(shim_t *sh)
         cJSON_AddNumberToObject(o, "exit_code", sh->st.exit_code);
         cJSON_AddNumberToObject(o, "signal", sh->st.signal);
         cJSON_AddBoolToObject(o, "oom_killed", sh->st.oom_killed);
-        cJSON_AddNumberToObject(o, "finished_ns", (double)sh->st.finished_ns);
+        char ns[32]; /* raw: a double would round the ns */
+        snprintf(ns, sizeof(ns), "%lld", (long long)sh->st.finished_ns);
+        cJSON_AddRawToObject(o, "finished_ns", ns);
         client_send_json(sh, c, RT_FRAME_EXIT, o);
     }
     /* Give readers a bounded time to take the tail of the output. */

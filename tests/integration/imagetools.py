@@ -60,3 +60,15 @@ def image_dir_entries(daemon, sub):
 def layer_diff_dirs(daemon):
     return [os.path.join(daemon.data_root, "image", "layers", h, "diff")
             for h in image_dir_entries(daemon, "layers")]
+
+
+def tmp_drained(daemon, timeout=10.0):
+    """True once the store's tmp/ is empty (temp data is removed by a helper
+    process after the reply, so give it a moment)."""
+    import time
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if image_dir_entries(daemon, "tmp") == []:
+            return True
+        time.sleep(0.05)
+    return image_dir_entries(daemon, "tmp") == []

@@ -197,3 +197,78 @@ def test_container_lifecycle(busybox_daemon):
     r = d.berth("rm", "c1")
     assert r.returncode == 1
     assert b"No such container: c1" in r.stderr
+
+
+def test_container_commands(busybox_daemon):
+    d = busybox_daemon
+    if route_missing(d, "POST", "/containers/create"):
+        pytest.skip("container endpoints not served yet")
+    script = "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done"
+    r = d.berth("run", "-d", "--name", "t1", "-e", "FOO=bar", "-l", "k=v", "busybox",
+                "sh", "-c", script)
+    assert r.returncode == 0, r.stderr
+    try:
+        import time
+        time.sleep(0.5)
+        r = d.berth("logs", "--tail", "1", "t1")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.decode().startswith("tick ")
+        assert len(r.stdout.decode().splitlines()) == 1
+        r = d.berth("exec", "t1", "sh", "-c", "echo $FOO; exit 5")
+        assert r.returncode == 5
+        assert r.stdout == b"bar\n"
+        r = d.berth("exec", "-i", "t1", "cat", input=b"through stdin\n")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == b"through stdin\n"
+        r = d.berth("top", "t1")
+        assert r.returncode == 0, r.stderr
+        assert "PID" in r.stdout.decode().splitlines()[0]
+        r = d.berth("stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "t1")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.decode().split()[0] == "t1"
+        r = d.berth("ps", "--filter", "label=k=v", "--format", "{{.Names}} {{.Labels}}")
+        assert r.stdout.decode().strip() == "t1 k=v"
+        assert d.berth("pause", "t1").returncode == 0
+        r = d.berth("ps", "--format", "{{.Status}}")
+        assert "(Paused)" in r.stdout.decode()
+        assert d.berth("unpause", "t1").returncode == 0
+        r = d.berth("rename", "t1", "t2")
+        assert r.returncode == 0, r.stderr
+        r = d.berth("restart", "-t", "1", "t2")
+        assert r.returncode == 0, r.stderr
+        r = d.berth("inspect", "-f", "{{.Name}} {{.State.Running}}", "t2")
+        assert r.stdout.decode().strip() == "/t2 true"
+    finally:
+        d.berth("rm", "-f", "t1", "t2")
+    r = d.berth("run", "-d", "busybox", "sh", "-c", "sleep 2; exit 6")
+    cid = r.stdout.decode().strip()
+    r = d.berth("wait", cid)
+    assert r.stdout.decode().strip() == "6"
+    r = d.berth("container", "prune", "-f")
+    assert r.returncode == 0, r.stderr
+    assert cid in r.stdout.decode()
+    r = d.berth("ps", "-aq")
+    assert r.stdout.strip() == b""
+
+
+def test_run_stdin_and_signals(busybox_daemon):
+    d = busybox_daemon
+    if route_missing(d, "POST", "/containers/create"):
+        pytest.skip("container endpoints not served yet")
+    r = d.berth("run", "--rm", "-i", "busybox", "sh", "-c", "cat; echo err >&2",
+                input=b"abc\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"abc\n"
+    assert b"err\n" in r.stderr
+    # A signal to the foreground CLI reaches the container.
+    import signal
+    import subprocess
+    import time
+    p = subprocess.Popen([BERTH, "run", "--rm", "busybox", "sh", "-c",
+                          "trap 'echo got-term; exit 7' TERM; while true; do sleep 0.1; done"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=d.env())
+    time.sleep(1.5)
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=20)
+    assert p.returncode == 7, err
+    assert out == b"got-term\n"

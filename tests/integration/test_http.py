@@ -165,3 +165,38 @@ def test_daemon_rss_small(berthd):
     assert rss > 0
     # An ASan build carries a large shadow; a release build sits far below this.
     assert rss < 64 * 1024, rss
+
+
+def test_random_garbage_never_kills_daemon(berthd):
+    import random
+    rnd = random.Random(1234)
+    base = [GET_PING, GET_VERSION,
+            b"POST /v1.44/images/load HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"5\r\nhello\r\n0\r\n\r\n",
+            b"POST /exec/x/start HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+            b"Content-Length: 2\r\n\r\n{}"]
+    for i in range(300):
+        msg = bytearray(rnd.choice(base))
+        for _ in range(rnd.randint(1, 8)):
+            pos = rnd.randrange(len(msg))
+            op = rnd.randrange(3)
+            if op == 0:
+                msg[pos] = rnd.randrange(256)
+            elif op == 1:
+                del msg[pos]
+            else:
+                msg[pos:pos] = bytes(rnd.randrange(256) for _ in range(rnd.randint(1, 16)))
+        s = connect(berthd, timeout=5)
+        try:
+            s.sendall(bytes(msg))
+            if i % 2:
+                s.shutdown(socket.SHUT_WR)
+            s.settimeout(0.2)
+            try:
+                s.recv(65536)
+            except (socket.timeout, ConnectionError):
+                pass
+        finally:
+            s.close()
+    assert berthd.proc.poll() is None, berthd.log()
+    assert berthd.request("GET", "/_ping")[0] == 200

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import make_image_archive, needs_docker, BERTHD
 from imagetools import (archive_with_layer, image_dir_entries, json_lines, layer_diff_dirs,
-                        load)
+                        load, tmp_drained)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(BERTHD), reason="berthd not built yet")
 
@@ -109,7 +109,7 @@ def test_garbage_load_is_rejected(berthd):
     status, body = load(berthd, b"this is not a tar file" * 100)
     assert status >= 400 or b"errorDetail" in body
     assert images_json(berthd) == []
-    assert image_dir_entries(berthd, "tmp") == []
+    assert tmp_drained(berthd)
 
 
 @pytest.mark.parametrize("members,needle", [
@@ -130,7 +130,7 @@ def test_hostile_layers(berthd, members, needle):
     assert needle in text
     assert not os.path.exists("/tmp/berth-pwned-symlink")
     assert images_json(berthd) == []
-    assert image_dir_entries(berthd, "tmp") == []
+    assert tmp_drained(berthd)
     assert image_dir_entries(berthd, "layers") == []
 
 
@@ -181,7 +181,7 @@ def test_kill9_during_load_leaves_nothing(busybox_daemon, busybox_tar):
     s.close()
     d.start()
     assert images_json(d) == before
-    assert image_dir_entries(d, "tmp") == []
+    assert tmp_drained(d)
 
 
 # ---- docker CLI ---------------------------------------------------------------
@@ -242,3 +242,67 @@ def test_docker_py_images_api(berthd, busybox_tar):
         c.images.get("busybox")
     loaded = c.images.load(data)
     assert loaded[0].id == img.id
+
+
+def test_blob_named_members_are_verified(berthd):
+    """A layer stored as blobs/sha256/<hex> must hash to <hex>."""
+    import hashlib
+    import tarfile
+    from imagetools import layer_tar
+    layer = layer_tar([{"name": "a", "data": b"hello"}])
+    diff_id = "sha256:" + hashlib.sha256(layer).hexdigest()
+    cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                      "rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode()
+    cfg_hex = hashlib.sha256(cfg).hexdigest()
+    wrong = "0" * 64
+    manifest = json.dumps([{"Config": "blobs/sha256/" + cfg_hex, "RepoTags": ["x:1"],
+                            "Layers": ["blobs/sha256/" + wrong]}]).encode()
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tf:
+        for name, data in (("blobs/sha256/" + cfg_hex, cfg), ("blobs/sha256/" + wrong, layer),
+                           ("manifest.json", manifest)):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            tf.addfile(ti, io.BytesIO(data))
+    status, body = load(berthd, out.getvalue())
+    assert status >= 400, body
+    assert b"digest mismatch" in body
+    assert images_json(berthd) == []
+    assert tmp_drained(berthd)
+    assert image_dir_entries(berthd, "layers") == []
+
+
+def test_non_quiet_load_streams_progress(berthd, busybox_tar):
+    with open(busybox_tar, "rb") as f:
+        status, body = load(berthd, f.read(), quiet=False)
+    assert status == 200, body
+    msgs = json_lines(body)
+    assert msgs[0]["status"] == "Loading layer" and len(msgs[0]["id"]) == 12
+    assert msgs[0]["progressDetail"]["current"] == msgs[0]["progressDetail"]["total"]
+    assert msgs[-1] == {"stream": "Loaded image: busybox:latest\n"}
+    # an error after progress began arrives as errorDetail in the stream
+    from imagetools import layer_tar
+    bad_layer = layer_tar([{"name": "../escape"}])
+    two = make_image_archive(tags=("two:1",), layers=[layer_tar([{"name": "ok"}]), bad_layer])
+    status, body = load(berthd, two, quiet=False)
+    text = body.decode()
+    assert ("errorDetail" in text and status == 200) or status == 400, text
+    assert "escapes the layer" in text
+    assert [i for i in images_json(berthd) if "two:1" in i["RepoTags"]] == []
+
+
+def test_client_gone_mid_upload(busybox_daemon):
+    import socket
+    import time
+    d = busybox_daemon
+    data = make_image_archive(tags=("gone:1",), config_extra={"Cmd": ["gone"]})
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(d.sock)
+    s.sendall(("POST /images/load HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\n"
+               "Content-Length: %d\r\n\r\n" % len(data)).encode() + data[:len(data) // 3])
+    time.sleep(0.3)
+    s.close()
+    assert tmp_drained(d)
+    assert [i["RepoTags"] for i in images_json(d)] == [["busybox:latest"]]
+    # the daemon still works
+    assert load(d, make_image_archive(tags=("after:1",)))[0] == 200

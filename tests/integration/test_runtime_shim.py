@@ -145,8 +145,8 @@ class Ctr:
 def ctr(tmp_path, rootfs):
     made = []
 
-    def make(args, **kw):
-        c = Ctr(tmp_path, rootfs, args, **kw)
+    def make(args, root=None, **kw):
+        c = Ctr(tmp_path, root or rootfs, args, **kw)
         made.append(c)
         return c
     yield make
@@ -328,3 +328,109 @@ def test_nothing_left_behind_overlay(ctr):
     for ctrl in ("memory", "pids", "cpu", "freezer"):
         assert not os.path.exists(f"/sys/fs/cgroup/{ctrl}/berth/{c.id}")
     assert not os.path.exists(os.path.join(c.run_dir, "shim.sock"))
+
+
+def test_overlay_many_long_lowerdirs(ctr, tmp_path, rootfs):
+    """60 layers with long paths: far past the 4 KiB mount option limit."""
+    layers = []
+    for i in range(60):
+        d = tmp_path / ("layer-%02d-" % i + "x" * 80)
+        d.mkdir()
+        (d / ("f%02d" % i)).write_text(str(i))
+        layers.append(str(d))
+    c = ctr(["sh", "-c", "ls / | grep -c '^f'; cat /f00 /f59"], overlay=True)
+    spec = c.spec
+    spec["lowerdirs"] = layers + [rootfs]
+    (c.bundle / "runtime.json").write_text(json.dumps(spec))
+    c.run()
+    assert c.stdout == "60\n059"
+
+
+def test_ulimit_nnp_tmpfs_and_binds(ctr, tmp_path):
+    host = tmp_path / "hostdata"
+    host.mkdir()
+    (host / "hello").write_text("from host\n")
+    c = ctr(["sh", "-c", "ulimit -n; grep NoNewPrivs /proc/self/status; cat /data/hello; "
+             "touch /data/x 2>&1; grep ' /scratch ' /proc/mounts; touch /scratch/ok && echo tmpfs-rw"],
+            ulimits=[{"name": "nofile", "soft": 321, "hard": 321}], no_new_privileges=True,
+            mounts=[{"type": "bind", "source": str(host), "destination": "/data",
+                     "readonly": True},
+                    {"type": "tmpfs", "destination": "/scratch", "options": "size=1m"}]).run()
+    out = c.stdout
+    assert out.startswith("321\n") and "NoNewPrivs:\t1" in out and "from host" in out
+    assert "Read-only file system" in out and "tmpfs-rw" in out
+    assert "size=1024k" in out
+    assert not (host / "x").exists()
+
+
+def test_bind_destination_symlink_stays_in_rootfs(ctr, tmp_path, rootfs):
+    """An image symlink pointing out of the rootfs must resolve inside it."""
+    evil_root = tmp_path / "evilroot"
+    shutil.copytree(rootfs, evil_root, symlinks=True)
+    if os.path.lexists(evil_root / "data"):  # other tests' mount points
+        os.rmdir(evil_root / "data")
+    os.symlink("/../../../../../../tmp/berth-escape-target", evil_root / "data")
+    host = tmp_path / "hostdata"
+    host.mkdir()
+    (host / "hello").write_text("bound\n")
+    c = ctr(["sh", "-c", "cat /tmp/berth-escape-target/hello"], root=str(evil_root),
+            mounts=[{"type": "bind", "source": str(host), "destination": "/data"}]).run()
+    assert c.stdout == "bound\n", c
+    assert (evil_root / "tmp" / "berth-escape-target").is_dir()
+    assert not os.path.exists("/tmp/berth-escape-target")
+
+
+def test_join_network_namespace(ctr):
+    a = ctr(["sleep", "30"]).start()
+    pid = json.loads(read_frames(a.sock, STARTED)[-1][1])["pid"]
+    b = ctr(["readlink", "/proc/self/ns/net"], net_mode="join",
+            net_path="/proc/%d/ns/net" % pid).run()
+    assert b.stdout.strip() == os.readlink("/proc/%d/ns/net" % pid)
+    a.sock.sendall(frame(REQUEST, b'{"op":"kill","signal":9}'))
+    a.proc.wait(timeout=10)
+
+
+def test_cwd_through_leaked_fd_is_refused(ctr):
+    """CVE-2024-21626: no host fd survives, so /proc/self/fd/N cannot be a cwd."""
+    for n in (3, 4, 5, 6, 7, 8):
+        c = ctr(["pwd"], process={"cwd": "/proc/self/fd/%d" % n}).run()
+        assert c.started.get("exit_code") == 125, c
+
+
+def test_init_forwards_sigterm(ctr):
+    c = ctr(["sleep", "30"], init=True).start()
+    assert json.loads(read_frames(c.sock, STARTED)[-1][1])["pid"] > 0
+    c.sock.sendall(frame(REQUEST, b'{"op":"kill","signal":15}'))
+    ex = json.loads(read_frames(c.sock, EXIT)[-1][1])
+    assert ex["exit_code"] == 143  # without --init, pid 1 would ignore SIGTERM
+    c.proc.wait(timeout=10)
+
+
+def test_cgroup_view_inside(ctr):
+    c = ctr(["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes "
+             "/sys/fs/cgroup/pids/pids.max; cat /proc/self/cgroup | grep memory; "
+             "touch /sys/fs/cgroup/x 2>&1 | grep -c Read-only"],
+            resources={"memory": 32 << 20, "pids_limit": 42}).run()
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        pytest.skip("v1 layout check")
+    lines = c.stdout.split("\n")
+    assert lines[0] == str(32 << 20) and lines[1] == "42", c
+    assert lines[2].endswith(":memory:/"), c  # cgroup ns: we are at its root
+    assert lines[3] == "1", c
+
+
+def test_tty_initial_size_and_resize(ctr):
+    c = ctr(["sh", "-c", "stty size; read x; stty size"],
+            process={"tty": True, "open_stdin": True, "console_rows": 20,
+                     "console_cols": 70}).start()
+    frames = read_frames(c.sock, STARTED)
+    while b"70" not in b"".join(p for t, p in frames if t == STDOUT):
+        frames += read_frames(c.sock, STDOUT)
+    c.sock.sendall(frame(REQUEST, b'{"op":"resize","rows":33,"cols":111}'))
+    frames += read_frames(c.sock, REPLY)
+    assert json.loads(frames[-1][1]) == {"ok": True}
+    c.sock.sendall(frame(STDIN, b"go\r"))
+    frames += read_frames(c.sock, EXIT)
+    out = b"".join(p for t, p in frames if t == STDOUT).decode()
+    assert "20 70\r\n" in out and "33 111\r\n" in out, out
+    c.proc.wait(timeout=10)

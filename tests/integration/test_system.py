@@ -167,3 +167,42 @@ def test_version_and_help_flags():
     assert r.returncode == 0 and b"--data-root" in r.stdout
     r = subprocess.run([BERTHD, "--no-such-flag"], capture_output=True, timeout=10)
     assert r.returncode != 0 and b"unknown flag" in r.stderr
+
+
+def test_socket_mode(berthd):
+    import stat
+    st = os.stat(berthd.sock)
+    assert stat.S_ISSOCK(st.st_mode)
+    assert stat.S_IMODE(st.st_mode) == 0o660
+
+
+def test_tcp_with_flag(daemon_factory):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    d = daemon_factory(["--no-default-image", "--allow-insecure-tcp", "-H",
+                        "tcp://127.0.0.1:%d" % port])
+    assert "WITHOUT TLS" in d.log()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"GET /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 200 OK") and data.endswith(b"OK")
+
+
+def test_config_file_debug_and_bad_types(tmp_path):
+    cfg = tmp_path / "daemon.json"
+    cfg.write_text('{"debug": "yes"}')
+    r = subprocess.run([BERTHD, "--config-file", str(cfg)], capture_output=True, timeout=20)
+    assert r.returncode != 0 and b'"debug"' in r.stderr
+    cfg.write_text('{"max-concurrent-downloads": 0}')
+    r = subprocess.run([BERTHD, "--config-file", str(cfg)], capture_output=True, timeout=20)
+    assert r.returncode != 0 and b"max-concurrent-downloads" in r.stderr
+    cfg.write_text('{"hosts": "unix:///x"}')
+    r = subprocess.run([BERTHD, "--config-file", str(cfg)], capture_output=True, timeout=20)
+    assert r.returncode != 0 and b"hosts" in r.stderr

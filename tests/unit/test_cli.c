@@ -268,6 +268,22 @@ static void test_config_auth(void **state)
     free(sub);
 }
 
+static void test_detach_keys(void **state)
+{
+    (void)state;
+    unsigned char k[8];
+    assert_int_equal(cli_parse_detach_keys("ctrl-p,ctrl-q", k, sizeof(k)), 2);
+    assert_int_equal(k[0], 0x10);
+    assert_int_equal(k[1], 0x11);
+    assert_int_equal(cli_parse_detach_keys("a,ctrl-@,ctrl-[", k, sizeof(k)), 3);
+    assert_int_equal(k[0], 'a');
+    assert_int_equal(k[1], 0);
+    assert_int_equal(k[2], 27);
+    assert_int_equal(cli_parse_detach_keys("ctrl-", k, sizeof(k)), -1);
+    assert_int_equal(cli_parse_detach_keys("abc", k, sizeof(k)), -1);
+    assert_int_equal(cli_parse_detach_keys("", k, sizeof(k)), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_flags_errors), cmocka_unit_test(test_table_layout),
         cmocka_unit_test(test_rows_formats), cmocka_unit_test(test_template_and_pretty),
         cmocka_unit_test(test_sizes),        cmocka_unit_test(test_config_auth),
+        cmocka_unit_test(test_detach_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -467,6 +467,66 @@ static void test_http_request_bytes(void **state)
     fs_rm_rf(s.dir);
 }
 
+static void test_negotiate_version(void **state)
+{
+    (void)state;
+    static const char *const answers[] = {
+        "HTTP/1.1 200 OK\r\nAPI-Version: 1.41\r\nContent-Length: 2\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        NULL,
+    };
+    server_t s;
+    server_start(&s, answers);
+    client_t c;
+    berth_err_t err = {0};
+    cleanup_free char *host = xasprintf("unix://%s", s.path);
+    assert_int_equal(client_init(&c, host, &err), 0);
+    assert_int_equal(client_negotiate(&c, &err), 0);
+    assert_string_equal(c.api_version, "1.41");
+    /* HEAD: the Content-Length describes no body; the connection stays usable. */
+    assert_int_equal(client_json(&c, "GET", "/info", NULL, NULL, NULL, &err), 0);
+    client_close(&c);
+    int st;
+    waitpid(s.pid, &st, 0);
+    cleanup_free char *r0 = server_req(&s, 0);
+    cleanup_free char *r1 = server_req(&s, 1);
+    assert_non_null(strstr(r0, "HEAD /_ping HTTP/1.1\r\n"));
+    assert_non_null(strstr(r1, "GET /v1.41/info HTTP/1.1\r\n"));
+    fs_rm_rf(s.dir);
+}
+
+static void test_bad_responses(void **state)
+{
+    (void)state;
+    static const char *const answers[] = {
+        "NOT HTTP AT ALL\r\n\r\nConnection: close",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nab",
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5\r\n"
+        "Connection: close\r\n\r\n{bad}",
+        NULL,
+    };
+    server_t s;
+    server_start(&s, answers);
+    client_t c;
+    berth_err_t err = {0};
+    cleanup_free char *host = xasprintf("unix://%s", s.path);
+    assert_int_equal(client_init(&c, host, &err), 0);
+    assert_int_equal(client_json(&c, "GET", "/a", NULL, NULL, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "bad response"));
+    assert_int_equal(err.status, 0);
+    berth_err_clear(&err);
+    /* Truncated chunked body: an error, not a short success. */
+    assert_int_equal(client_json(&c, "GET", "/b", NULL, NULL, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "unexpected EOF"));
+    berth_err_clear(&err);
+    cJSON *out = NULL;
+    assert_int_equal(client_json(&c, "GET", "/c", NULL, &out, NULL, &err), -1);
+    assert_null(out);
+    assert_non_null(strstr(err.msg, "invalid JSON"));
+    client_close(&c);
+    server_stop(&s);
+}
+
 static void test_connect_refused(void **state)
 {
     (void)state;
@@ -487,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_json_lines),           cmocka_unit_test(test_base64_and_auth),
         cmocka_unit_test(test_urlencode_and_host),   cmocka_unit_test(test_http_requests),
         cmocka_unit_test(test_http_wire_format),     cmocka_unit_test(test_http_request_bytes),
+        cmocka_unit_test(test_negotiate_version),    cmocka_unit_test(test_bad_responses),
         cmocka_unit_test(test_connect_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,6 +70,22 @@ static void on_abort(http_req_t *req)
     fx->aborts++;
 }
 
+/* /big: 3 MiB in 16 KiB chunks, pausing whenever 256 KiB are queued. */
+#define BIG_TOTAL (3 * 1024 * 1024)
+static void big_pump(http_req_t *req)
+{
+    static const char chunk[16384] = {0};
+    size_t sent = (size_t)(uintptr_t)req->handler_data;
+    while (sent < BIG_TOTAL && http_stream_pending(req) < 256 * 1024) {
+        if (http_stream_write(req, chunk, sizeof(chunk)) < 0)
+            return;
+        sent += sizeof(chunk);
+    }
+    req->handler_data = (void *)(uintptr_t)sent;
+    if (sent >= BIG_TOTAL)
+        http_stream_end(req);
+}
+
 static void route(http_req_t *req)
 {
     if (strcmp(req->path, "/stream-in") == 0) {
@@ -101,6 +117,16 @@ static void dispatch(http_req_t *req)
         req->on_raw_eof = raw_eof;
         req->on_abort = on_abort;
         assert_int_equal(http_hijack(req, "application/vnd.docker.raw-stream"), 0);
+    } else if (strcmp(req->path, "/ws") == 0) {
+        req->on_raw_data = raw_data;
+        req->on_raw_eof = raw_eof;
+        req->on_abort = on_abort;
+        if (http_ws_upgrade(req) < 0)
+            http_reply_error(req, 400, "not a websocket request");
+    } else if (strcmp(req->path, "/big") == 0) {
+        req->on_drain = big_pump;
+        http_stream_begin(req, 200, "application/octet-stream", NULL);
+        big_pump(req);
     } else if (strcmp(req->path, "/abort") == 0) {
         req->on_abort = on_abort; /* never answers */
     } else if (strcmp(req->path, "/stream-in") == 0) {
@@ -230,6 +256,23 @@ static void test_pipelining_in_order(void **state)
     csend(fx, fd, again, strlen(again));
     assert_false(pump(fx, fd, &out, "Content-Length: 0\r\n\r\n", 2000));
     assert_int_equal(http_server_connection_count(fx->srv), 1);
+    close(fd);
+    buf_free(&out);
+}
+
+static void test_http10(void **state)
+{
+    fixture_t *fx = *state;
+    int fd = client(fx);
+    const char *reqs = "GET /echo HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                       "GET /echo HTTP/1.0\r\n\r\n";
+    csend(fx, fd, reqs, strlen(reqs));
+    berth_buf_t out;
+    buf_init(&out);
+    assert_true(pump(fx, fd, &out, NULL, 2000)); /* the plain 1.0 request closes */
+    const char *first = strstr(out.data, "Connection: keep-alive\r\n");
+    assert_non_null(first);
+    assert_non_null(strstr(first, "Connection: close\r\n"));
     close(fd);
     buf_free(&out);
 }
@@ -411,6 +454,98 @@ static void test_streamed_response(void **state)
     buf_free(&out);
 }
 
+static void test_backpressure_on_drain(void **state)
+{
+    fixture_t *fx = *state;
+    int fd = client(fx);
+    const char *req = "GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    csend(fx, fd, req, strlen(req));
+    berth_buf_t out;
+    buf_init(&out);
+    assert_true(pump(fx, fd, &out, NULL, 10000)); /* all of it, then close */
+    assert_true(out.len > BIG_TOTAL);
+    assert_true(out.len > 5 && memcmp(out.data + out.len - 5, "0\r\n\r\n", 5) == 0);
+    close(fd);
+    buf_free(&out);
+}
+
+/* A masked client frame. */
+static size_t ws_frame(char *out, int opcode, const char *payload, size_t len)
+{
+    static const unsigned char mask[4] = {0x11, 0x22, 0x33, 0x44};
+    size_t h = 0;
+    out[h++] = (char)(0x80 | opcode);
+    out[h++] = (char)(0x80 | len);
+    memcpy(out + h, mask, 4);
+    h += 4;
+    for (size_t i = 0; i < len; i++)
+        out[h + i] = (char)(payload[i] ^ mask[i & 3]);
+    return h + len;
+}
+
+static void test_websocket(void **state)
+{
+    fixture_t *fx = *state;
+    int fd = client(fx);
+    char req[1024];
+    /* The handshake with a frame right behind it in the same write. */
+    size_t n = (size_t)snprintf(req, sizeof(req),
+                                "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                                "Connection: keep-alive, Upgrade\r\n"
+                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                "Sec-WebSocket-Version: 13\r\n\r\n");
+    n += ws_frame(req + n, 0x1, "hi", 2);
+    n += ws_frame(req + n, 0x9, "p!", 2);
+    csend(fx, fd, req, n);
+    berth_buf_t out;
+    buf_init(&out);
+    pump(fx, fd, &out, "p!", 2000);
+    assert_true(strncmp(out.data, "HTTP/1.1 101 Switching Protocols\r\n", 34) == 0);
+    assert_non_null(strstr(out.data, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+    const char *body = after(out.data, "\r\n\r\n");
+    assert_non_null(body);
+    /* Binary frame "HI" (unmasked), then the pong. */
+    assert_memory_equal(body, "\x82\x02HI\x8a\x02p!", 8);
+    size_t seen = out.len;
+    n = ws_frame(req, 0x8, "\x03\xe8", 2);
+    csend(fx, fd, req, n);
+    assert_true(pump(fx, fd, &out, NULL, 2000));
+    /* "bye" from on_raw_eof, then one close frame (ours answers theirs). */
+    assert_int_equal(out.len - seen, 5 + 4);
+    assert_memory_equal(out.data + seen,
+                        "\x82\x03"
+                        "bye"
+                        "\x88\x02\x03\xe8",
+                        9);
+    assert_int_equal(fx->aborts, 0);
+    close(fd);
+    buf_free(&out);
+
+    /* Not a websocket handshake: a plain error reply. */
+    fd = client(fx);
+    const char *bad = "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n";
+    csend(fx, fd, bad, strlen(bad));
+    buf_init(&out);
+    pump(fx, fd, &out, "}", 2000);
+    assert_non_null(strstr(out.data, "400 Bad Request"));
+    close(fd);
+    buf_free(&out);
+
+    /* An unmasked client frame is a protocol error: close 1002 and abort. */
+    fd = client(fx);
+    n = (size_t)snprintf(req, sizeof(req),
+                         "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                         "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                         "Sec-WebSocket-Version: 13\r\n\r\n\x82\x01x");
+    csend(fx, fd, req, n);
+    buf_init(&out);
+    assert_true(pump(fx, fd, &out, NULL, 2000));
+    assert_non_null(memmem(out.data, out.len, "\x88\x02\x03\xea", 4));
+    assert_int_equal(fx->aborts, 1);
+    close(fd);
+    buf_free(&out);
+}
+
 static void test_slow_headers_dropped(void **state)
 {
     fixture_t *fx = *state;
@@ -430,11 +565,42 @@ static void test_slow_headers_dropped(void **state)
     close(fd);
 }
 
+static void test_replaced_socket_is_left_alone(void **state)
+{
+    (void)state;
+    fixture_t *fx = NULL;
+    setup((void **)&fx);
+    /* Another daemon took over the path after us. */
+    assert_int_equal(unlink(fx->path), 0);
+    int other = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    strcpy(sa.sun_path, fx->path);
+    assert_int_equal(bind(other, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(other, 1), 0);
+    /* A live socket on the path is not stale: a second listen refuses. */
+    http_server_t *srv2 = NULL;
+    http_server_opts_t opts = {.loop = &fx->loop, .dispatch = dispatch};
+    assert_int_equal(http_server_new(&opts, &srv2), 0);
+    assert_int_equal(http_server_listen_unix(srv2, fx->path, 0600, (gid_t)-1), -EADDRINUSE);
+    assert_true(fs_exists(fx->path));
+    http_server_close(srv2, NULL, NULL);
+    assert_true(fs_exists(fx->path));
+    http_server_close(fx->srv, closed_cb, fx);
+    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    assert_true(fs_exists(fx->path)); /* not ours any more: left in place */
+    close(other);
+    unlink(fx->path);
+    assert_int_equal(uv_loop_close(&fx->loop), 0);
+    rmdir(fx->dir);
+    free(fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pipelining_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunked_request_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http10, setup, teardown),
         cmocka_unit_test_setup_teardown(test_streamed_request_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_too_large, setup, teardown),
         cmocka_unit_test_setup_teardown(test_headers_too_large, setup, teardown),
@@ -444,6 +610,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_abort_when_client_leaves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_streamed_response, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_headers_dropped, setup, teardown),
+        cmocka_unit_test(test_replaced_socket_is_left_alone),
+        cmocka_unit_test_setup_teardown(test_backpressure_on_drain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_websocket, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -139,6 +139,7 @@ static void collect_done(img_export_t *ex, const img_layer_result_t *res, const 
 
 typedef struct load_out {
     berth_buf_t lines;
+    int statuses;
     int done;
     berth_err_t err;
 } load_out_t;
@@ -147,6 +148,14 @@ static void lo_progress(img_load_t *ld, const char *line, void *data)
 {
     (void)ld;
     buf_puts(&((load_out_t *)data)->lines, line);
+}
+
+static void lo_status(img_load_t *ld, const cJSON *msg, void *data)
+{
+    (void)ld;
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(msg, "status");
+    if (cJSON_IsString(st) && strcmp(st->valuestring, "Loading layer") == 0)
+        ((load_out_t *)data)->statuses++;
 }
 
 static void lo_done(img_load_t *ld, const berth_err_t *err, void *data)
@@ -161,7 +170,7 @@ static void lo_done(img_load_t *ld, const berth_err_t *err, void *data)
 static int load_bytes(fx_t *f, img_store_t *s, const void *data, size_t len, load_out_t *o)
 {
     buf_init(&o->lines);
-    img_load_cbs_t cbs = {lo_progress, lo_done, NULL};
+    img_load_cbs_t cbs = {lo_progress, lo_done, NULL, lo_status};
     img_load_t *ld;
     berth_err_t err = {0};
     assert_int_equal(img_load_begin(s, &cbs, o, &ld, &err), 0);
@@ -198,6 +207,7 @@ static void test_save_load_roundtrip_and_persistence(void **state)
     if (load_bytes(f, s2, c.buf.data, c.buf.len, &o) != 1)
         fail_msg("load failed: %s", o.err.msg);
     assert_string_equal(o.lines.data, "Loaded image: busybox:latest\n");
+    assert_int_equal(o.statuses, 1); /* one "Loading layer" per layer */
     img_image_t *img2 = img_store_lookup(s2, "busybox", &err);
     assert_non_null(img2);
     assert_string_equal(img2->id, id);
@@ -246,6 +256,69 @@ static void test_tag_delete(void **state)
     assert_int_equal(count_dir(layers), 0);
     assert_int_equal(img_store_delete(f->s, "busybox", false, false, NULL, &err), -1);
     assert_int_equal(err.status, 404);
+}
+
+static void test_delete_by_id_same_repository(void **state)
+{
+    fx_t *f = *state;
+    img_image_t *img = make_default(f);
+    char id[IMG_DIGEST_LEN];
+    strcpy(id, img->id);
+    berth_err_t err = {0};
+    assert_int_equal(img_store_tag(f->s, img, "busybox:other", &err), 0);
+    cJSON *rep = cJSON_CreateArray();
+    /* both tags are in one repository: Docker removes them all without force */
+    assert_int_equal(img_store_delete(f->s, id + 7, false, false, rep, &err), 0);
+    assert_int_equal(cJSON_GetArraySize(rep), 4); /* 2 Untagged, image, layer */
+    assert_null(img_store_get(f->s, id));
+    cJSON_Delete(rep);
+}
+
+static int usage_hook(void *data, const char *image_id, char *container_id)
+{
+    (void)image_id;
+    strcpy(container_id, "c0ffee0000000000000000000000000000000000000000000000000000000000");
+    return *(int *)data;
+}
+
+static void test_delete_in_use(void **state)
+{
+    fx_t *f = *state;
+    img_image_t *img = make_default(f);
+    char id[IMG_DIGEST_LEN];
+    strcpy(id, img->id);
+    int use = IMG_USED_STOPPED;
+    img_store_set_in_use_hook(f->s, usage_hook, &use);
+    berth_err_t err = {0};
+    assert_int_equal(img_store_delete(f->s, "busybox", false, false, NULL, &err), -1);
+    assert_int_equal(err.status, 409);
+    assert_non_null(strstr(err.msg,
+                           "unable to remove repository reference \"busybox\" (must "
+                           "force) - container c0ffee000000 is using its referenced image"));
+    berth_err_clear(&err);
+    assert_int_equal(img_store_delete(f->s, id, false, false, NULL, &err), -1);
+    assert_non_null(strstr(err.msg, "being used by stopped container c0ffee000000"));
+    use = IMG_USED_RUNNING;
+    berth_err_clear(&err);
+    assert_int_equal(img_store_delete(f->s, id, true, false, NULL, &err), -1);
+    assert_non_null(
+        strstr(err.msg, "(cannot be forced) - image is being used by running container"));
+    use = IMG_USED_STOPPED;
+    cJSON *rep = cJSON_CreateArray();
+    assert_int_equal(img_store_delete(f->s, id, true, false, rep, &err), 0);
+    /* forced: untagged, but kept for the stopped container */
+    assert_int_equal(cJSON_GetArraySize(rep), 1);
+    assert_non_null(img_store_get(f->s, id));
+    cJSON_Delete(rep);
+    /* prune skips images in use */
+    rep = cJSON_CreateArray();
+    int64_t rec;
+    assert_int_equal(img_store_prune(f->s, true, NULL, NULL, rep, &rec, &err), 0);
+    assert_int_equal(cJSON_GetArraySize(rep), 0);
+    use = IMG_UNUSED;
+    assert_int_equal(img_store_prune(f->s, true, NULL, NULL, rep, &rec, &err), 0);
+    assert_null(img_store_get(f->s, id));
+    cJSON_Delete(rep);
 }
 
 static void test_prune_dangling(void **state)
@@ -421,7 +494,7 @@ static void test_close_with_running_load(void **state)
     fx_t *f = *state;
     load_out_t o = {0};
     buf_init(&o.lines);
-    img_load_cbs_t cbs = {lo_progress, lo_done, NULL};
+    img_load_cbs_t cbs = {lo_progress, lo_done, NULL, lo_status};
     img_load_t *ld;
     berth_err_t err = {0};
     assert_int_equal(img_load_begin(f->s, &cbs, &o, &ld, &err), 0);
@@ -434,6 +507,32 @@ static void test_close_with_running_load(void **state)
     buf_free(&o.lines);
 }
 
+static void test_open_cleans_leftovers(void **state)
+{
+    fx_t *f = *state;
+    img_store_close(f->s);
+    char p[256];
+    snprintf(p, sizeof(p), "%s/image/tmp/abc/diff", f->root);
+    assert_int_equal(fs_mkdir_p(p, 0700), 0);
+    snprintf(p, sizeof(p), "%s/image/tmp/abc/diff/file", f->root);
+    assert_int_equal(fs_write_atomic(p, "x", 1, 0600), 0);
+    char junk1[256], junk2[256];
+    snprintf(junk1, sizeof(junk1), "%s/image/images/%064d.tmp-AbCdEf", f->root, 0);
+    snprintf(junk2, sizeof(junk2), "%s/image/repositories.json.tmp-123456", f->root);
+    assert_int_equal(fs_write_atomic(junk1, "{", 1, 0600), 0);
+    assert_int_equal(fs_write_atomic(junk2, "{", 1, 0600), 0);
+    berth_err_t err = {0};
+    assert_int_equal(img_store_open(&f->loop, f->root, &f->s, &err), 0);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_false(fs_exists(junk1));
+    assert_false(fs_exists(junk2));
+    snprintf(p, sizeof(p), "%s/image/tmp", f->root);
+    assert_int_equal(count_dir(p), 0);
+    snprintf(p, sizeof(p), "%s/image", f->root);
+    /* blobs, images, layers, tmp: no stale dirs left */
+    assert_int_equal(count_dir(p), 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,10 +540,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_save_load_roundtrip_and_persistence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tag_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_dangling, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_in_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_by_id_same_repository, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_garbage_and_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ingest_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blob_verification, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_with_running_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_cleans_leftovers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

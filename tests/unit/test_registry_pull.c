@@ -294,6 +294,21 @@ static void test_push_roundtrip(void **state)
         pulled_free(&p);
     }
 
+    /* A third repository on the same registry: blobs are mounted. */
+    cleanup_free char *other = image_name(e, "dst/other");
+    cleanup_free char *other_ref = xasprintf("%s:v3", other);
+    img = img_store_lookup(e->store, src_ref, &err);
+    assert_int_equal(img_store_tag(e->store, img, other_ref, &err), 0);
+    memset(&p, 0, sizeof(p));
+    p.msgs = cJSON_CreateArray();
+    reg_push_opts_t o3 = {.name = other, .tag = "v3"};
+    assert_int_equal(reg_push(e->client, &o3, progress_cb, op_done_cb, &p, NULL, &err), 0);
+    run_until(&e->loop, &p.res.done);
+    if (p.res.failed)
+        fail_msg("push 3: %s", p.res.err.msg);
+    assert_int_equal(count_status(&p, "Mounted from dst/copy"), 2);
+    pulled_free(&p);
+
     /* Pull it back into a fresh store: same image ID. */
     env_close_store(e);
     fs_rm_rf(e->root);

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "berth/runtime.h"
 #include "runtime/internal.h"
@@ -299,6 +300,102 @@ static void test_exec_connect_kill(void **state)
     rt_spec_free(&s);
 }
 
+static void test_cgroup_stats_freeze(void **state)
+{
+    (void)state;
+    if (!can_run())
+        skip();
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    rt_spec_t s;
+    const char *args[] = {"sleep", "30"};
+    make_spec(&s, args, 2);
+    s.resources.memory = 64 << 20;
+    s.resources.pids_limit = 20;
+    berth_err_t err = {0};
+    assert_int_equal(rt_spec_save(&s, &err), 0);
+    result_t r;
+    result_init(&r);
+    rt_shim_t *sh = rt_shim_spawn(&loop, shim, &s, &cbs, &r, &err);
+    assert_non_null(sh);
+    run_until(&loop, &r.started);
+    assert_true(r.pid > 0);
+
+    rt_stats_t st;
+    assert_int_equal(rt_cgroup_stats(s.cgroup_parent, s.id, &st, &err), 0);
+    assert_true(st.memory_limit == 64u << 20);
+    assert_true(st.memory_usage > 0);
+    assert_true(st.pids_current >= 1);
+    assert_true(st.pids_limit == 20);
+    assert_true(st.online_cpus >= 1);
+    assert_true(st.system_cpu_usage_ns > 0);
+    pid_t *pids = NULL;
+    size_t n = 0;
+    assert_int_equal(rt_cgroup_pids(s.cgroup_parent, s.id, &pids, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(pids[0], r.pid);
+    free(pids);
+
+    assert_int_equal(rt_cgroup_freeze(s.cgroup_parent, s.id, true, &err), 0);
+    char path[256], buf[64] = {0};
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)r.pid);
+    if (rt_cgroup_version() == 1) {
+        char *fs = NULL;
+        char *p = xasprintf("/sys/fs/cgroup/freezer/berth/%s/freezer.state", s.id);
+        assert_int_equal(fs_read_file(p, 64, &fs, NULL), 0);
+        assert_non_null(strstr(fs, "FROZEN"));
+        free(fs);
+        free(p);
+    }
+    assert_int_equal(rt_cgroup_freeze(s.cgroup_parent, s.id, false, &err), 0);
+    (void)buf;
+
+    /* pid 1 of a pid ns ignores SIGTERM without a handler (docker stop then kills) */
+    assert_int_equal(rt_shim_kill(sh, SIGKILL), 0);
+    run_until(&loop, &r.exited);
+    assert_true(r.exited);
+    assert_int_equal(r.st.exit_code, 137);
+    /* the cgroup is gone with the container */
+    assert_int_not_equal(rt_cgroup_stats(s.cgroup_parent, s.id, &st, &err), 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    result_free(&r);
+    rt_spec_free(&s);
+}
+
+/* rt_cleanup after a crash: processes left in the cgroup die, the cgroup and
+ * the run dir's socket/state go. */
+static void test_cleanup_leftovers(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    rt_spec_t s;
+    const char *args[] = {"true"};
+    make_spec(&s, args, 1);
+    berth_err_t err = {0};
+    fs_mkdir_p(s.run_dir, 0700);
+    char *sock = xasprintf("%s/%s", s.run_dir, RT_SOCKET_FILE);
+    fs_write_atomic(sock, "", 0, 0600);
+    assert_int_equal(rt_cgroup_create(s.cgroup_parent, s.id, &s.resources, &err), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    assert_int_equal(rt_cgroup_enter(s.cgroup_parent, s.id, child, &err), 0);
+    assert_int_equal(rt_cleanup(&s, &err), 0);
+    int st;
+    assert_int_equal(waitpid(child, &st, 0), child);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    rt_stats_t stats;
+    assert_int_not_equal(rt_cgroup_stats(s.cgroup_parent, s.id, &stats, &err), 0);
+    assert_false(fs_exists(sock));
+    assert_false(fs_exists(s.run_dir));
+    free(sock);
+    rt_spec_free(&s);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -307,6 +404,8 @@ int main(void)
         cmocka_unit_test(test_spawn_not_found),
         cmocka_unit_test(test_stdin),
         cmocka_unit_test(test_exec_connect_kill),
+        cmocka_unit_test(test_cgroup_stats_freeze),
+        cmocka_unit_test(test_cleanup_leftovers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
