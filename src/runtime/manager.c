@@ -86,6 +86,12 @@ const char *rt_ctr_cgroup_parent(const rt_ctr_t *c)
     return c->spec.cgroup_parent ? c->spec.cgroup_parent : "berth";
 }
 
+void mgr_event(rt_ctr_t *c, const char *action, int exit_code, int sig)
+{
+    if (c->m->event_cb && !c->m->closing)
+        c->m->event_cb(c->m->event_data, c, action, exit_code, sig);
+}
+
 /* ---- table ---- */
 void mgr_add(rt_manager_t *m, rt_ctr_t *c)
 {
@@ -326,6 +332,8 @@ int rt_manager_open(const rt_manager_opts_t *opts, rt_manager_t **out, berth_err
     m->resolv_conf_path =
         xstrdup(opts->resolv_conf_path ? opts->resolv_conf_path : "/etc/resolv.conf");
     m->images = opts->images;
+    m->event_cb = opts->event_cb;
+    m->event_data = opts->event_data;
     int rc = fs_mkdir_p(m->containers_dir, 0700);
     if (rc == 0)
         rc = fs_mkdir_p(m->exec_root, 0700);
@@ -460,6 +468,7 @@ rt_ctr_t *rt_manager_create(rt_manager_t *m, const char *name, const cJSON *body
     }
     mgr_add(m, c);
     log_info("container %.12s created (%s)", c->id, c->name);
+    mgr_event(c, "create", 0, 0);
     return c;
 fail_dir:
     fs_rm_rf(c->dir);
@@ -493,5 +502,6 @@ int rt_ctr_rename(rt_ctr_t *c, const char *new_name, berth_err_t *err)
     free(c->name);
     c->name = xstrdup(new_name);
     mgr_save(c);
+    mgr_event(c, "rename", 0, 0);
     return 0;
 }

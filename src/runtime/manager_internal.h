@@ -98,11 +98,14 @@ struct rt_manager {
     rt_ctr_t **ctrs; /* unordered */
     size_t n_ctrs, cap_ctrs;
     struct rt_exec *execs;
+    void (*event_cb)(void *data, const rt_ctr_t *c, const char *action, int exit_code, int sig);
+    void *event_data;
     struct mgr_trash *trash; /* rm -rf children for removed container dirs */
     bool closing;
 };
 
 /* manager.c */
+void mgr_event(rt_ctr_t *c, const char *action, int exit_code, int sig);
 int mgr_save(rt_ctr_t *c);                     /* config.v2.json + hostconfig.json */
 void mgr_forget(rt_manager_t *m, rt_ctr_t *c); /* drop from the table and free */
 void mgr_ctr_free(rt_ctr_t *c);

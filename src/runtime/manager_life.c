@@ -262,6 +262,7 @@ static void on_started(rt_shim_t *shim, pid_t pid, int exit_code, const char *er
         set_error(c, NULL);
         mgr_save(c);
         log_debug("container %.12s started, pid %d", c->id, (int)pid);
+        mgr_event(c, "start", 0, 0);
         pending_run(c, &c->start_done, NULL);
         return;
     }
@@ -330,11 +331,17 @@ static void on_exit_state(rt_shim_t *shim, const rt_state_t *st, void *data)
     c->starting = false;
     record_exit(c, st);
     timer_stop_free(&c->stop_timer);
+    bool was_stopping = c->stopping;
     c->stopping = false;
     log_debug("container %.12s exited with %d%s", c->id, c->exit_code,
               c->oom_killed ? " (OOM)" : "");
     berth_err_t cerr = {0};
     rt_cleanup(&c->spec, &cerr);
+    if (c->oom_killed)
+        mgr_event(c, "oom", 0, 0);
+    mgr_event(c, "die", c->exit_code, 0);
+    if (was_stopping)
+        mgr_event(c, "stop", 0, 0);
     if (c->start_done) {
         berth_err_t err = {0};
         berth_err_set(&err, BERTH_E_INTERNAL, "container exited during start: %s",
@@ -362,6 +369,7 @@ static void on_exit_state(rt_shim_t *shim, const rt_state_t *st, void *data)
             set_error(c, err.msg);
             pending_run(c, &c->stop_done, &err);
         } else {
+            mgr_event(c, "restart", 0, 0);
             /* rt_ctr_restart's callers wait for the new start. */
             ctr_pending_t *p = c->stop_done;
             c->stop_done = NULL;
@@ -439,6 +447,7 @@ int rt_ctr_stop(rt_ctr_t *c, int sig, int timeout_s, rt_ctr_done_cb done_cb, voi
     int rc = send_signal(c, sig);
     if (rc < 0)
         log_warn("container %.12s: sending signal %d: %s", c->id, sig, strerror(-rc));
+    mgr_event(c, "kill", 0, sig);
     if (timeout_s >= 0) {
         c->stop_timer = timer_new(c);
         uv_timer_start(c->stop_timer, stop_timer_cb, (uint64_t)timeout_s * 1000, 0);
@@ -475,6 +484,7 @@ int rt_ctr_kill(rt_ctr_t *c, int sig, berth_err_t *err)
     int rc = send_signal(c, sig);
     if (rc < 0)
         return berth_err_sys(err, -rc, "Cannot kill container %s", c->id);
+    mgr_event(c, "kill", 0, sig);
     return 0;
 }
 
@@ -490,6 +500,7 @@ int rt_ctr_pause(rt_ctr_t *c, bool pause, berth_err_t *err)
         return berth_err_prefix(err, "%s container %.12s", pause ? "pausing" : "unpausing", c->id);
     c->status = pause ? RT_CTR_PAUSED : RT_CTR_RUNNING;
     mgr_save(c);
+    mgr_event(c, pause ? "pause" : "unpause", 0, 0);
     return 0;
 }
 
@@ -528,6 +539,7 @@ static void remove_now(rt_ctr_t *c)
     mgr_trash_dir(m, c->dir, c->id);
     rmdir(c->spec.run_dir);
     pending_run(c, &c->stop_done, NULL);
+    mgr_event(c, "destroy", 0, 0);
     mgr_notify_removed(c);
     log_info("container %.12s removed", c->id);
     mgr_forget(m, c);

@@ -318,3 +318,19 @@ def test_hostconfig_options_reach_the_container(d, tmp_path):
     assert b"can't fork" in r.stderr
     r = run("-e", "FOO=bar", "--entrypoint", "env", "busybox")
     assert b"FOO=bar\n" in r.stdout and b"PATH=" in r.stdout
+
+
+def test_lifecycle_events(d):
+    t0 = int(time.time()) - 1
+    c = d.client()
+    out_ = c.containers.run("busybox", ["sh", "-c", "exit 3"], name="ev1", labels={"k": "v"},
+                            remove=False, detach=True)
+    out_.wait()
+    out_.remove()
+    evs = list(c.events(since=t0, until=int(time.time()) + 1, decode=True,
+                        filters={"type": "container"}))
+    mine = [e for e in evs if e.get("Actor", {}).get("Attributes", {}).get("name") == "ev1"]
+    actions = [e["Action"] for e in mine]
+    assert actions[:3] == ["create", "start", "die"] and actions[-1] == "destroy", actions
+    die = mine[2]["Actor"]["Attributes"]
+    assert die["exitCode"] == "3" and die["k"] == "v" and die["image"] == "busybox"
