@@ -314,7 +314,8 @@ static bool should_restart(rt_ctr_t *c)
 
 static void record_exit(rt_ctr_t *c, const rt_state_t *st)
 {
-    c->status = RT_CTR_EXITED;
+    /* Docker keeps a container whose first start failed in "created". */
+    c->status = c->has_been_started ? RT_CTR_EXITED : RT_CTR_CREATED;
     c->exit_code = st->exit_code;
     c->oom_killed = st->oom_killed;
     c->finished_ns = st->finished_ns ? st->finished_ns : berth_now_ns();
