@@ -43,6 +43,12 @@ typedef struct rt_manager_opts {
     const char *shim_path;        /* berth-shim binary */
     img_store_t *images;          /* may be NULL in unit tests (create then fails 404) */
     const char *resolv_conf_path; /* NULL = /etc/resolv.conf (tests override) */
+    /* Lifecycle events for GET /events (may be NULL): action is Docker's
+     * ("create", "start", "die", "oom", "kill", "stop", "pause", "unpause",
+     * "rename", "restart", "destroy"); exit_code is meaningful for "die",
+     * signal for "kill". c is valid during the call. */
+    void (*event_cb)(void *data, const rt_ctr_t *c, const char *action, int exit_code, int signal);
+    void *event_data;
 } rt_manager_opts_t;
 
 /* Open: create dirs, load every container, re-adopt live shims, record exits

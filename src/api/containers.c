@@ -407,6 +407,8 @@ static void h_resize(berthd_t *d, http_req_t *req)
 typedef struct wait_ctx {
     http_req_t *req;
     rt_ctr_waiter_t *w;
+    bool registering; /* inside rt_ctr_wait: the answer may come at once */
+    bool answered;
 } wait_ctx_t;
 
 static void wait_abort(http_req_t *req)
@@ -433,7 +435,9 @@ static void wait_done(int exit_code, const char *error, void *data)
         http_stream_write_json(req, o);
         http_stream_end(req);
     }
-    free(wc);
+    wc->answered = true;
+    if (!wc->registering)
+        free(wc);
 }
 
 static void h_wait(berthd_t *d, http_req_t *req)
@@ -460,11 +464,14 @@ static void h_wait(berthd_t *d, http_req_t *req)
     wc->req = req;
     req->handler_data = wc;
     req->on_abort = wait_abort;
-    /* When the condition already holds, wait_done runs (and frees wc)
-     * before rt_ctr_wait returns NULL: only a pending waiter is kept. */
+    wc->registering = true;
     rt_ctr_waiter_t *w = rt_ctr_wait(c, wc_cond, wait_done, wc);
-    if (w)
-        wc->w = w;
+    if (wc->answered) {
+        free(wc);
+        return;
+    }
+    wc->registering = false;
+    wc->w = w;
 }
 
 /* ---- DELETE /containers/{id} ---- */
@@ -686,11 +693,14 @@ static void h_logs(berthd_t *d, http_req_t *req)
     req->on_drain = logs_drain;
     lc->follow = http_req_query_bool(req, "follow", false) && !o.until_ns;
     if (lc->follow) {
-        lc->waiter = rt_ctr_wait(c, RT_WAIT_NOT_RUNNING, logs_stopped_cb, lc);
-        if (!lc->waiter)
-            lc->ended = true; /* not running: send what is there and end */
-        else
+        /* Not running: send what is there and end (checked first because
+         * rt_ctr_wait would answer at once). */
+        if (!rt_ctr_is_running(c)) {
+            lc->ended = true;
+        } else {
+            lc->waiter = rt_ctr_wait(c, RT_WAIT_NOT_RUNNING, logs_stopped_cb, lc);
             lc->watch = logs_watch_start(d->loop, path, logs_changed_cb, lc);
+        }
     }
     logs_pump(lc);
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "api/internal.h"
+#include "berth/containers.h"
 #include "berth/image.h"
 
 #define PING_HEADERS                                                                               \
@@ -77,8 +78,13 @@ void api_system_counts(berthd_t *d, api_counts_t *out)
     memset(out, 0, sizeof(*out));
     if (d->images)
         out->images = (int)img_store_count(d->images);
-    /* HOOK(lead): container counts from the runtime manager (d->containers)
-     * once it lands. */
+    if (d->containers) {
+        size_t running = 0, paused = 0, stopped = 0;
+        out->containers = (int)rt_manager_count(d->containers, &running, &paused, &stopped);
+        out->running = (int)running;
+        out->paused = (int)paused;
+        out->stopped = (int)stopped;
+    }
 }
 
 /* PRETTY_NAME from os-release (a few hundred bytes from /etc). */

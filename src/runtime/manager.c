@@ -2,6 +2,7 @@
  * create and remove. Lifecycle (start/stop/exit/restart) is in manager_life.c. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 
 #include "runtime/manager_internal.h"
@@ -83,6 +84,12 @@ const rt_spec_t *rt_ctr_spec(const rt_ctr_t *c)
 const char *rt_ctr_cgroup_parent(const rt_ctr_t *c)
 {
     return c->spec.cgroup_parent ? c->spec.cgroup_parent : "berth";
+}
+
+void mgr_event(rt_ctr_t *c, const char *action, int exit_code, int sig)
+{
+    if (c->m->event_cb && !c->m->closing)
+        c->m->event_cb(c->m->event_data, c, action, exit_code, sig);
 }
 
 /* ---- table ---- */
@@ -197,7 +204,28 @@ rt_ctr_t **rt_manager_list(rt_manager_t *m, size_t *n)
 }
 
 /* ---- persistence ---- */
-int mgr_save(rt_ctr_t *c)
+/* State changes (start, exit, rename) are frequent and on the loop: write a
+ * temp file and rename it (atomic for readers and for a berthd crash) without
+ * fsync. A power loss may lose the latest state change; on restart the shims'
+ * state files and adoption put the truth back. Create uses the fsync'ed
+ * fs_write_atomic. */
+static int write_atomic_nosync(const char *path, const char *data, size_t len)
+{
+    cleanup_free char *tmp = xasprintf("%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    int r = fs_write_all(fd, data, len);
+    if (close(fd) < 0 && r == 0)
+        r = -errno;
+    if (r == 0 && rename(tmp, path) < 0)
+        r = -errno;
+    if (r < 0)
+        unlink(tmp);
+    return r;
+}
+
+static int save_files(rt_ctr_t *c, bool create)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "ID", c->id);
@@ -221,8 +249,10 @@ int mgr_save(rt_ctr_t *c)
     cleanup_free char *txt = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     cleanup_free char *path = xasprintf("%s/config.v2.json", c->dir);
-    int rc = fs_write_atomic(path, txt, strlen(txt), 0600);
-    if (rc == 0) {
+    int rc = create ? fs_write_atomic(path, txt, strlen(txt), 0600)
+                    : write_atomic_nosync(path, txt, strlen(txt));
+    /* HostConfig never changes after create. */
+    if (rc == 0 && create) {
         cleanup_free char *htxt = cJSON_PrintUnformatted(c->host_config);
         cleanup_free char *hpath = xasprintf("%s/hostconfig.json", c->dir);
         rc = fs_write_atomic(hpath, htxt, strlen(htxt), 0600);
@@ -230,6 +260,11 @@ int mgr_save(rt_ctr_t *c)
     if (rc < 0)
         log_error("saving container %.12s: %s", c->id, strerror(-rc));
     return rc;
+}
+
+int mgr_save(rt_ctr_t *c)
+{
+    return save_files(c, false);
 }
 
 static rt_ctr_t *load_one(rt_manager_t *m, const char *id, berth_err_t *err)
@@ -297,6 +332,8 @@ int rt_manager_open(const rt_manager_opts_t *opts, rt_manager_t **out, berth_err
     m->resolv_conf_path =
         xstrdup(opts->resolv_conf_path ? opts->resolv_conf_path : "/etc/resolv.conf");
     m->images = opts->images;
+    m->event_cb = opts->event_cb;
+    m->event_data = opts->event_data;
     int rc = fs_mkdir_p(m->containers_dir, 0700);
     if (rc == 0)
         rc = fs_mkdir_p(m->exec_root, 0700);
@@ -308,6 +345,12 @@ int rt_manager_open(const rt_manager_opts_t *opts, rt_manager_t **out, berth_err
     DIR *d = opendir(m->containers_dir);
     struct dirent *de;
     while (d && (de = readdir(d))) {
+        if (strncmp(de->d_name, ".trash-", 7) == 0) {
+            /* a removal interrupted by a daemon exit */
+            cleanup_free char *t = xasprintf("%s/%s", m->containers_dir, de->d_name);
+            fs_rm_rf(t);
+            continue;
+        }
         if (strlen(de->d_name) != 64 || strspn(de->d_name, "0123456789abcdef") != 64)
             continue;
         berth_err_t lerr = {0};
@@ -336,6 +379,7 @@ void rt_manager_close(rt_manager_t *m)
         return;
     m->closing = true;
     mgr_exec_free_all(m);
+    mgr_trash_close_all(m);
     for (size_t i = 0; i < m->n_ctrs; i++) {
         mgr_ctr_cancel_all(m->ctrs[i]);
         mgr_ctr_free(m->ctrs[i]);
@@ -418,12 +462,13 @@ rt_ctr_t *rt_manager_create(rt_manager_t *m, const char *name, const cJSON *body
     }
     if (mgr_build_spec(c, img, err) < 0 || rt_spec_save(&c->spec, err) < 0)
         goto fail_dir;
-    if (mgr_save(c) < 0) {
+    if (save_files(c, true) < 0) {
         berth_err_set(err, BERTH_E_INTERNAL, "saving container state");
         goto fail_dir;
     }
     mgr_add(m, c);
     log_info("container %.12s created (%s)", c->id, c->name);
+    mgr_event(c, "create", 0, 0);
     return c;
 fail_dir:
     fs_rm_rf(c->dir);
@@ -457,5 +502,6 @@ int rt_ctr_rename(rt_ctr_t *c, const char *new_name, berth_err_t *err)
     free(c->name);
     c->name = xstrdup(new_name);
     mgr_save(c);
+    mgr_event(c, "rename", 0, 0);
     return 0;
 }

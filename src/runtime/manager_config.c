@@ -175,9 +175,12 @@ int mgr_build_config(rt_ctr_t *c, const cJSON *body, const img_image_t *img, cJS
     if (!(s = mgr_json_str(cfg, "User")) || !*s)
         set_item(cfg, "User", cJSON_CreateString(mgr_json_str(icfg, "User") ?: ""));
     if (!(s = mgr_json_str(cfg, "Hostname")) || !*s) {
-        char short_id[13];
-        snprintf(short_id, sizeof(short_id), "%.12s", c->id);
-        set_item(cfg, "Hostname", cJSON_CreateString(short_id));
+        /* Docker: the host's name with --network host, else the short ID. */
+        char name[256] = "";
+        const char *nm = mgr_json_str(hc, "NetworkMode");
+        if (!(nm && !strcmp(nm, "host") && gethostname(name, sizeof(name) - 1) == 0 && *name))
+            snprintf(name, sizeof(name), "%.12s", c->id);
+        set_item(cfg, "Hostname", cJSON_CreateString(name));
     }
     if (!mgr_json_str(cfg, "Domainname"))
         set_item(cfg, "Domainname", cJSON_CreateString(""));

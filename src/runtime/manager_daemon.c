@@ -2,6 +2,7 @@
 #include <libgen.h>
 #include <string.h>
 
+#include "berth/api.h"
 #include "berth/daemon.h"
 #include "runtime/manager_internal.h"
 
@@ -21,6 +22,33 @@ static int image_in_use_cb(void *data, const char *image_id, char *container_id)
         }
     }
     return best;
+}
+
+/* Docker's container event attributes: name, image, labels flattened,
+ * exitCode on die, signal on kill. */
+static void event_cb(void *data, const rt_ctr_t *c, const char *action, int exit_code, int sig)
+{
+    berthd_t *d = data;
+    cJSON *attrs = cJSON_CreateObject();
+    const cJSON *l;
+    cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(c->config, "Labels"))
+    {
+        if (cJSON_IsString(l))
+            cJSON_AddStringToObject(attrs, l->string, l->valuestring);
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(attrs, "image");
+    cJSON_DeleteItemFromObjectCaseSensitive(attrs, "name");
+    cJSON_AddStringToObject(attrs, "image", c->image_name ? c->image_name : c->image_id);
+    cJSON_AddStringToObject(attrs, "name", c->name);
+    char num[16];
+    if (!strcmp(action, "die")) {
+        snprintf(num, sizeof(num), "%d", exit_code);
+        cJSON_AddStringToObject(attrs, "exitCode", num);
+    } else if (!strcmp(action, "kill")) {
+        snprintf(num, sizeof(num), "%d", sig);
+        cJSON_AddStringToObject(attrs, "signal", num);
+    }
+    api_event_publish(d, "container", action, c->id, attrs);
 }
 
 /* berth-shim is installed next to berthd. */
@@ -46,6 +74,8 @@ int rt_manager_daemon_open(berthd_t *d, berth_err_t *err)
         .exec_root = d->cfg.exec_root,
         .shim_path = shim,
         .images = d->images,
+        .event_cb = event_cb,
+        .event_data = d,
     };
     if (rt_manager_open(&o, &d->containers, err) < 0)
         return -1;

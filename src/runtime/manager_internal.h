@@ -98,10 +98,14 @@ struct rt_manager {
     rt_ctr_t **ctrs; /* unordered */
     size_t n_ctrs, cap_ctrs;
     struct rt_exec *execs;
+    void (*event_cb)(void *data, const rt_ctr_t *c, const char *action, int exit_code, int sig);
+    void *event_data;
+    struct mgr_trash *trash; /* rm -rf children for removed container dirs */
     bool closing;
 };
 
 /* manager.c */
+void mgr_event(rt_ctr_t *c, const char *action, int exit_code, int sig);
 int mgr_save(rt_ctr_t *c);                     /* config.v2.json + hostconfig.json */
 void mgr_forget(rt_manager_t *m, rt_ctr_t *c); /* drop from the table and free */
 void mgr_ctr_free(rt_ctr_t *c);
@@ -125,5 +129,9 @@ void mgr_apply_restart_on_boot(rt_ctr_t *c);
 void mgr_ctr_cancel_all(rt_ctr_t *c); /* shutdown: detach shim, stop timers */
 void mgr_notify_removed(rt_ctr_t *c);
 void mgr_exec_free_all(rt_manager_t *m);
+/* Delete a container dir without blocking the loop: rename it aside (instant)
+ * and remove it in a child; falls back to removing in place. */
+void mgr_trash_dir(rt_manager_t *m, const char *dir, const char *id);
+void mgr_trash_close_all(rt_manager_t *m);
 
 #endif

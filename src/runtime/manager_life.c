@@ -262,6 +262,7 @@ static void on_started(rt_shim_t *shim, pid_t pid, int exit_code, const char *er
         set_error(c, NULL);
         mgr_save(c);
         log_debug("container %.12s started, pid %d", c->id, (int)pid);
+        mgr_event(c, "start", 0, 0);
         pending_run(c, &c->start_done, NULL);
         return;
     }
@@ -313,7 +314,8 @@ static bool should_restart(rt_ctr_t *c)
 
 static void record_exit(rt_ctr_t *c, const rt_state_t *st)
 {
-    c->status = RT_CTR_EXITED;
+    /* Docker keeps a container whose first start failed in "created". */
+    c->status = c->has_been_started ? RT_CTR_EXITED : RT_CTR_CREATED;
     c->exit_code = st->exit_code;
     c->oom_killed = st->oom_killed;
     c->finished_ns = st->finished_ns ? st->finished_ns : berth_now_ns();
@@ -330,11 +332,17 @@ static void on_exit_state(rt_shim_t *shim, const rt_state_t *st, void *data)
     c->starting = false;
     record_exit(c, st);
     timer_stop_free(&c->stop_timer);
+    bool was_stopping = c->stopping;
     c->stopping = false;
     log_debug("container %.12s exited with %d%s", c->id, c->exit_code,
               c->oom_killed ? " (OOM)" : "");
     berth_err_t cerr = {0};
     rt_cleanup(&c->spec, &cerr);
+    if (c->oom_killed)
+        mgr_event(c, "oom", 0, 0);
+    mgr_event(c, "die", c->exit_code, 0);
+    if (was_stopping)
+        mgr_event(c, "stop", 0, 0);
     if (c->start_done) {
         berth_err_t err = {0};
         berth_err_set(&err, BERTH_E_INTERNAL, "container exited during start: %s",
@@ -362,6 +370,7 @@ static void on_exit_state(rt_shim_t *shim, const rt_state_t *st, void *data)
             set_error(c, err.msg);
             pending_run(c, &c->stop_done, &err);
         } else {
+            mgr_event(c, "restart", 0, 0);
             /* rt_ctr_restart's callers wait for the new start. */
             ctr_pending_t *p = c->stop_done;
             c->stop_done = NULL;
@@ -439,6 +448,7 @@ int rt_ctr_stop(rt_ctr_t *c, int sig, int timeout_s, rt_ctr_done_cb done_cb, voi
     int rc = send_signal(c, sig);
     if (rc < 0)
         log_warn("container %.12s: sending signal %d: %s", c->id, sig, strerror(-rc));
+    mgr_event(c, "kill", 0, sig);
     if (timeout_s >= 0) {
         c->stop_timer = timer_new(c);
         uv_timer_start(c->stop_timer, stop_timer_cb, (uint64_t)timeout_s * 1000, 0);
@@ -475,6 +485,7 @@ int rt_ctr_kill(rt_ctr_t *c, int sig, berth_err_t *err)
     int rc = send_signal(c, sig);
     if (rc < 0)
         return berth_err_sys(err, -rc, "Cannot kill container %s", c->id);
+    mgr_event(c, "kill", 0, sig);
     return 0;
 }
 
@@ -490,6 +501,7 @@ int rt_ctr_pause(rt_ctr_t *c, bool pause, berth_err_t *err)
         return berth_err_prefix(err, "%s container %.12s", pause ? "pausing" : "unpausing", c->id);
     c->status = pause ? RT_CTR_PAUSED : RT_CTR_RUNNING;
     mgr_save(c);
+    mgr_event(c, pause ? "pause" : "unpause", 0, 0);
     return 0;
 }
 
@@ -525,11 +537,10 @@ static void remove_now(rt_ctr_t *c)
     timer_stop_free(&c->stop_timer);
     berth_err_t err = {0};
     rt_cleanup(&c->spec, &err);
-    int rc = fs_rm_rf(c->dir);
-    if (rc < 0)
-        log_warn("removing %s: %s", c->dir, strerror(-rc));
+    mgr_trash_dir(m, c->dir, c->id);
     rmdir(c->spec.run_dir);
     pending_run(c, &c->stop_done, NULL);
+    mgr_event(c, "destroy", 0, 0);
     mgr_notify_removed(c);
     log_info("container %.12s removed", c->id);
     mgr_forget(m, c);
@@ -673,4 +684,69 @@ void mgr_ctr_cancel_all(rt_ctr_t *c)
             *l = p->next;
             free(p);
         }
+}
+
+/* ---- background removal of container directories ---- */
+typedef struct mgr_trash {
+    struct mgr_trash *next;
+    rt_manager_t *m;
+    uv_process_t proc;
+} mgr_trash_t;
+
+static void trash_closed_cb(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void trash_unlink(mgr_trash_t *t)
+{
+    for (mgr_trash_t **pp = &t->m->trash; *pp; pp = &(*pp)->next)
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+}
+
+static void trash_exit_cb(uv_process_t *p, int64_t status, int sig)
+{
+    mgr_trash_t *t = p->data;
+    if (status || sig)
+        log_warn("removing a container directory: rm exited with %d/%d", (int)status, sig);
+    trash_unlink(t);
+    uv_close((uv_handle_t *)p, trash_closed_cb);
+}
+
+void mgr_trash_dir(rt_manager_t *m, const char *dir, const char *id)
+{
+    cleanup_free char *trash = xasprintf("%s/.trash-%s", m->containers_dir, id);
+    if (rename(dir, trash) < 0) {
+        int rc = fs_rm_rf(dir);
+        if (rc < 0)
+            log_warn("removing %s: %s", dir, strerror(-rc));
+        return;
+    }
+    mgr_trash_t *t = xcalloc(1, sizeof(*t));
+    t->m = m;
+    t->proc.data = t;
+    char *args[] = {"rm", "-rf", "--one-file-system", "--", trash, NULL};
+    uv_process_options_t o = {.file = "rm", .args = args, .exit_cb = trash_exit_cb};
+    int rc = uv_spawn(m->loop, &t->proc, &o);
+    if (rc < 0) {
+        log_warn("spawning rm for %s: %s; removing in place", trash, uv_strerror(rc));
+        uv_close((uv_handle_t *)&t->proc, trash_closed_cb);
+        fs_rm_rf(trash);
+        return;
+    }
+    t->next = m->trash;
+    m->trash = t;
+}
+
+void mgr_trash_close_all(rt_manager_t *m)
+{
+    /* The children finish on their own; leftovers are cleared at the next open. */
+    while (m->trash) {
+        mgr_trash_t *t = m->trash;
+        m->trash = t->next;
+        uv_close((uv_handle_t *)&t->proc, trash_closed_cb);
+    }
 }

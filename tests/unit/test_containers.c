@@ -208,7 +208,11 @@ static void test_create_lookup_conflict(void **state)
     cleanup_free char *dir = xasprintf("%s/containers/%s", f->data, id);
     assert_true(fs_exists(dir));
     assert_int_equal(rt_ctr_remove(again, false, false, NULL, NULL, &err), 0);
-    assert_false(fs_exists(dir));
+    assert_false(fs_exists(dir)); /* renamed aside at once, deleted by a child */
+    cleanup_free char *trash = xasprintf("%s/containers/.trash-%s", f->data, id);
+    for (int i = 0; i < 200 && fs_exists(trash); i++)
+        uv_run(&f->loop, UV_RUN_NOWAIT), usleep(10000);
+    assert_false(fs_exists(trash));
     assert_null(rt_manager_lookup(f->m, id, &err));
 }
 
