@@ -12,6 +12,7 @@
 
 #include "berth/api.h"
 #include "berth/containers.h"
+#include "berth/runtime.h"
 #include "berth/daemon.h"
 #include "berth/image.h"
 #include "berth/logs.h"
@@ -718,14 +719,9 @@ static void attach_output(void *data, int stream, const char *buf, size_t len)
 {
     attach_ctx_t *ac = data;
     if (!ac->tty) {
-        unsigned char h[8] = {(unsigned char)stream,
-                              0,
-                              0,
-                              0,
-                              (unsigned char)(len >> 24),
-                              (unsigned char)(len >> 16),
-                              (unsigned char)(len >> 8),
-                              (unsigned char)len};
+        /* Docker's multiplexed framing is the shim's own frame header. */
+        uint8_t h[RT_FRAME_HEADER_LEN];
+        rt_frame_header(h, (enum rt_frame_type)stream, (uint32_t)len);
         if (http_raw_write(ac->req, h, sizeof(h)) < 0)
             return;
     }

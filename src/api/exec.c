@@ -4,6 +4,7 @@
 
 #include "berth/api.h"
 #include "berth/containers.h"
+#include "berth/runtime.h"
 #include "berth/daemon.h"
 
 static rt_exec_t *find_exec(berthd_t *d, http_req_t *req)
@@ -58,14 +59,9 @@ static void xs_output(void *data, int stream, const char *buf, size_t len)
 {
     exec_stream_t *xs = data;
     if (!xs->tty) {
-        unsigned char h[8] = {(unsigned char)stream,
-                              0,
-                              0,
-                              0,
-                              (unsigned char)(len >> 24),
-                              (unsigned char)(len >> 16),
-                              (unsigned char)(len >> 8),
-                              (unsigned char)len};
+        /* Docker's multiplexed framing is the shim's own frame header. */
+        uint8_t h[RT_FRAME_HEADER_LEN];
+        rt_frame_header(h, (enum rt_frame_type)stream, (uint32_t)len);
         if (http_raw_write(xs->req, h, sizeof(h)) < 0)
             return;
     }
