@@ -1,0 +1,122 @@
+"""Container behaviours the runtime issue names, seen from the stock docker CLI
+and the berth CLI: many containers surviving a daemon kill -9, detach keys,
+terminal restore, and the security defaults as a process inside sees them."""
+import json
+import os
+import pty
+import select
+import subprocess
+import termios
+import time
+
+import pytest
+
+from conftest import BERTH, DOCKER, needs_docker
+
+
+@pytest.fixture
+def d(busybox_daemon):
+    yield busybox_daemon
+    if busybox_daemon.proc is not None:
+        status, _, body = busybox_daemon.request("GET", "/containers/json?all=1")
+        if status == 200:
+            for c in json.loads(body):
+                busybox_daemon.request("DELETE", "/containers/%s?force=1" % c["Id"])
+
+
+def out(r):
+    return r.stdout.decode(errors="replace")
+
+
+def read_until(fd, buf, token, timeout=15):
+    deadline = time.time() + timeout
+    while token not in buf and time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+    return buf
+
+
+@needs_docker
+def test_kill9_with_20_running_containers_readopts_all(d):
+    ids = []
+    for i in range(20):
+        r = d.docker("run", "-d", "busybox", "sh", "-c",
+                     "i=0; while true; do echo n$i; i=$((i+1)); sleep 0.1; done")
+        assert r.returncode == 0, r.stderr
+        ids.append(out(r).strip())
+    dies = out(d.docker("run", "-d", "busybox", "sh", "-c", "sleep 1; exit 9")).strip()
+    before = {cid: out(d.docker("logs", cid)).count("\n") for cid in ids[:3]}
+    d.kill9()
+    time.sleep(2)
+    d.start()
+    ps = out(d.docker("ps", "-q", "--no-trunc")).split()
+    assert sorted(ps) == sorted(ids), "every running container is adopted again"
+    info = json.loads(out(d.docker("inspect", dies)))[0]
+    assert info["State"]["Status"] == "exited" and info["State"]["ExitCode"] == 9
+    for cid in ids[:3]:
+        lines = out(d.docker("logs", cid)).split("\n")
+        # Output kept landing in the log while berthd was down, without gaps.
+        assert len(lines) - 1 >= before[cid] + 15
+        nums = [int(l[1:]) for l in lines if l.startswith("n")]
+        assert nums == list(range(len(nums)))
+    # The adopted containers answer wait and stop like any other.
+    assert d.docker("stop", "-t", "1", *ids).returncode == 0
+    r = d.docker("wait", ids[0])
+    assert out(r).strip() == "137" or out(r).strip() == "143"
+
+
+@needs_docker
+def test_detach_keys_leave_the_container_running(d):
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(DOCKER, [DOCKER, "run", "-it", "--name", "detachme", "busybox", "sh"],
+                  d.env())
+    buf = read_until(fd, b"", b"# ")
+    assert b"# " in buf
+    os.write(fd, b"\x10\x11")  # ctrl-p ctrl-q
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    info = json.loads(out(d.docker("inspect", "detachme")))[0]
+    assert info["State"]["Running"] is True
+    r = d.docker("exec", "detachme", "echo", "still-here")
+    assert out(r) == "still-here\n"
+
+
+def test_berth_run_it_restores_the_terminal(d):
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(BERTH, [BERTH, "run", "--rm", "-it", "busybox", "sh"], d.env())
+    before = termios.tcgetattr(fd)
+    buf = read_until(fd, b"", b"# ")
+    assert b"# " in buf
+    os.write(fd, b"exit 4\n")
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 4
+    after = termios.tcgetattr(fd)
+    assert after == before, "berth restored the terminal settings it changed"
+
+
+@needs_docker
+def test_security_defaults_seen_from_inside(d):
+    script = ("grep CapEff /proc/self/status; ls /proc/self/fd | tr '\\n' ' '; echo; "
+              "cat /proc/kcore 2>/dev/null | head -c 1 | wc -c; "
+              "echo 1 > /proc/sys/kernel/hostname 2>/dev/null && echo rw || echo ro; "
+              "unshare -n true 2>/dev/null && echo unshare-ok || echo unshare-denied")
+    r = d.docker("run", "--rm", "busybox", "sh", "-c", script)
+    lines = out(r).splitlines()
+    assert lines[0].split()[1] == "00000000a80425fb"
+    assert lines[1].split() == ["0", "1", "2", "3"]  # 3 is the ls's own directory fd
+    assert lines[2].strip() == "0"  # /proc/kcore is masked
+    assert lines[3] == "ro"
+    assert lines[4] == "unshare-denied"
+    r = d.docker("run", "--rm", "--privileged", "busybox", "sh", "-c", script)
+    lines = out(r).splitlines()
+    assert lines[0].split()[1] != "00000000a80425fb"
+    assert lines[3] == "rw" or "unshare-ok" in lines[4]
