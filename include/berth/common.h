@@ -111,7 +111,8 @@ enum berth_log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR,
 /* The level is process-wide configuration set once at startup, not state. */
 void berth_log_set_level(enum berth_log_level lvl);
 int berth_log_parse_level(const char *name); /* -1 on unknown */
-void berth_log(enum berth_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void berth_log(enum berth_log_level lvl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 #define log_debug(...) berth_log(LOG_LVL_DEBUG, __VA_ARGS__)
 #define log_info(...) berth_log(LOG_LVL_INFO, __VA_ARGS__)
 #define log_warn(...) berth_log(LOG_LVL_WARN, __VA_ARGS__)
