@@ -1,7 +1,9 @@
 #!/bin/sh
 # API throughput/latency: berthd (release build) at 1/16/64 keep-alive
 # connections hammering GET /_ping and GET /images/json; the same against
-# dockerd when it is installed. Prints a table and writes docs/bench-api.md.
+# dockerd side by side in the same run (docker.io installed from Debian by
+# bench/compare/engines.sh; SKIP_INSTALL=1 uses only what is installed).
+# Prints a table and writes docs/bench-api.md.
 #
 #   bench/api.sh [SECONDS]      (default 5 per run)
 set -eu
@@ -20,6 +22,10 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
+
+CMP_TMP=$TMP
+. "$ROOT/bench/compare/engines.sh"
+[ "${SKIP_INSTALL:-0}" = 1 ] || cmp_install
 
 echo "== building release binaries in $BUILD"
 # -O3 brings maybe-uninitialized false positives the debug builds never see;
