@@ -94,7 +94,7 @@ int img_unpack_fd(int fd, const char *dest, const char *expected, const char *ta
                   img_layer_result_t *res, berth_err_t *err);
 /* Same with a pull-style source: read returns bytes, 0 at EOF, <0 on error. */
 typedef ssize_t (*img_raw_read_fn)(void *ctx, void *buf, size_t len);
-/* tar_copy: NULL or a path where the uncompressed tar is kept (gzip level 1)
+/* tar_copy: NULL or a path where the uncompressed tar is kept (gzip level 0, stored)
  * so save/push can reproduce the exact bytes behind the diff_id. */
 int img_unpack_stream(img_raw_read_fn read_fn, void *ctx, const char *dest, const char *expected,
                       const char *tar_copy, img_layer_result_t *res, berth_err_t *err);

@@ -367,7 +367,7 @@ int img_unpack_stream(img_raw_read_fn read_fn, void *ctx, const char *dest, cons
     }
     if (tar_copy) {
         int cfd = open(tar_copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        ts->copy = cfd >= 0 ? gzdopen(cfd, "wb1") : NULL;
+        ts->copy = cfd >= 0 ? gzdopen(cfd, "wb0") : NULL;
         if (!ts->copy) {
             if (cfd >= 0)
                 close(cfd);
