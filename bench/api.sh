@@ -1,7 +1,9 @@
 #!/bin/sh
 # API throughput/latency: berthd (release build) at 1/16/64 keep-alive
 # connections hammering GET /_ping and GET /images/json; the same against
-# dockerd when it is installed. Prints a table and writes docs/bench-api.md.
+# dockerd side by side in the same run (docker.io installed from Debian by
+# bench/compare/engines.sh; SKIP_INSTALL=1 uses only what is installed).
+# Prints a table and writes docs/bench-api.md.
 #
 #   bench/api.sh [SECONDS]      (default 5 per run)
 set -eu
@@ -20,6 +22,10 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
+
+CMP_TMP=$TMP
+. "$ROOT/bench/compare/engines.sh"
+[ "${SKIP_INSTALL:-0}" = 1 ] || cmp_install
 
 echo "== building release binaries in $BUILD"
 # -O3 brings maybe-uninitialized false positives the debug builds never see;
@@ -41,9 +47,9 @@ wait_ping() { # socket
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
-run_series() { # name socket -> lines "name conns req/s p50 p99"
+run_series() { # name socket [api version] -> lines "name conns req/s p50 p99"
     for c in 1 16 64; do
-        line=$("$BENCH" -s "$2" -c "$c" -d "$SECONDS_PER_RUN" -p /_ping -p /v1.44/images/json)
+        line=$("$BENCH" -s "$2" -c "$c" -d "$SECONDS_PER_RUN" -p /_ping -p "/${3:-v1.44}/images/json")
         rps=$(echo "$line" | sed 's/.*req_per_s=\([0-9.]*\).*/\1/')
         p50=$(echo "$line" | sed 's/.*p50_us=\([0-9.]*\).*/\1/')
         p99=$(echo "$line" | sed 's/.*p99_us=\([0-9.]*\).*/\1/')
@@ -72,7 +78,7 @@ if command -v dockerd >/dev/null 2>&1; then
     DOCKERD_PID=$!
     if wait_ping "$TMP/docker.sock"; then
         DOCKERD_RSS_IDLE=$(rss_kb "$DOCKERD_PID")
-        run_series dockerd "$TMP/docker.sock" >>"$TMP/results"
+        run_series dockerd "$TMP/docker.sock" v1.41 >>"$TMP/results" # 20.10 speaks up to 1.41
         DOCKERD_NOTE="dockerd idle RSS: ${DOCKERD_RSS_IDLE} KiB"
     else
         DOCKERD_NOTE="dockerd is installed but did not start (see its log); no comparison"
@@ -106,7 +112,7 @@ echo "$DOCKERD_NOTE"
     echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores, kernel $(uname -r),"
     echo "load average before the run: $LOAD_BEFORE (other work on the machine skews p99)."
     echo "Each connection sends one request at a time, alternating GET /_ping and"
-    echo "GET /v1.44/images/json, for ${SECONDS_PER_RUN} s per row (release build, log level warn)."
+    echo "GET /v1.44/images/json (v1.41 for dockerd 20.10), for ${SECONDS_PER_RUN} s per row (release build, log level warn)."
     echo
     echo "$TABLE"
     echo

@@ -56,8 +56,10 @@ start_berthd() {
     exit 1
 }
 
-api() { # method path -> body on stdout
-    curl -sS --unix-socket "$SOCK" -X "$1" "http://x$2"
+api() { # method path [curl args] -> body on stdout
+    local m=$1 p=$2
+    shift 2
+    curl -sS --unix-socket "$SOCK" -X "$m" "http://x$p" "$@"
 }
 
 now() { date +%s.%N; }
@@ -81,16 +83,40 @@ if grep -q errorDetail <<<"$out"; then echo "push failed: $out" >&2; exit 1; fi
 PUSH=$(echo "$t1 - $t0" | bc -l)
 kill "$BERTHD_PID"; wait "$BERTHD_PID" 2>/dev/null || true; BERTHD_PID=
 
-# ---- others, only when installed ----
-DOCKERD_PULL=; SKOPEO=
+# ---- competitors side by side (installed by bench/compare/engines.sh unless SKIP_INSTALL=1)
+CMP_TMP=$WORK/cmp
+. "$ROOT/bench/compare/engines.sh"
+trap 'cmp_stop_all; cleanup' EXIT
+[ "${SKIP_INSTALL:-0}" = 1 ] || cmp_install
+DOCKERD_PULL=; DOCKERD_PUSH=; SKOPEO=
 if command -v skopeo >/dev/null 2>&1; then
     t0=$(now)
     skopeo copy --src-tls-verify=false "docker://$HOSTPORT/bench/big:v1" "dir:$WORK/skopeo" >/dev/null
     t1=$(now)
     SKOPEO=$(echo "$t1 - $t0" | bc -l)
+    rm -rf "$WORK/skopeo"
 fi
-if command -v dockerd >/dev/null 2>&1; then
-    echo "dockerd is installed but not driven by this script; see docs/bench-pull.md" >&2
+# dockerd treats 127.0.0.0/8 registries as insecure (plain http) by default.
+if cmp_start_dockerd "$WORK/docker"; then
+    SOCK=$DOCKERD_SOCK
+    t0=$(now)
+    out=$(api POST "/images/create?fromImage=$HOSTPORT%2Fbench%2Fbig&tag=v1")
+    t1=$(now)
+    if grep -q errorDetail <<<"$out"; then
+        echo "dockerd pull failed: $(tail -c 300 <<<"$out")" >&2
+    else
+        DOCKERD_PULL=$(echo "$t1 - $t0" | bc -l)
+        api POST "/images/$HOSTPORT/bench/big:v1/tag?repo=$HOSTPORT/bench/dcopy&tag=v1" >/dev/null
+        t0=$(now)
+        out=$(api POST "/images/$HOSTPORT/bench/dcopy/push?tag=v1" -H 'X-Registry-Auth: e30=')
+        t1=$(now)
+        if grep -q errorDetail <<<"$out"; then
+            echo "dockerd push failed: $(tail -c 300 <<<"$out")" >&2
+        else
+            DOCKERD_PUSH=$(echo "$t1 - $t0" | bc -l)
+        fi
+    fi
+    cmp_stop_all
 fi
 
 ratio() { echo "scale=2; $1 / $2" | bc -l; }
@@ -102,13 +128,24 @@ printf '  berthd pull  %6.2f s   (%.2fx dockerd ref %.2f s, %.2fx skopeo ref %.2
 printf '  berthd push  %6.2f s   (%.2fx dockerd ref %.2f s)\n' "$PUSH" \
     "$(ratio "$PUSH" $REF_DOCKERD_PUSH)" $REF_DOCKERD_PUSH
 printf '  berthd peak RSS (VmHWM) %d KiB\n' "$RSS_KB"
-[ -n "$SKOPEO" ] && printf '  skopeo copy (measured) %6.2f s\n' "$SKOPEO"
+[ -n "$SKOPEO" ] && printf '  skopeo copy (measured) %6.2f s   berthd pull is %.2fx its time\n' "$SKOPEO" \
+    "$(ratio "$PULL" "$SKOPEO")"
+[ -n "$DOCKERD_PULL" ] && printf '  dockerd pull (measured) %6.2f s   berthd pull is %.2fx its time\n' \
+    "$DOCKERD_PULL" "$(ratio "$PULL" "$DOCKERD_PULL")"
+[ -n "$DOCKERD_PUSH" ] && printf '  dockerd push (measured) %6.2f s   berthd push is %.2fx its time\n' \
+    "$DOCKERD_PUSH" "$(ratio "$PUSH" "$DOCKERD_PUSH")"
+fmt() { [ -n "$1" ] && printf '%.2f s' "$1" || printf -- '-'; }
+rat() { [ -n "$2" ] && printf '%.2fx' "$(ratio "$1" "$2")" || printf -- '-'; }
+MROW=$(printf '| %s | %d x %d MiB | %.2f s | %s | %s | %s | %s | %.2f s | %s | %s |' \
+    "$DATE" "$LAYERS" "$LAYER_MIB" "$PULL" "$(fmt "$DOCKERD_PULL")" "$(rat "$PULL" "$DOCKERD_PULL")" \
+    "$(fmt "$SKOPEO")" "$(rat "$PULL" "$SKOPEO")" "$PUSH" "$(fmt "$DOCKERD_PUSH")" \
+    "$(rat "$PUSH" "$DOCKERD_PUSH")")
 
 ROW=$(printf '| %s | %d x %d MiB random, gzip -1 | %.2f s | %.2fx | %.2fx | %.2f s | %.2fx | %d KiB |' \
     "$DATE" "$LAYERS" "$LAYER_MIB" "$PULL" "$(ratio "$PULL" $REF_DOCKERD_PULL)" \
     "$(ratio "$PULL" $REF_SKOPEO_COPY)" "$PUSH" "$(ratio "$PUSH" $REF_DOCKERD_PUSH)" "$RSS_KB")
 # Add the row under the last one of the results table in docs/bench-pull.md.
-"$PY" - "$ROW" <<'PYEOF'
+"$PY" - "$ROW" "$MROW" <<'PYEOF'
 import sys
 path = "docs/bench-pull.md"
 try:
@@ -119,5 +156,17 @@ except FileNotFoundError:
              " | vs dockerd 3.9 s | berthd peak RSS |", "|---|---|---|---|---|---|---|---|", ""]
 last = max(i for i, l in enumerate(lines) if l.startswith("|"))
 lines.insert(last + 1, sys.argv[1])
+# Figures measured side by side in the same run (dockerd/skopeo from Debian).
+head = "## Measured side by side in one run"
+if head not in lines:
+    lines += ["", head, "",
+              "Same machine, same registry, same image, one run; ratio = berthd time / theirs"
+              " (below 1 = berthd faster).", "",
+              "| date | image | berthd pull | dockerd pull | ratio | skopeo copy to dir | ratio"
+              " | berthd push | dockerd push | ratio |",
+              "|---|---|---|---|---|---|---|---|---|---|", ""]
+i = lines.index(head)
+last = max(j for j, l in enumerate(lines) if l.startswith("|") and j > i)
+lines.insert(last + 1, sys.argv[2])
 open(path, "w").write("\n".join(lines))
 PYEOF
