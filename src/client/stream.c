@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 
 #include "berth/client.h"
@@ -205,12 +204,23 @@ char *client_registry_auth_header(const char *user, const char *pass, const char
 
 char *client_urlencode(const char *s)
 {
-    /* libcurl ignores the handle here (7.82+) and keeps only unreserved
-     * characters, as a query value needs. */
-    char *enc = curl_easy_escape(NULL, s, 0);
-    if (!enc)
-        abort(); /* only on out of memory */
-    char *out = xstrdup(enc);
-    curl_free(enc);
+    /* Percent-encode all but RFC 3986 unreserved characters, as a query value
+     * needs. Done here rather than with curl_easy_escape so that the CLI does
+     * not load libcurl and its ~25 dependent libraries on every start (about
+     * 10 ms of a 'berth run'). */
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(s);
+    char *out = xmalloc(3 * n + 1), *o = out;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            *o++ = (char)*p;
+        } else {
+            *o++ = '%';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        }
+    }
+    *o = '\0';
     return out;
 }

@@ -14,6 +14,9 @@ void rt_strv_free(char **v, size_t n);
 void rt_process_free(rt_process_t *p);
 /* Atomic (rename) state write without fsync: the exec root is a tmpfs. 0 or -errno. */
 int rt_state_write_path(const char *path, const rt_state_t *st);
+/* Replace path's content atomically for readers (path.tmp + rename), without
+ * fsync: for state that need not survive a power loss. 0 or -errno. */
+int rt_write_replace(const char *path, const char *data, size_t len);
 
 /* ---- users (user.c) ------------------------------------------------------- */
 typedef struct rt_user {

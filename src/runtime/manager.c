@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <string.h>
 
+#include "runtime/internal.h"
 #include "runtime/manager_internal.h"
 
 static const char *const status_names[] = {
@@ -208,23 +209,8 @@ rt_ctr_t **rt_manager_list(rt_manager_t *m, size_t *n)
  * temp file and rename it (atomic for readers and for a berthd crash) without
  * fsync. A power loss may lose the latest state change; on restart the shims'
  * state files and adoption put the truth back. Create uses the fsync'ed
- * fs_write_atomic. */
-static int write_atomic_nosync(const char *path, const char *data, size_t len)
-{
-    cleanup_free char *tmp = xasprintf("%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    int r = fs_write_all(fd, data, len);
-    if (close(fd) < 0 && r == 0)
-        r = -errno;
-    if (r == 0 && rename(tmp, path) < 0)
-        r = -errno;
-    if (r < 0)
-        unlink(tmp);
-    return r;
-}
-
+ * fs_write_atomic, except for --rm containers: they are removed at exit anyway
+ * and losing one to a power cut is harmless, so their create skips the fsyncs. */
 static int save_files(rt_ctr_t *c, bool create)
 {
     cJSON *o = cJSON_CreateObject();
@@ -249,13 +235,15 @@ static int save_files(rt_ctr_t *c, bool create)
     cleanup_free char *txt = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     cleanup_free char *path = xasprintf("%s/config.v2.json", c->dir);
-    int rc = create ? fs_write_atomic(path, txt, strlen(txt), 0600)
-                    : write_atomic_nosync(path, txt, strlen(txt));
+    bool durable = create && !mgr_json_bool(c->host_config, "AutoRemove");
+    int rc = durable ? fs_write_atomic(path, txt, strlen(txt), 0600)
+                     : rt_write_replace(path, txt, strlen(txt));
     /* HostConfig never changes after create. */
     if (rc == 0 && create) {
         cleanup_free char *htxt = cJSON_PrintUnformatted(c->host_config);
         cleanup_free char *hpath = xasprintf("%s/hostconfig.json", c->dir);
-        rc = fs_write_atomic(hpath, htxt, strlen(htxt), 0600);
+        rc = durable ? fs_write_atomic(hpath, htxt, strlen(htxt), 0600)
+                     : rt_write_replace(hpath, htxt, strlen(htxt));
     }
     if (rc < 0)
         log_error("saving container %.12s: %s", c->id, strerror(-rc));

@@ -129,9 +129,12 @@ void mgr_apply_restart_on_boot(rt_ctr_t *c);
 void mgr_ctr_cancel_all(rt_ctr_t *c); /* shutdown: detach shim, stop timers */
 void mgr_notify_removed(rt_ctr_t *c);
 void mgr_exec_free_all(rt_manager_t *m);
-/* Delete a container dir without blocking the loop: rename it aside (instant)
- * and remove it in a child; falls back to removing in place. */
-void mgr_trash_dir(rt_manager_t *m, const char *dir, const char *id);
+/* Delete a container dir without blocking the loop, in two steps: rename it
+ * aside (instant; returns the new path, or NULL after removing in place when
+ * the rename failed), then mgr_trash_spawn removes that path: inline when it
+ * is small (a few dozen entries), else in an rm child. */
+char *mgr_trash_rename(rt_manager_t *m, const char *dir, const char *id);
+void mgr_trash_spawn(rt_manager_t *m, const char *trash);
 void mgr_trash_close_all(rt_manager_t *m);
 
 #endif

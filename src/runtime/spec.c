@@ -431,7 +431,10 @@ int rt_spec_save(const rt_spec_t *spec, berth_err_t *err)
         return berth_err_set(err, BERTH_E_INVALID, "runtime spec has no bundle dir");
     cleanup_free char *json = rt_spec_to_json(spec);
     cleanup_free char *path = xasprintf("%s/%s", spec->bundle, RT_SPEC_FILE);
-    int rc = fs_write_atomic(path, json, strlen(json), 0600);
+    /* A volatile (--rm) container does not outlive a crash worth keeping:
+     * rename keeps readers safe, fsync would only cost milliseconds. */
+    int rc = spec->volatile_overlay ? rt_write_replace(path, json, strlen(json))
+                                    : fs_write_atomic(path, json, strlen(json), 0600);
     if (rc < 0)
         return berth_err_sys(err, -rc, "writing %s", path);
     return 0;
@@ -579,20 +582,26 @@ int rt_state_read(const char *run_dir, rt_state_t *st, berth_err_t *err)
     return rt_state_read_path(path, st, err);
 }
 
-/* The state file lives on tmpfs (exec root): rename gives atomicity, and an
- * fsync would only cost time. */
-int rt_state_write_path(const char *path, const rt_state_t *st)
+int rt_write_replace(const char *path, const char *data, size_t len)
 {
-    cleanup_free char *json = rt_state_to_json(st);
     cleanup_free char *tmp = xasprintf("%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
-    int rc = fs_write_all(fd, json, strlen(json));
-    close(fd);
+    int rc = fs_write_all(fd, data, len);
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
     if (rc == 0 && rename(tmp, path) < 0)
         rc = -errno;
     if (rc < 0)
         unlink(tmp);
     return rc;
+}
+
+/* The state file lives on tmpfs (exec root): rename gives atomicity, and an
+ * fsync would only cost time. */
+int rt_state_write_path(const char *path, const rt_state_t *st)
+{
+    cleanup_free char *json = rt_state_to_json(st);
+    return rt_write_replace(path, json, strlen(json));
 }
