@@ -42,10 +42,15 @@ def frame(t, payload=b""):
     return struct.pack(">BxxxI", t, len(payload)) + payload
 
 
+# Bytes read past the frame a call stopped at, kept for the next call on the
+# same socket (one recv can carry the STARTED frame and the first output).
+_leftover = {}
+
+
 def read_frames(sock, stop_type=EXIT, timeout=20):
     """Read frames until one of stop_type (or EOF). Returns list of (type, payload)."""
     sock.settimeout(timeout)
-    buf, out = b"", []
+    buf, out = _leftover.pop(sock.fileno(), b""), []
     while True:
         while len(buf) >= 8:
             t, n = struct.unpack(">BxxxI", buf[:8])
@@ -54,6 +59,8 @@ def read_frames(sock, stop_type=EXIT, timeout=20):
             out.append((t, buf[8:8 + n]))
             buf = buf[8 + n:]
             if t == stop_type:
+                if buf:
+                    _leftover[sock.fileno()] = buf
                 return out
         chunk = sock.recv(65536)
         if not chunk:
@@ -108,6 +115,7 @@ class Ctr:
         frames = read_frames(self.sock)
         self.proc.wait(timeout=20)
         self.shim_stderr = self.proc.stderr.read().decode()
+        _leftover.pop(self.sock.fileno(), None)
         self.sock.close()
         self.frames = frames
         return self
