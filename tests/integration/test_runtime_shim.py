@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import struct
+import weakref
 import subprocess
 import tarfile
 import time
@@ -44,13 +45,13 @@ def frame(t, payload=b""):
 
 # Bytes read past the frame a call stopped at, kept for the next call on the
 # same socket (one recv can carry the STARTED frame and the first output).
-_leftover = {}
+_leftover = weakref.WeakKeyDictionary()
 
 
 def read_frames(sock, stop_type=EXIT, timeout=20):
     """Read frames until one of stop_type (or EOF). Returns list of (type, payload)."""
     sock.settimeout(timeout)
-    buf, out = _leftover.pop(sock.fileno(), b""), []
+    buf, out = _leftover.pop(sock, b""), []
     while True:
         while len(buf) >= 8:
             t, n = struct.unpack(">BxxxI", buf[:8])
@@ -60,7 +61,7 @@ def read_frames(sock, stop_type=EXIT, timeout=20):
             buf = buf[8 + n:]
             if t == stop_type:
                 if buf:
-                    _leftover[sock.fileno()] = buf
+                    _leftover[sock] = buf
                 return out
         chunk = sock.recv(65536)
         if not chunk:
@@ -115,7 +116,6 @@ class Ctr:
         frames = read_frames(self.sock)
         self.proc.wait(timeout=20)
         self.shim_stderr = self.proc.stderr.read().decode()
-        _leftover.pop(self.sock.fileno(), None)
         self.sock.close()
         self.frames = frames
         return self
