@@ -101,6 +101,18 @@ void reg_op_link(reg_client_t *c, reg_op_t *op)
     c->ops = op;
 }
 
+void reg_op_fail(reg_op_t *op, int status, const char *fmt, ...)
+{
+    berth_err_t err;
+    berth_err_clear(&err);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
+    va_end(ap);
+    err.status = status;
+    op->abort(op, &err);
+}
+
 void reg_op_unlink(reg_op_t *op)
 {
     reg_client_t *c = op->client;

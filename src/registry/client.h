@@ -47,6 +47,10 @@ struct reg_client {
 
 void reg_op_link(reg_client_t *c, reg_op_t *op);
 void reg_op_unlink(reg_op_t *op);
+/* Fail an operation: a berth_err_t with status and message goes to op->abort,
+ * which tears the operation down and reports to its done callback. */
+void reg_op_fail(reg_op_t *op, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 bool reg_host_insecure(const reg_client_t *c, const char *hostport);
 const char *reg_endpoint_lookup(reg_client_t *c, const char *host);

@@ -140,20 +140,6 @@ static void dist_abort(reg_op_t *op, const berth_err_t *err)
         done(data, err, NULL);
 }
 
-static void dist_fail(dist_op_t *d, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void dist_fail(dist_op_t *d, int status, const char *fmt, ...)
-{
-    berth_err_t err;
-    berth_err_clear(&err);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
-    va_end(ap);
-    err.status = status;
-    dist_abort(&d->op, &err);
-}
-
 static void dist_succeed(dist_op_t *d)
 {
     reg_done_cb done = d->done;
@@ -190,19 +176,19 @@ static void dist_manifest_done(reg_xfer_t *x, int result)
     d->xfer = NULL;
     cleanup_free char *name = reg_ref_familiar_name(&d->ref);
     if (result < 0) {
-        dist_fail(d, BERTH_E_INTERNAL, "%s", reg_xfer_error(x));
+        reg_op_fail(&d->op, BERTH_E_INTERNAL, "%s", reg_xfer_error(x));
         return;
     }
     if (x->status == 404 || x->status == 401 || x->status == 403) {
         cleanup_free char *msg = reg_error_text(x);
-        dist_fail(d, x->status == 404 ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL,
-                  "manifest for %s:%s not found: %s", name, d->ref.tag ? d->ref.tag : d->ref.digest,
-                  msg);
+        reg_op_fail(&d->op, x->status == 404 ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL,
+                    "manifest for %s:%s not found: %s", name,
+                    d->ref.tag ? d->ref.tag : d->ref.digest, msg);
         return;
     }
     if (x->status != 200) {
         cleanup_free char *msg = reg_error_text(x);
-        dist_fail(d, BERTH_E_INTERNAL, "fetching manifest for %s: %s", name, msg);
+        reg_op_fail(&d->op, BERTH_E_INTERNAL, "fetching manifest for %s: %s", name, msg);
         return;
     }
     char digest[72];
@@ -256,7 +242,7 @@ static void dist_ready_cb(reg_sess_t *s, const berth_err_t *err, void *data)
     reg_xfer_opts_t o = {.headers = hdrs, .on_done = dist_manifest_done, .data = d};
     int r = reg_sess_start(s, &o, path, &d->xfer);
     if (r < 0)
-        dist_fail(d, BERTH_E_INTERNAL, "fetching manifest: %s", strerror(-r));
+        reg_op_fail(&d->op, BERTH_E_INTERNAL, "fetching manifest: %s", strerror(-r));
 }
 
 int reg_distribution_inspect(reg_client_t *c, const char *name, const reg_auth_t *auth,

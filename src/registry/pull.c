@@ -127,20 +127,6 @@ static void pull_abort(reg_op_t *op, const berth_err_t *err)
         done(data, err, NULL);
 }
 
-static void pull_fail(pull_op_t *p, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void pull_fail(pull_op_t *p, int status, const char *fmt, ...)
-{
-    berth_err_t err;
-    berth_err_clear(&err);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
-    va_end(ap);
-    err.status = status;
-    pull_abort(&p->op, &err);
-}
-
 static void emit(pull_op_t *p, cJSON *msg)
 {
     if (p->progress)
@@ -285,8 +271,8 @@ static int commit_ready_layers(pull_op_t *p)
             return -1;
         }
         if (strcmp(chain, l->chain) != 0) {
-            pull_fail(p, BERTH_E_INTERNAL, "layer %s: chain ID %s, expected %s", l->desc->digest,
-                      chain, l->chain);
+            reg_op_fail(&p->op, BERTH_E_INTERNAL, "layer %s: chain ID %s, expected %s",
+                        l->desc->digest, chain, l->chain);
             return -1;
         }
         img_ingest_free(l->ing);
@@ -306,28 +292,29 @@ static void layer_ingest_done(img_ingest_t *ing, const img_layer_result_t *res,
     if (err) {
         /* The download may still be running when the child fails early. */
         if (strstr(err->msg, "digest") || err->status == BERTH_E_INVALID)
-            pull_fail(p, BERTH_E_INTERNAL, "filesystem layer verification failed for digest %s: %s",
-                      l->desc->digest, err->msg);
+            reg_op_fail(&p->op, BERTH_E_INTERNAL,
+                        "filesystem layer verification failed for digest %s: %s", l->desc->digest,
+                        err->msg);
         else
-            pull_fail(p, BERTH_E_INTERNAL, "failed to register layer %s: %s", l->desc->digest,
-                      err->msg);
+            reg_op_fail(&p->op, BERTH_E_INTERNAL, "failed to register layer %s: %s",
+                        l->desc->digest, err->msg);
         return;
     }
     if (l->xfer) {
         /* Cannot happen (ingest ends only after the download); be safe. */
-        pull_fail(p, BERTH_E_INTERNAL, "layer %s: unpack finished before the download",
-                  l->desc->digest);
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "layer %s: unpack finished before the download",
+                    l->desc->digest);
         return;
     }
     if (strcmp(res->digest, l->desc->digest) != 0) {
-        pull_fail(p, BERTH_E_INTERNAL, "filesystem layer verification failed for digest %s",
-                  l->desc->digest);
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "filesystem layer verification failed for digest %s",
+                    l->desc->digest);
         return;
     }
     if (strcmp(res->diff_id, l->diff_id) != 0) {
-        pull_fail(p, BERTH_E_INTERNAL,
-                  "layer %s: uncompressed digest %s does not match the image config's %s",
-                  l->desc->digest, res->diff_id, l->diff_id);
+        reg_op_fail(&p->op, BERTH_E_INTERNAL,
+                    "layer %s: uncompressed digest %s does not match the image config's %s",
+                    l->desc->digest, res->diff_id, l->diff_id);
         return;
     }
     (void)ing;
@@ -399,8 +386,8 @@ static void layer_xfer_done(reg_xfer_t *x, int result)
         return;
     }
     if (result < 0) {
-        pull_fail(p, BERTH_E_INTERNAL, "error pulling layer %s: %s", l->desc->digest,
-                  reg_xfer_error(x));
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "error pulling layer %s: %s", l->desc->digest,
+                    reg_xfer_error(x));
         return;
     }
     if (x->status == 401 && !l->reauthed && l->attempts < PULL_MAX_ATTEMPTS) {
@@ -416,13 +403,14 @@ static void layer_xfer_done(reg_xfer_t *x, int result)
     }
     if (x->status != 200) {
         cleanup_free char *msg = reg_error_text(x);
-        pull_fail(p, x->status == 404 ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL,
-                  "error pulling layer %s: %s", l->desc->digest, msg);
+        reg_op_fail(&p->op, x->status == 404 ? BERTH_E_NOT_FOUND : BERTH_E_INTERNAL,
+                    "error pulling layer %s: %s", l->desc->digest, msg);
         return;
     }
     if (l->received != l->desc->size) {
-        pull_fail(p, BERTH_E_INTERNAL, "size mismatch: layer %s has %lld bytes, expected %lld",
-                  l->desc->digest, (long long)l->received, (long long)l->desc->size);
+        reg_op_fail(&p->op, BERTH_E_INTERNAL,
+                    "size mismatch: layer %s has %lld bytes, expected %lld", l->desc->digest,
+                    (long long)l->received, (long long)l->desc->size);
         return;
     }
     emit_status(p, l->short_id, "Verifying Checksum");
@@ -464,19 +452,20 @@ static void config_done(reg_xfer_t *x, int result)
     pull_op_t *p = x->data;
     p->xfer = NULL;
     if (result < 0) {
-        pull_fail(p, BERTH_E_INTERNAL, "fetching image config: %s", reg_xfer_error(x));
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "fetching image config: %s", reg_xfer_error(x));
         return;
     }
     if (x->status != 200) {
         cleanup_free char *msg = reg_error_text(x);
-        pull_fail(p, BERTH_E_INTERNAL, "fetching image config %s: %s", p->m.config.digest, msg);
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "fetching image config %s: %s", p->m.config.digest,
+                    msg);
         return;
     }
     char digest[72];
     reg_sha256_digest(x->body.data, x->body.len, digest);
     if (strcmp(digest, p->m.config.digest) != 0) {
-        pull_fail(p, BERTH_E_INTERNAL, "image config verification failed for digest %s",
-                  p->m.config.digest);
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "image config verification failed for digest %s",
+                    p->m.config.digest);
         return;
     }
     buf_append(&p->config, x->body.data ? x->body.data : "", x->body.len);
@@ -485,9 +474,10 @@ static void config_done(reg_xfer_t *x, int result)
         cJSON_GetObjectItemCaseSensitive(cfg, "rootfs"), "diff_ids");
     if (!cJSON_IsArray(diff_ids) || (size_t)cJSON_GetArraySize(diff_ids) != p->m.n_layers) {
         cJSON_Delete(cfg);
-        pull_fail(p, BERTH_E_INTERNAL,
-                  "invalid image config: rootfs.diff_ids does not match the manifest's %zu layers",
-                  p->m.n_layers);
+        reg_op_fail(
+            &p->op, BERTH_E_INTERNAL,
+            "invalid image config: rootfs.diff_ids does not match the manifest's %zu layers",
+            p->m.n_layers);
         return;
     }
     if (p->platform_given) {
@@ -496,10 +486,10 @@ static void config_done(reg_xfer_t *x, int result)
         if (cJSON_IsString(os) && cJSON_IsString(arch) &&
             (strcmp(os->valuestring, p->os) || strcmp(arch->valuestring, p->arch))) {
             cleanup_free char *fam = familiar_ref(p);
-            pull_fail(p, BERTH_E_NOT_FOUND,
-                      "image with reference %s was found but its platform (%s/%s) does not "
-                      "match the specified platform (%s/%s)",
-                      fam, os->valuestring, arch->valuestring, p->os, p->arch);
+            reg_op_fail(&p->op, BERTH_E_NOT_FOUND,
+                        "image with reference %s was found but its platform (%s/%s) does not "
+                        "match the specified platform (%s/%s)",
+                        fam, os->valuestring, arch->valuestring, p->os, p->arch);
             cJSON_Delete(cfg);
             return;
         }
@@ -513,7 +503,7 @@ static void config_done(reg_xfer_t *x, int result)
         const cJSON *d = cJSON_GetArrayItem(diff_ids, (int)i);
         if (!cJSON_IsString(d) || !reg_digest_valid(d->valuestring)) {
             cJSON_Delete(cfg);
-            pull_fail(p, BERTH_E_INTERNAL, "invalid image config: bad diff_id %zu", i);
+            reg_op_fail(&p->op, BERTH_E_INTERNAL, "invalid image config: bad diff_id %zu", i);
             return;
         }
         l->p = p;
@@ -576,12 +566,12 @@ static void manifest_done(reg_xfer_t *x, int result)
     p->xfer = NULL;
     cleanup_free char *fam = familiar_ref(p);
     if (result < 0) {
-        pull_fail(p, BERTH_E_INTERNAL, "%s", reg_xfer_error(x));
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "%s", reg_xfer_error(x));
         return;
     }
     if (x->status == 404) {
         cleanup_free char *msg = reg_error_text(x);
-        pull_fail(p, BERTH_E_NOT_FOUND, "manifest for %s not found: %s", fam, msg);
+        reg_op_fail(&p->op, BERTH_E_NOT_FOUND, "manifest for %s not found: %s", fam, msg);
         return;
     }
     if (x->status == 401 && !p->reauthed) {
@@ -591,15 +581,15 @@ static void manifest_done(reg_xfer_t *x, int result)
     }
     if (x->status == 401 || x->status == 403) {
         cleanup_free char *name = reg_ref_familiar_name(&p->ref);
-        pull_fail(p, BERTH_E_NOT_FOUND,
-                  "pull access denied for %s, repository does not exist or may require "
-                  "'docker login'",
-                  name);
+        reg_op_fail(&p->op, BERTH_E_NOT_FOUND,
+                    "pull access denied for %s, repository does not exist or may require "
+                    "'docker login'",
+                    name);
         return;
     }
     if (x->status != 200) {
         cleanup_free char *msg = reg_error_text(x);
-        pull_fail(p, BERTH_E_INTERNAL, "fetching manifest for %s: %s", fam, msg);
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "fetching manifest for %s: %s", fam, msg);
         return;
     }
     char digest[72];
@@ -608,7 +598,7 @@ static void manifest_done(reg_xfer_t *x, int result)
     /* A manifest asked for by digest must hash to it. */
     const char *want = top ? p->ref.digest : p->want_digest;
     if (want && strcmp(want, digest) != 0) {
-        pull_fail(p, BERTH_E_INTERNAL, "manifest verification failed for digest %s", want);
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "manifest verification failed for digest %s", want);
         return;
     }
     if (top)
@@ -625,7 +615,7 @@ static void manifest_done(reg_xfer_t *x, int result)
     if (m.is_index) {
         if (!top) {
             reg_manifest_free(&m);
-            pull_fail(p, BERTH_E_INTERNAL, "manifest list points to another manifest list");
+            reg_op_fail(&p->op, BERTH_E_INTERNAL, "manifest list points to another manifest list");
             return;
         }
         const reg_descriptor_t *d = reg_manifest_select(&m, p->os, p->arch, p->variant, &err);
@@ -647,7 +637,7 @@ static void manifest_done(reg_xfer_t *x, int result)
         .on_done = config_done, .data = p, .follow_redirects = true, .max_body = 8 << 20};
     int r = reg_sess_start(p->sess, &o, path, &p->xfer);
     if (r < 0)
-        pull_fail(p, BERTH_E_INTERNAL, "fetching image config: %s", strerror(-r));
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "fetching image config: %s", strerror(-r));
 }
 
 static void fetch_manifest(pull_op_t *p, const char *reference)
@@ -660,7 +650,7 @@ static void fetch_manifest(pull_op_t *p, const char *reference)
         .headers = hdrs, .on_done = manifest_done, .data = p, .follow_redirects = true};
     int r = reg_sess_start(p->sess, &o, path, &p->xfer);
     if (r < 0)
-        pull_fail(p, BERTH_E_INTERNAL, "fetching manifest: %s", strerror(-r));
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "fetching manifest: %s", strerror(-r));
 }
 
 static void pull_ready_cb(reg_sess_t *s, const berth_err_t *err, void *data)

@@ -170,20 +170,6 @@ static void push_abort(reg_op_t *op, const berth_err_t *err)
         done(data, err, NULL);
 }
 
-static void push_fail(push_op_t *p, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void push_fail(push_op_t *p, int status, const char *fmt, ...)
-{
-    berth_err_t err;
-    berth_err_clear(&err);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
-    va_end(ap);
-    err.status = status;
-    push_abort(&p->op, &err);
-}
-
 static void emit(push_op_t *p, cJSON *msg)
 {
     if (p->progress)
@@ -213,12 +199,12 @@ static void manifest_done(reg_xfer_t *x, int result)
     push_op_t *p = x->data;
     p->xfer = NULL;
     if (result < 0) {
-        push_fail(p, BERTH_E_INTERNAL, "pushing manifest: %s", reg_xfer_error(x));
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "pushing manifest: %s", reg_xfer_error(x));
         return;
     }
     if (x->status != 201 && x->status != 200) {
         cleanup_free char *msg = reg_error_text(x);
-        push_fail(p, BERTH_E_INTERNAL, "pushing manifest for %s: %s", p->ref.tag, msg);
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "pushing manifest for %s: %s", p->ref.tag, msg);
         return;
     }
     char digest[72];
@@ -268,7 +254,7 @@ static void put_manifest(push_op_t *p)
                          .data = p};
     int r = reg_sess_start(p->sess, &o, path, &p->xfer);
     if (r < 0)
-        push_fail(p, BERTH_E_INTERNAL, "pushing manifest: %s", strerror(-r));
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "pushing manifest: %s", strerror(-r));
 }
 
 static void config_put_done(reg_xfer_t *x, int result)
@@ -277,7 +263,7 @@ static void config_put_done(reg_xfer_t *x, int result)
     p->xfer = NULL;
     if (result < 0 || (x->status != 201 && x->status != 200)) {
         cleanup_free char *msg = result < 0 ? xstrdup(reg_xfer_error(x)) : reg_error_text(x);
-        push_fail(p, BERTH_E_INTERNAL, "pushing image config: %s", msg);
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "pushing image config: %s", msg);
         return;
     }
     put_manifest(p);
@@ -290,7 +276,7 @@ static void config_post_done(reg_xfer_t *x, int result)
     const char *loc = reg_xfer_header(x, "location");
     if (result < 0 || x->status != 202 || !loc) {
         cleanup_free char *msg = result < 0 ? xstrdup(reg_xfer_error(x)) : reg_error_text(x);
-        push_fail(p, BERTH_E_INTERNAL, "starting config upload: %s", msg);
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "starting config upload: %s", msg);
         return;
     }
     cleanup_free char *abs = absolute_location(p->sess, loc);
@@ -304,7 +290,7 @@ static void config_post_done(reg_xfer_t *x, int result)
                          .data = p};
     int r = reg_sess_start(p->sess, &o, url, &p->xfer);
     if (r < 0)
-        push_fail(p, BERTH_E_INTERNAL, "pushing image config: %s", strerror(-r));
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "pushing image config: %s", strerror(-r));
 }
 
 static void config_head_done(reg_xfer_t *x, int result)
@@ -319,7 +305,7 @@ static void config_head_done(reg_xfer_t *x, int result)
     reg_xfer_opts_t o = {.method = "POST", .body = "", .on_done = config_post_done, .data = p};
     int r = reg_sess_start(p->sess, &o, path, &p->xfer);
     if (r < 0)
-        push_fail(p, BERTH_E_INTERNAL, "pushing image config: %s", strerror(-r));
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "pushing image config: %s", strerror(-r));
 }
 
 static void push_config(push_op_t *p)
@@ -352,7 +338,7 @@ static void push_config(push_op_t *p)
     reg_xfer_opts_t o = {.method = "HEAD", .on_done = config_head_done, .data = p};
     int r = reg_sess_start(p->sess, &o, path, &p->xfer);
     if (r < 0)
-        push_fail(p, BERTH_E_INTERNAL, "pushing image config: %s", strerror(-r));
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "pushing image config: %s", strerror(-r));
 }
 
 /* ---- layers ------------------------------------------------------------------ */
@@ -393,7 +379,7 @@ static void layer_put_done(reg_xfer_t *x, int result)
     l->xfer = NULL;
     if (result < 0 || (x->status != 201 && x->status != 200)) {
         cleanup_free char *msg = result < 0 ? xstrdup(reg_xfer_error(x)) : reg_error_text(x);
-        push_fail(p, BERTH_E_INTERNAL, "pushing layer %s: %s", l->short_id, msg);
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "pushing layer %s: %s", l->short_id, msg);
         return;
     }
     img_export_free(l->ex);
@@ -411,7 +397,7 @@ static void layer_try_finish(push_layer_t *l)
     reg_xfer_opts_t o = {.method = "PUT", .body = "", .on_done = layer_put_done, .data = l};
     int r = reg_sess_start(p->sess, &o, url, &l->xfer);
     if (r < 0)
-        push_fail(p, BERTH_E_INTERNAL, "pushing layer %s: %s", l->short_id, strerror(-r));
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "pushing layer %s: %s", l->short_id, strerror(-r));
 }
 
 static void layer_patch_done(reg_xfer_t *x, int result)
@@ -421,7 +407,7 @@ static void layer_patch_done(reg_xfer_t *x, int result)
     l->xfer = NULL;
     if (result < 0 || x->status != 202) {
         cleanup_free char *msg = result < 0 ? xstrdup(reg_xfer_error(x)) : reg_error_text(x);
-        push_fail(p, BERTH_E_INTERNAL, "pushing layer %s: %s", l->short_id, msg);
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "pushing layer %s: %s", l->short_id, msg);
         return;
     }
     const char *loc = reg_xfer_header(x, "location");
@@ -506,8 +492,8 @@ static void export_done_cb(img_export_t *ex, const img_layer_result_t *res, cons
     push_layer_t *l = data;
     push_op_t *p = l->p;
     if (err) {
-        push_fail(p, err->status ? err->status : BERTH_E_INTERNAL, "exporting layer %s: %s",
-                  l->short_id, err->msg);
+        reg_op_fail(&p->op, err->status ? err->status : BERTH_E_INTERNAL, "exporting layer %s: %s",
+                    l->short_id, err->msg);
         return;
     }
     snprintf(l->digest, sizeof(l->digest), "%s", res->digest);
@@ -531,7 +517,7 @@ static void layer_post_done(reg_xfer_t *x, int result)
     const char *loc = reg_xfer_header(x, "location");
     if (result < 0 || x->status != 202 || !loc) {
         cleanup_free char *msg = result < 0 ? xstrdup(reg_xfer_error(x)) : reg_error_text(x);
-        push_fail(p, BERTH_E_INTERNAL, "pushing layer %s: %s", l->short_id, msg);
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "pushing layer %s: %s", l->short_id, msg);
         return;
     }
     layer_stream_to(l, loc);
@@ -561,7 +547,7 @@ static void layer_stream_to(push_layer_t *l, const char *loc)
                          .low_speed_time_s = 120};
     int r = reg_sess_start(p->sess, &o, l->location, &l->xfer);
     if (r < 0)
-        push_fail(p, BERTH_E_INTERNAL, "pushing layer %s: %s", l->short_id, strerror(-r));
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "pushing layer %s: %s", l->short_id, strerror(-r));
 }
 
 static void layer_upload(push_layer_t *l)
@@ -572,7 +558,7 @@ static void layer_upload(push_layer_t *l)
     reg_xfer_opts_t o = {.method = "POST", .body = "", .on_done = layer_post_done, .data = l};
     int r = reg_sess_start(p->sess, &o, path, &l->xfer);
     if (r < 0)
-        push_fail(p, BERTH_E_INTERNAL, "pushing layer %s: %s", l->short_id, strerror(-r));
+        reg_op_fail(&p->op, BERTH_E_INTERNAL, "pushing layer %s: %s", l->short_id, strerror(-r));
 }
 
 static void layer_mount_done(reg_xfer_t *x, int result)
