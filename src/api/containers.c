@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "api/internal.h"
 #include "berth/api.h"
 #include "berth/containers.h"
 #include "berth/runtime.h"
@@ -718,14 +719,7 @@ typedef struct attach_ctx {
 static void attach_output(void *data, int stream, const char *buf, size_t len)
 {
     attach_ctx_t *ac = data;
-    if (!ac->tty) {
-        /* Docker's multiplexed framing is the shim's own frame header. */
-        uint8_t h[RT_FRAME_HEADER_LEN];
-        rt_frame_header(h, (enum rt_frame_type)stream, (uint32_t)len);
-        if (http_raw_write(ac->req, h, sizeof(h)) < 0)
-            return;
-    }
-    http_raw_write(ac->req, buf, len);
+    api_raw_write_output(ac->req, ac->tty, stream, buf, len);
 }
 
 static void attach_closed(void *data, int exit_code)

@@ -2,6 +2,7 @@
  * inspect. The container manager (berth/containers.h) runs the process. */
 #include <string.h>
 
+#include "api/internal.h"
 #include "berth/api.h"
 #include "berth/containers.h"
 #include "berth/runtime.h"
@@ -58,14 +59,7 @@ typedef struct exec_stream {
 static void xs_output(void *data, int stream, const char *buf, size_t len)
 {
     exec_stream_t *xs = data;
-    if (!xs->tty) {
-        /* Docker's multiplexed framing is the shim's own frame header. */
-        uint8_t h[RT_FRAME_HEADER_LEN];
-        rt_frame_header(h, (enum rt_frame_type)stream, (uint32_t)len);
-        if (http_raw_write(xs->req, h, sizeof(h)) < 0)
-            return;
-    }
-    http_raw_write(xs->req, buf, len);
+    api_raw_write_output(xs->req, xs->tty, stream, buf, len);
 }
 
 static void xs_close(void *data, int exit_code)

@@ -26,6 +26,10 @@ typedef struct api_counts {
 } api_counts_t;
 void api_system_counts(berthd_t *d, api_counts_t *out);
 
+/* Container output to a hijacked client: raw with a tty, else Docker's
+ * multiplexed frames (the same 8-byte header the shim uses). */
+void api_raw_write_output(http_req_t *req, bool tty, int stream, const char *buf, size_t len);
+
 /* events.c */
 void api_events_routes(api_router_t *r);
 size_t api_events_listeners(const api_events_t *ev);

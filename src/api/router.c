@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "berth/runtime.h"
 
 #define API_MAX_SEGMENTS 32
 
@@ -328,4 +329,15 @@ cJSON *api_parse_filters(const char *raw, berth_err_t *err)
     }
     cJSON_Delete(in);
     return out;
+}
+
+void api_raw_write_output(http_req_t *req, bool tty, int stream, const char *buf, size_t len)
+{
+    if (!tty) {
+        uint8_t h[RT_FRAME_HEADER_LEN];
+        rt_frame_header(h, (enum rt_frame_type)stream, (uint32_t)len);
+        if (http_raw_write(req, h, sizeof(h)) < 0)
+            return;
+    }
+    http_raw_write(req, buf, len);
 }
