@@ -31,10 +31,8 @@ struct api_router {
     size_t n_routes;
 };
 
-size_t api_split_path(const char *path, char **storage, char **segs, size_t max)
+static size_t split_in_place(char *copy, char **segs, size_t max)
 {
-    char *copy = xstrdup(path);
-    *storage = copy;
     size_t n = 0;
     char *save = NULL;
     for (char *tok = strtok_r(copy, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
@@ -43,6 +41,13 @@ size_t api_split_path(const char *path, char **storage, char **segs, size_t max)
         segs[n++] = tok;
     }
     return n;
+}
+
+size_t api_split_path(const char *path, char **storage, char **segs, size_t max)
+{
+    char *copy = xstrdup(path);
+    *storage = copy;
+    return split_in_place(copy, segs, max);
 }
 
 api_router_t *api_router_new(void)
@@ -184,7 +189,16 @@ api_handler_fn api_router_match(const api_router_t *r, http_req_t *req, unsigned
     char *segs[API_MAX_SEGMENTS];
     size_t spans[API_MAX_SEGMENTS][2];
     *method_mismatch = false;
-    size_t n = api_split_path(req->path ? req->path : "/", &storage, segs, API_MAX_SEGMENTS);
+    const char *path = req->path ? req->path : "/";
+    size_t n;
+    char stack_copy[256];
+    if (strlen(path) < sizeof(stack_copy)) {
+        /* The usual short path is split in place, without an allocation. */
+        strcpy(stack_copy, path);
+        n = split_in_place(stack_copy, segs, API_MAX_SEGMENTS);
+    } else {
+        n = api_split_path(path, &storage, segs, API_MAX_SEGMENTS);
+    }
     api_handler_fn fn = NULL;
     if (n <= API_MAX_SEGMENTS) {
         bool path_matched = false;

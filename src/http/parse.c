@@ -142,12 +142,21 @@ int http_parse_target(http_req_t *req, const char *target)
 void http_req_add_header(http_req_t *req, const char *name, size_t nlen, const char *value,
                          size_t vlen)
 {
-    req->headers = xrealloc(req->headers, (req->n_headers + 1) * sizeof(*req->headers));
+    /* Capacity doubles from 8 (a power of two whenever it is full). */
+    size_t n = req->n_headers;
+    if (n == 0 || (n >= 8 && (n & (n - 1)) == 0))
+        req->headers = xrealloc(req->headers, (n == 0 ? 8 : n * 2) * sizeof(*req->headers));
     /* Trailing whitespace is not part of a field value (RFC 9110 5.5). */
     while (vlen > 0 && (value[vlen - 1] == ' ' || value[vlen - 1] == '\t'))
         vlen--;
-    req->headers[req->n_headers].name = xstrndup(name, nlen);
-    req->headers[req->n_headers].value = xstrndup(value, vlen);
+    /* Name and value share one allocation ("name\0value\0"), freed by name. */
+    char *kv = xmalloc(nlen + vlen + 2);
+    memcpy(kv, name, nlen);
+    kv[nlen] = '\0';
+    memcpy(kv + nlen + 1, value, vlen);
+    kv[nlen + 1 + vlen] = '\0';
+    req->headers[n].name = kv;
+    req->headers[n].value = kv + nlen + 1;
     req->n_headers++;
 }
 

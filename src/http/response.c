@@ -119,12 +119,31 @@ static bool req_live(const http_req_t *req)
     return req && req->conn && req->conn->req == req;
 }
 
+/* Append "<text><decimal n>" without printf: replies are on the hot path. */
+static void append_num(berth_buf_t *b, const char *text, size_t n)
+{
+    char digits[24];
+    size_t i = sizeof(digits);
+    do {
+        digits[--i] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    buf_puts(b, text);
+    buf_append(b, digits + i, sizeof(digits) - i);
+}
+
 static void head_append(berth_buf_t *b, const http_req_t *req, int status, const char *content_type,
                         const char *extra_headers)
 {
-    buf_printf(b, "HTTP/1.1 %d %s\r\n", status, http_status_text(status));
-    if (content_type)
-        buf_printf(b, "Content-Type: %s\r\n", content_type);
+    append_num(b, "HTTP/1.1 ", (size_t)(status > 0 ? status : 500));
+    buf_append(b, " ", 1);
+    buf_puts(b, http_status_text(status));
+    buf_append(b, "\r\n", 2);
+    if (content_type) {
+        buf_puts(b, "Content-Type: ");
+        buf_puts(b, content_type);
+        buf_append(b, "\r\n", 2);
+    }
     const char *common = req->conn->srv->opts.common_headers;
     if (common)
         buf_puts(b, common);
@@ -136,24 +155,40 @@ static void head_append(berth_buf_t *b, const http_req_t *req, int status, const
         buf_puts(b, "Connection: keep-alive\r\n");
 }
 
-void http_reply(http_req_t *req, int status, const char *content_type, const void *body, size_t len,
-                const char *extra_headers)
+/* A whole reply whose body is the concatenation of two parts (JSON replies
+ * add Go's trailing newline without another copy). */
+static void reply_parts(http_req_t *req, int status, const char *content_type, const void *body,
+                        size_t len, const void *body2, size_t len2, const char *extra_headers)
 {
     if (!req_live(req))
         return;
     http_conn_t *c = req->conn;
+    size_t total_len = len + len2;
     berth_buf_t b;
     buf_init(&b);
+    buf_reserve(&b, 480 + total_len); /* one allocation for the usual head + body */
     head_append(&b, req, status, content_type, extra_headers);
     bool no_body = status == 204 || status == 304 || status < 200;
-    if (!no_body)
-        buf_printf(&b, "Content-Length: %zu\r\n", len);
-    buf_puts(&b, "\r\n");
-    if (!no_body && req->method != HTTP_HEAD && len > 0)
-        buf_append(&b, body, len);
+    if (!no_body) {
+        append_num(&b, "Content-Length: ", total_len);
+        buf_append(&b, "\r\n", 2);
+    }
+    buf_append(&b, "\r\n", 2);
+    if (!no_body && req->method != HTTP_HEAD) {
+        if (len > 0)
+            buf_append(&b, body, len);
+        if (len2 > 0)
+            buf_append(&b, body2, len2);
+    }
     size_t total = b.len;
     http_conn_write_owned(c, buf_steal(&b), total);
     http_conn_finish_req(c);
+}
+
+void http_reply(http_req_t *req, int status, const char *content_type, const void *body, size_t len,
+                const char *extra_headers)
+{
+    reply_parts(req, status, content_type, body, len, NULL, 0, extra_headers);
 }
 
 void http_reply_json(http_req_t *req, int status, cJSON *json)
@@ -164,14 +199,9 @@ void http_reply_json(http_req_t *req, int status, cJSON *json)
         http_reply_error(req, 500, "could not encode the response");
         return;
     }
-    size_t n = strlen(text);
-    char *body = xmalloc(n + 2);
-    memcpy(body, text, n);
-    body[n] = '\n'; /* Go's json.Encoder ends documents with a newline */
-    body[n + 1] = '\0';
+    /* Go's json.Encoder ends documents with a newline. */
+    reply_parts(req, status, "application/json", text, strlen(text), "\n", 1, NULL);
     cJSON_free(text);
-    http_reply(req, status, "application/json", body, n + 1, NULL);
-    free(body);
 }
 
 static void reply_message(http_req_t *req, int status, const char *msg)

@@ -28,8 +28,7 @@ void http_req_free(http_req_t *req)
     free(req->target);
     free(req->path);
     for (size_t i = 0; i < req->n_headers; i++) {
-        free(req->headers[i].name);
-        free(req->headers[i].value);
+        free(req->headers[i].name); /* the value shares its allocation */
     }
     free(req->headers);
     for (size_t i = 0; i < req->n_query; i++) {
@@ -57,8 +56,14 @@ http_req_t *http_req_new(http_conn_t *c)
 static void conn_reset_parse(http_conn_t *c)
 {
     c->ps = HTTP_PS_IDLE;
-    buf_free(&c->hname);
-    buf_free(&c->hvalue);
+    /* The header collectors keep their (small) buffers across requests of a
+     * keep-alive connection; a big one is given back. */
+    if (c->hname.cap > 1024)
+        buf_free(&c->hname);
+    if (c->hvalue.cap > 1024)
+        buf_free(&c->hvalue);
+    buf_reset(&c->hname);
+    buf_reset(&c->hvalue);
     c->header_bytes = 0;
     c->dispatched = false;
     c->dispatch_now = false;
@@ -87,6 +92,8 @@ static void conn_handle_closed_cb(uv_handle_t *h)
         return;
     http_server_t *srv = c->srv;
     buf_free(&c->in);
+    buf_free(&c->hname);
+    buf_free(&c->hvalue);
     free(c);
     srv->closing_handles--;
     server_maybe_done(srv);
@@ -403,9 +410,8 @@ static int on_url(llhttp_t *p, const char *at, size_t len)
 static int on_url_complete(llhttp_t *p)
 {
     http_conn_t *c = p->data;
-    c->req->target = buf_steal(&c->hvalue);
-    if (!c->req->target)
-        c->req->target = xstrdup("");
+    c->req->target = xstrndup(c->hvalue.data ? c->hvalue.data : "", c->hvalue.len);
+    buf_reset(&c->hvalue);
     return 0;
 }
 
@@ -449,8 +455,8 @@ static int on_headers_complete(llhttp_t *p)
     http_conn_t *c = p->data;
     http_req_t *req = c->req;
     uv_timer_stop(&c->header_timer);
-    buf_free(&c->hname);
-    buf_free(&c->hvalue);
+    buf_reset(&c->hname);
+    buf_reset(&c->hvalue);
     req->method = llhttp_get_method(p);
     req->method_name = llhttp_method_name((llhttp_method_t)req->method);
     req->upgrade = llhttp_get_upgrade(p) != 0;
