@@ -47,9 +47,20 @@ wait_ping() { # socket
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
+# pin PID CPU: the process, its threads and its children (dockerd's containerd).
+pin() {
+    taskset -a -p -c "$2" "$1" >/dev/null
+    for child in $(pgrep -P "$1" 2>/dev/null); do taskset -a -p -c "$2" "$child" >/dev/null || true; done
+}
+
+# Two setups per engine: "shared" (daemon and client float over all cores, as
+# on a developer machine) and "pinned" (daemon and its children on CPU 0, the
+# client alone on CPU 1, so the client's CPU use never competes with the
+# daemon's: the usual way to measure a server, and the only one that gives
+# each engine the same CPU on a 2-core machine).
 run_series() { # name socket [api version] -> lines "name conns req/s p50 p99"
     for c in 1 16 64; do
-        line=$("$BENCH" -s "$2" -c "$c" -d "$SECONDS_PER_RUN" -p /_ping -p "/${3:-v1.44}/images/json")
+        line=$($CLIENT_PREFIX "$BENCH" -s "$2" -c "$c" -d "$SECONDS_PER_RUN" -p /_ping -p "/${3:-v1.44}/images/json")
         rps=$(echo "$line" | sed 's/.*req_per_s=\([0-9.]*\).*/\1/')
         p50=$(echo "$line" | sed 's/.*p50_us=\([0-9.]*\).*/\1/')
         p99=$(echo "$line" | sed 's/.*p99_us=\([0-9.]*\).*/\1/')
@@ -66,7 +77,16 @@ echo "== berthd"
 BERTHD_PID=$!
 wait_ping "$TMP/berth.sock" || { cat "$TMP/berthd.log"; exit 1; }
 BERTHD_RSS_IDLE=$(rss_kb "$BERTHD_PID")
+PINNABLE=0
+[ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null 2>&1 && PINNABLE=1
+CLIENT_PREFIX=""
 run_series berthd "$TMP/berth.sock" >"$TMP/results"
+if [ "$PINNABLE" = 1 ]; then
+    pin "$BERTHD_PID" 0
+    CLIENT_PREFIX="taskset -c 1"
+    run_series berthd-pinned "$TMP/berth.sock" >>"$TMP/results"
+    CLIENT_PREFIX=""
+fi
 BERTHD_RSS_AFTER=$(rss_kb "$BERTHD_PID")
 
 DOCKERD_NOTE=""
@@ -79,6 +99,12 @@ if command -v dockerd >/dev/null 2>&1; then
     if wait_ping "$TMP/docker.sock"; then
         DOCKERD_RSS_IDLE=$(rss_kb "$DOCKERD_PID")
         run_series dockerd "$TMP/docker.sock" v1.41 >>"$TMP/results" # 20.10 speaks up to 1.41
+        if [ "$PINNABLE" = 1 ]; then
+            pin "$DOCKERD_PID" 0
+            CLIENT_PREFIX="taskset -c 1"
+            run_series dockerd-pinned "$TMP/docker.sock" v1.41 >>"$TMP/results"
+            CLIENT_PREFIX=""
+        fi
         DOCKERD_NOTE="dockerd idle RSS: ${DOCKERD_RSS_IDLE} KiB"
     else
         DOCKERD_NOTE="dockerd is installed but did not start (see its log); no comparison"
@@ -89,13 +115,15 @@ fi
 
 TABLE=$(awk '
     { name[NR]=$1; conns[NR]=$2; rps[NR]=$3; p50[NR]=$4; p99[NR]=$5; bad[NR]=$6;
-      if ($1 == "dockerd") d[$2] = $3 }
+      if ($1 == "dockerd") d[$2] = $3
+      if ($1 == "dockerd-pinned") dp[$2] = $3 }
     END {
         print "| engine | conns | req/s | p50 (us) | p99 (us) | non-2xx | vs dockerd |"
         print "|---|---:|---:|---:|---:|---:|---:|"
         for (i = 1; i <= NR; i++) {
             ratio = "-"
             if (name[i] == "berthd" && d[conns[i]] > 0) ratio = sprintf("%.2fx", rps[i] / d[conns[i]])
+            if (name[i] == "berthd-pinned" && dp[conns[i]] > 0) ratio = sprintf("%.2fx", rps[i] / dp[conns[i]])
             printf "| %s | %s | %s | %s | %s | %s | %s |\n", name[i], conns[i], rps[i], p50[i], p99[i], bad[i], ratio
         }
     }' "$TMP/results")
@@ -120,7 +148,10 @@ echo "$DOCKERD_NOTE"
         echo "- non-2xx > 0: some routes answered errors (e.g. /images/json before the image"
         echo "  module landed answers 404), so those rows partly measure the error path."
     fi
-    echo "- The client runs on the same cores as the daemon: figures are bounded by both."
+    echo "- Rows without a suffix: daemon and client share all cores (the client's CPU use"
+    echo "  competes with the daemon's; berthd is single-threaded, dockerd uses every core)."
+    echo "  -pinned rows: the daemon (with its threads and children) on CPU 0, the client"
+    echo "  alone on CPU 1: both engines get exactly one core."
     echo "- berthd idle RSS: ${BERTHD_RSS_IDLE} KiB (after the runs: ${BERTHD_RSS_AFTER} KiB)"
     echo "- $DOCKERD_NOTE"
     echo "- Regenerate with \`bench/api.sh [SECONDS]\`."

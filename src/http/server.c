@@ -18,6 +18,7 @@
 
 static const llhttp_settings_t *parser_settings(void);
 static void conn_feed(http_conn_t *c);
+static void header_timeout_cb(uv_timer_t *t);
 
 /* ---- request objects ------------------------------------------------------ */
 
@@ -349,6 +350,12 @@ static void conn_feed(http_conn_t *c)
         }
     }
     c->in_feed = false;
+    /* The header clock runs only for a request whose headers are still
+     * incomplete after a read (a slow client); the usual request arrives
+     * whole and costs no timer operations. */
+    if (!c->closing && c->ps == HTTP_PS_HEADERS && c->srv->opts.header_timeout_ms &&
+        !uv_is_active((uv_handle_t *)&c->header_timer))
+        uv_timer_start(&c->header_timer, header_timeout_cb, c->srv->opts.header_timeout_ms, 0);
     if (!c->closing && c->in.len == 0 && c->in.cap > 4096)
         buf_free(&c->in); /* idle connections keep no buffer */
     if (!c->closing && c->read_eof && c->in.len == 0 && !c->close_after_write) {
@@ -392,8 +399,6 @@ static int on_message_begin(llhttp_t *p)
     c->ps = HTTP_PS_HEADERS;
     c->err_status = 0;
     c->err_msg = NULL;
-    if (c->srv->opts.header_timeout_ms)
-        uv_timer_start(&c->header_timer, header_timeout_cb, c->srv->opts.header_timeout_ms, 0);
     return 0;
 }
 
@@ -454,7 +459,8 @@ static int on_headers_complete(llhttp_t *p)
 {
     http_conn_t *c = p->data;
     http_req_t *req = c->req;
-    uv_timer_stop(&c->header_timer);
+    if (uv_is_active((uv_handle_t *)&c->header_timer))
+        uv_timer_stop(&c->header_timer);
     buf_reset(&c->hname);
     buf_reset(&c->hvalue);
     req->method = llhttp_get_method(p);
