@@ -47,14 +47,20 @@ void logs_format(berth_buf_t *out, const logs_opts_t *opts, int stream, int64_t 
                  size_t len);
 
 typedef struct logs_reader logs_reader_t;
-/* Open path positioned per opts->tail. A missing file reads as empty (and is
- * picked up once it appears). 0 or -errno. */
+/* Open the log at path together with its rotated predecessors (path.1 =
+ * newest ... path.N = oldest, as the shim's json-file writer renames them):
+ * positioned at the oldest retained entry, or per opts->tail at the start of
+ * the last N lines counted across the files. A missing file reads as empty
+ * (and is picked up once it appears). 0 or -errno. */
 int logs_reader_open(const char *path, const logs_opts_t *opts, logs_reader_t **out);
 /* Decode up to about max_bytes of the file from the current position and append
  * the formatted entries to out. Returns 1 when more input is ready now, 0 at
  * the current end of the file (call again after new data or for follow),
  * 2 when an entry after until_ns was met (the read is over), -errno on error.
- * Follows rotation (a new file at path) and truncation. */
+ * Follows rotation and truncation: at the end of a file that has been
+ * rotated away it goes on with the file written after it (found by inode,
+ * so a reader that fell several rotations behind still reads each retained
+ * file once); only files already deleted by rotation are lost. */
 int logs_reader_read(logs_reader_t *r, berth_buf_t *out, size_t max_bytes);
 void logs_reader_close(logs_reader_t *r);
 
