@@ -712,7 +712,7 @@ typedef struct attach_ctx {
     http_req_t *req;
     rt_ctr_t *c; /* valid while sink != NULL */
     rt_ctr_sink_t *sink;
-    bool tty;
+    bool tty; /* raw output: a tty, or a websocket */
     bool want_stdin;
 } attach_ctx_t;
 
@@ -758,21 +758,49 @@ static void attach_eof(http_req_t *req)
         rt_ctr_write_stdin(ac->c, NULL, 0);
 }
 
-static void h_attach(berthd_t *d, http_req_t *req)
+/* The websocket client sent its close frame: stdin ended (for StdinOnce) and
+ * the client is going away, so answer the close and stop streaming. */
+static void attach_ws_eof(http_req_t *req)
+{
+    attach_eof(req);
+    attach_ctx_t *ac = req->handler_data;
+    rt_ctr_detach(ac->sink);
+    free(ac);
+    req->on_abort = NULL;
+    req->on_raw_data = NULL;
+    req->on_raw_eof = NULL;
+    http_raw_close(req);
+}
+
+/* POST /containers/{id}/attach (hijacked, multiplexed unless tty) and
+ * GET /containers/{id}/attach/ws (websocket: every client data frame is stdin,
+ * output goes out as binary frames, never multiplexed since the frames keep
+ * the pieces apart, like Docker's MuxStreams=false). */
+static void attach_common(berthd_t *d, http_req_t *req, bool ws)
 {
     rt_ctr_t *c = find_ctr(d, req);
     if (!c)
         return;
     bool tty = rt_ctr_tty(c);
+    bool raw = tty || ws;
     bool want_out = http_req_query_bool(req, "stdout", false);
     bool want_err = http_req_query_bool(req, "stderr", false);
-    bool want_in = http_req_query_bool(req, "stdin", false) && rt_ctr_open_stdin(c);
+    bool want_in = http_req_query_bool(req, "stdin", false);
+    if (ws && http_req_api_version(req) < 142)
+        want_out = want_err = want_in = true; /* older APIs ignored the three for ws */
+    want_in = want_in && rt_ctr_open_stdin(c);
     bool logs = http_req_query_bool(req, "logs", false);
     bool stream = http_req_query_bool(req, "stream", false);
-    if (http_hijack(req, stream_content_type(req, tty)) < 0)
+    if (ws) {
+        if (http_ws_upgrade(req) < 0) {
+            http_reply_error(req, 400, "not a websocket upgrade request");
+            return;
+        }
+    } else if (http_hijack(req, stream_content_type(req, tty)) < 0) {
         return;
+    }
     if (logs && rt_ctr_log_path(c) && (want_out || want_err)) {
-        logs_opts_t o = {.want_stdout = want_out, .want_stderr = want_err, .tail = -1, .raw = tty};
+        logs_opts_t o = {.want_stdout = want_out, .want_stderr = want_err, .tail = -1, .raw = raw};
         logs_reader_t *r = NULL;
         if (logs_reader_open(rt_ctr_log_path(c), &o, &r) == 0) {
             berth_buf_t out;
@@ -794,14 +822,24 @@ static void h_attach(berthd_t *d, http_req_t *req)
     attach_ctx_t *ac = xcalloc(1, sizeof(*ac));
     ac->req = req;
     ac->c = c;
-    ac->tty = tty;
+    ac->tty = raw;
     ac->want_stdin = want_in;
     rt_ctr_sink_cbs_t cbs = {.output_cb = attach_output, .close_cb = attach_closed};
     ac->sink = rt_ctr_attach(c, want_out, want_err, &cbs, ac);
     req->handler_data = ac;
     req->on_abort = attach_abort;
     req->on_raw_data = attach_stdin;
-    req->on_raw_eof = attach_eof;
+    req->on_raw_eof = ws ? attach_ws_eof : attach_eof;
+}
+
+static void h_attach(berthd_t *d, http_req_t *req)
+{
+    attach_common(d, req, false);
+}
+
+static void h_attach_ws(berthd_t *d, http_req_t *req)
+{
+    attach_common(d, req, true);
 }
 
 /* ---- top ---- */
@@ -1012,6 +1050,7 @@ void api_containers_routes(api_router_t *r)
     api_route(r, "POST", "/containers/{id}/resize", h_resize, 0);
     api_route(r, "POST", "/containers/{id}/wait", h_wait, 0);
     api_route(r, "POST", "/containers/{id}/attach", h_attach, 0);
+    api_route(r, "GET", "/containers/{id}/attach/ws", h_attach_ws, 0);
     api_route(r, "GET", "/containers/{id}/logs", h_logs, 0);
     api_route(r, "GET", "/containers/{id}/top", h_top, 0);
     api_route(r, "GET", "/containers/{id}/stats", h_stats, 0);
