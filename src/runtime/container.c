@@ -151,9 +151,10 @@ static char *read_etc(const char *path)
 
 /* --init: pid 1 stays our code (never execs), forwards signals to the
  * process and reaps every zombie; exits with the process's status. */
-__attribute__((noreturn)) static void run_init(pid_t child)
+__attribute__((noreturn)) static void run_init(pid_t child, char *const *args)
 {
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    rt_init_set_title(args);
     rt_caps_drop_bounding(0, rt_cap_last());
     rt_caps_apply(0, false);
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
@@ -283,7 +284,18 @@ void rt_child_main(rt_child_cfg_t *cfg)
         }
         if (child > 0) {
             close(cfg->sync_fd);
-            run_init(child);
+            run_init(child, p->args);
+        }
+        /* Like tini: with a tty the process gets its own process group in
+         * the foreground, so ^C from the terminal reaches it once (not also
+         * through init's forwarding) and shells can do job control. */
+        if (p->tty && setpgid(0, 0) == 0) {
+            sigset_t ttou, old;
+            sigemptyset(&ttou);
+            sigaddset(&ttou, SIGTTOU);
+            sigprocmask(SIG_BLOCK, &ttou, &old);
+            tcsetpgrp(0, getpid());
+            sigprocmask(SIG_SETMASK, &old, NULL);
         }
     }
 

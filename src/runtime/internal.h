@@ -116,6 +116,9 @@ typedef struct rt_child_cfg {
 /* Runs in the cloned child; never returns. Reports "<exit code>\n<text>" on
  * sync_fd when it fails. */
 __attribute__((noreturn)) void rt_child_main(rt_child_cfg_t *cfg);
+/* --init's pid 1: comm "docker-init", cmdline "/sbin/docker-init -- args..."
+ * written over our own argv/environ strings (proctitle.c). 0/-errno. */
+int rt_init_set_title(char *const *args);
 /* Mount everything and pivot_root (new mount namespace). -1 + err. */
 int rt_setup_rootfs(const rt_spec_t *spec, const char *console_path, berth_err_t *err);
 /* Write "<code>\n<text>" and _exit(code). */
