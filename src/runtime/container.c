@@ -187,6 +187,7 @@ void rt_child_main(rt_child_cfg_t *cfg)
     const rt_spec_t *s = cfg->spec;
     const rt_process_t *p = cfg->process;
     berth_err_t err = {0};
+    int pty[2] = {-1, -1}; /* a tty's master (to the shim) and slave */
 
     /* Wait for the shim: it puts us in the cgroup (v1) before anything runs. */
     char go;
@@ -216,8 +217,26 @@ void rt_child_main(rt_child_cfg_t *cfg)
             berth_err_sys(&err, errno, "setdomainname");
             fail(cfg, &err);
         }
-        if (rt_setup_rootfs(s, cfg->console_path, &err) < 0)
+        if (rt_setup_rootfs(s, p->tty ? pty : NULL, &err) < 0)
             fail(cfg, &err);
+    } else if (p->tty) {
+        /* exec -t: a pty of the container's devpts (we are in its mount ns) */
+        cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0 || rt_pty_open_in(root, "/dev/pts/ptmx", p, pty, &err) < 0) {
+            if (root < 0)
+                berth_err_sys(&err, errno, "opening /");
+            fail(cfg, &err);
+        }
+    }
+    if (pty[0] >= 0) {
+        int rc = rt_pty_send_master(cfg->sync_fd, pty[0]);
+        if (rc < 0) {
+            berth_err_sys(&err, -rc, "passing the pty to the shim");
+            fail(cfg, &err);
+        }
+        close(pty[0]);
+        for (int i = 0; i < 3; i++)
+            cfg->stdio[i] = pty[1];
     }
     for (int i = 0; i < 3; i++) {
         if (cfg->stdio[i] == i)

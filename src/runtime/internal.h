@@ -105,12 +105,10 @@ typedef struct rt_child_cfg {
     unsigned last_cap;
     void *bpf; /* compiled seccomp program or NULL */
     size_t bpf_len;
-    int sync_fd;              /* child end: error reports; CLOEXEC so exec closes it */
-    int stdio[3];             /* fds to become 0,1,2 */
-    int console_fd;           /* pty slave, -1 */
-    const char *console_path; /* its /dev/pts/N path: bind source for /dev/console */
-    bool is_exec;             /* joining an existing container: no mounts */
-    bool v1_unshare_cgroup;   /* unshare(CLONE_NEWCGROUP) once in the cgroup (v1) */
+    int sync_fd;            /* child end: error reports; CLOEXEC so exec closes it */
+    int stdio[3];           /* fds to become 0,1,2 (-1 with a tty: the child makes it) */
+    bool is_exec;           /* joining an existing container: no mounts */
+    bool v1_unshare_cgroup; /* unshare(CLONE_NEWCGROUP) once in the cgroup (v1) */
 } rt_child_cfg_t;
 
 /* Runs in the cloned child; never returns. Reports "<exit code>\n<text>" on
@@ -119,8 +117,25 @@ __attribute__((noreturn)) void rt_child_main(rt_child_cfg_t *cfg);
 /* --init's pid 1: comm "docker-init", cmdline "/sbin/docker-init -- args..."
  * written over our own argv/environ strings (proctitle.c). 0/-errno. */
 int rt_init_set_title(char *const *args);
-/* Mount everything and pivot_root (new mount namespace). -1 + err. */
-int rt_setup_rootfs(const rt_spec_t *spec, const char *console_path, berth_err_t *err);
+/* Mount everything and pivot_root (new mount namespace). With pty != NULL
+ * (Tty) also open a pty in the container's devpts and bind its slave on
+ * /dev/console: pty[0] master, pty[1] slave. -1 + err. */
+int rt_setup_rootfs(const rt_spec_t *spec, int pty[2], berth_err_t *err);
+
+/* ---- the container's terminal (console.c) ---------------------------------- */
+/* The sync socket's message carrying the pty master (error reports start
+ * with a digit). */
+#define RT_PTY_TAG 'P'
+/* Open a pty through the ptmx at path inside rootfd (checked to be a devpts
+ * ptmx), unlocked, window size from p; fds[0] master, fds[1] slave (both
+ * CLOEXEC, not a controlling tty yet). -1 + err. */
+int rt_pty_open_in(int rootfd, const char *ptmx, const rt_process_t *p, int fds[2],
+                   berth_err_t *err);
+/* Child -> shim: RT_PTY_TAG with the master fd attached. 0/-errno. */
+int rt_pty_send_master(int sock, int master);
+/* Shim side of the sync socket: one message into buf; *fd an fd that came
+ * with it (CLOEXEC) or -1. Bytes read, 0 at EOF, -errno. */
+ssize_t rt_sync_recv(int sock, char *buf, size_t len, int *fd);
 /* Write "<code>\n<text>" and _exit(code). */
 __attribute__((noreturn)) void rt_child_fail(int sync_fd, int code, const berth_err_t *err);
 

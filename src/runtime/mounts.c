@@ -194,7 +194,7 @@ static int readonly_path(int rootfd, const char *path, berth_err_t *err)
     return 0;
 }
 
-static int setup_dev(const rt_spec_t *s, int rootfd, const char *console_path, berth_err_t *err)
+static int setup_dev(const rt_spec_t *s, int rootfd, int pty[2], berth_err_t *err)
 {
     if (mount_at(rootfd, "/dev", MK_DIR, "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
                  "mode=755,size=65536k", err) < 0)
@@ -218,11 +218,16 @@ static int setup_dev(const rt_spec_t *s, int rootfd, const char *console_path, b
         mount_at(rootfd, "/dev/mqueue", MK_DIR, "mqueue", "mqueue",
                  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0)
         return -1;
-    /* By path: a bind source must be a mount of our (copied) namespace, and
-     * the fd of the slave still points into the parent's. */
-    if (console_path &&
-        mount_at(rootfd, "/dev/console", MK_FILE, console_path, NULL, MS_BIND, NULL, err) < 0)
-        return -1;
+    /* The console is a pty of the devpts just mounted, so its slave is the
+     * /dev/pts/N the container sees (runc does the same). */
+    if (pty) {
+        if (rt_pty_open_in(rootfd, "/dev/pts/ptmx", &s->process, pty, err) < 0)
+            return -1;
+        char src[32];
+        snprintf(src, sizeof(src), "/proc/self/fd/%d", pty[1]);
+        if (mount_at(rootfd, "/dev/console", MK_FILE, src, NULL, MS_BIND, NULL, err) < 0)
+            return -1;
+    }
     /* /dev is our fresh tmpfs: plain symlinkat through its fd is safe. */
     cleanup_close int devfd = rt_openat_in_root(rootfd, "/dev", O_RDONLY | O_DIRECTORY, 0);
     if (devfd < 0)
@@ -303,7 +308,7 @@ static int setup_etc_and_user_mounts(const rt_spec_t *s, int rootfd, berth_err_t
     return 0;
 }
 
-int rt_setup_rootfs(const rt_spec_t *s, const char *console_path, berth_err_t *err)
+int rt_setup_rootfs(const rt_spec_t *s, int pty[2], berth_err_t *err)
 {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return berth_err_sys(err, errno, "making mounts private");
@@ -319,7 +324,7 @@ int rt_setup_rootfs(const rt_spec_t *s, const char *console_path, berth_err_t *e
     if (mount_at(rootfd, "/proc", MK_DIR, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
                  err) < 0)
         return -1;
-    if (setup_dev(s, rootfd, console_path, err) < 0)
+    if (setup_dev(s, rootfd, pty, err) < 0)
         return -1;
     unsigned long ro = s->privileged ? 0 : MS_RDONLY;
     if (s->net_mode == RT_NET_NONE) {

@@ -42,7 +42,6 @@ typedef struct shim {
     int out_fd[3]; /* [1] stdout (or pty master), [2] stderr */
     int stdin_fd;  /* pipe write end or pty master; -1 */
     int pty_master;
-    char console_path[64];
     berth_buf_t stdin_buf;
     bool stdin_close_pending;
     pid_t pid;
@@ -460,32 +459,20 @@ static int event_loop(shim_t *sh)
 }
 
 /* ---- setup ---------------------------------------------------------------- */
-static int make_stdio(shim_t *sh, int child_stdio[3], int *console, berth_err_t *err)
+/* The pty master the child sent us (console.c). */
+static void use_pty(shim_t *sh, int m)
+{
+    sh->pty_master = m;
+    set_nonblock(m);
+    sh->out_fd[1] = m;
+    sh->stdin_fd = sh->process->open_stdin ? m : -1;
+}
+
+static int make_stdio(shim_t *sh, int child_stdio[3], berth_err_t *err)
 {
     const rt_process_t *p = sh->process;
-    *console = -1;
-    if (p->tty) {
-        int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0)
-            return berth_err_sys(err, errno, "creating a pty");
-        char *name = sh->console_path;
-        if (ptsname_r(m, name, sizeof(sh->console_path)) != 0)
-            return berth_err_sys(err, errno, "ptsname");
-        int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (slave < 0)
-            return berth_err_sys(err, errno, "opening %s", name);
-        if (p->console_rows && p->console_cols) {
-            struct winsize ws = {.ws_row = p->console_rows, .ws_col = p->console_cols};
-            ioctl(m, TIOCSWINSZ, &ws);
-        }
-        sh->pty_master = m;
-        set_nonblock(m);
-        sh->out_fd[1] = m;
-        sh->stdin_fd = p->open_stdin ? m : -1;
-        child_stdio[0] = child_stdio[1] = child_stdio[2] = slave;
-        *console = slave;
-        return 0;
-    }
+    if (p->tty)
+        return 0; /* the child opens it in the container's devpts: use_pty() */
     int out[2], errp[2];
     if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
         return berth_err_sys(err, errno, "creating pipes");
@@ -655,8 +642,8 @@ static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *c
         if (cgv == 2)
             cg_fd = rt_cgroup_open_v2(s->cgroup_parent, s->id);
     }
-    int child_stdio[3] = {-1, -1, -1}, console = -1;
-    if (make_stdio(sh, child_stdio, &console, err) < 0)
+    int child_stdio[3] = {-1, -1, -1};
+    if (make_stdio(sh, child_stdio, err) < 0)
         return -1;
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
@@ -692,8 +679,7 @@ static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *c
     if (pid < 0)
         return berth_err_sys(err, -pid, "clone3");
     if (pid == 0) {
-        int keep[] = {sp[1],   child_stdio[0], child_stdio[1], child_stdio[2],
-                      console, netns_fd,       exec_pidfd};
+        int keep[] = {sp[1], child_stdio[0], child_stdio[1], child_stdio[2], netns_fd, exec_pidfd};
         close_all_but(keep, ARRAY_SIZE(keep));
         if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0) {
             berth_err_sys(err, errno, "joining network namespace %s", s->net_path);
@@ -713,8 +699,6 @@ static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *c
             .bpf_len = bpf_len,
             .sync_fd = sp[1],
             .stdio = {child_stdio[0], child_stdio[1], child_stdio[2]},
-            .console_fd = console,
-            .console_path = console >= 0 ? sh->console_path : NULL,
             .is_exec = sh->is_exec,
             .v1_unshare_cgroup = !sh->is_exec && cgv == 1,
         };
@@ -744,9 +728,17 @@ static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *c
     (void)!write(sp[0], &go, 1);
     char msg[1200];
     ssize_t n;
-    do
-        n = read(sp[0], msg, sizeof(msg) - 1);
-    while (n < 0 && errno == EINTR);
+    for (;;) {
+        int fd = -1;
+        n = rt_sync_recv(sp[0], msg, sizeof(msg) - 1, &fd);
+        if (n == 1 && msg[0] == RT_PTY_TAG && fd >= 0 && sh->process->tty && sh->pty_master < 0) {
+            use_pty(sh, fd);
+            continue;
+        }
+        if (fd >= 0)
+            close(fd);
+        break;
+    }
     close(sp[0]);
     if (n > 0) {
         msg[n] = '\0';
