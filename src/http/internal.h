@@ -42,6 +42,8 @@ struct http_server {
      * to back, and we copy what the parser does not consume, so idle
      * connections own no buffer at all. */
     char read_buf[HTTP_READ_BUF_SIZE];
+    /* Whole replies are laid out here and written from here (see reply_parts). */
+    berth_buf_t reply_scratch;
 };
 
 enum http_parse_state {

@@ -80,6 +80,7 @@ static void server_maybe_done(http_server_t *srv)
     if (srv->closing && srv->closing_handles == 0 && srv->n_conns == 0 && !srv->listeners) {
         void (*done)(void *) = srv->done_cb;
         void *data = srv->done_data;
+        buf_free(&srv->reply_scratch);
         free(srv);
         if (done)
             done(data);
