@@ -88,6 +88,13 @@ struct http_req {
     void (*route_fn)(void);
     unsigned route_flags;
     int route_status; /* 0, or an error status the dispatch callback answers */
+
+    /* Private to the http module: the target, path, headers and query of a
+     * usual request live in these inline blocks instead of a dozen small
+     * allocations (bigger requests spill to the heap). */
+    http_kv_t inline_kv[8];
+    size_t arena_used;
+    char arena[448]; /* sizeof(http_req_t) stays under glibc's 1 KiB tcache limit */
 };
 
 typedef struct http_server_opts {

@@ -22,6 +22,7 @@ typedef struct api_route_entry {
     api_seg_t segs[API_MAX_SEGMENTS];
     size_t n_segs;
     bool greedy;
+    bool literal; /* no parameters: matched by comparing the path string */
     api_handler_fn fn;
     unsigned flags;
 } api_route_entry_t;
@@ -101,6 +102,9 @@ void api_route(api_router_t *r, const char *method, const char *pattern, api_han
         }
     }
     e->n_segs = n;
+    e->literal = true;
+    for (size_t i = 0; i < n; i++)
+        e->literal &= e->segs[i].kind == SEG_LITERAL;
     free(storage);
     r->n_routes++;
 }
@@ -190,6 +194,21 @@ api_handler_fn api_router_match(const api_router_t *r, http_req_t *req, unsigned
     size_t spans[API_MAX_SEGMENTS][2];
     *method_mismatch = false;
     const char *path = req->path ? req->path : "/";
+    /* Fast path: a parameterless route whose pattern is exactly the path
+     * (/_ping, /images/json ...) needs no splitting. Literal routes win over
+     * parameter routes anyway (find's comment), so the answer is the same. */
+    for (size_t i = 0; i < r->n_routes; i++) {
+        const api_route_entry_t *e = &r->routes[i];
+        if (e->literal && e->pattern[1] == path[1] && strcmp(e->pattern, path) == 0 &&
+            strcmp(e->method, req->method_name) == 0) {
+            for (size_t k = 0; k < req->n_params; k++)
+                free(req->params[k]);
+            req->n_params = 0;
+            if (flags)
+                *flags = e->flags;
+            return e->fn;
+        }
+    }
     size_t n;
     char stack_copy[256];
     if (strlen(path) < sizeof(stack_copy)) {

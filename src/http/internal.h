@@ -42,6 +42,8 @@ struct http_server {
      * to back, and we copy what the parser does not consume, so idle
      * connections own no buffer at all. */
     char read_buf[HTTP_READ_BUF_SIZE];
+    /* Whole replies are laid out here and written from here (see reply_parts). */
+    berth_buf_t reply_scratch;
 };
 
 enum http_parse_state {
@@ -119,6 +121,11 @@ void http_ws_accept_key(const char *key, char out[64]);
 /* Percent-decode in place semantics: returns a new string or NULL on a bad
  * escape (or an embedded NUL); plus_space turns '+' into ' ' (query strings). */
 char *http_percent_decode(const char *s, size_t len, bool plus_space);
+/* Request-lifetime strings: from req->arena when they fit, else the heap;
+ * http_req_release_str() frees only the heap ones. */
+char *http_req_alloc_str(http_req_t *req, size_t size);
+char *http_req_strndup(http_req_t *req, const char *s, size_t n);
+void http_req_release_str(http_req_t *req, char *p);
 /* Split a request target into path and query, decode both, strip /vN.N.
  * 0, or -EINVAL on a malformed target. */
 int http_parse_target(http_req_t *req, const char *target);

@@ -18,34 +18,74 @@ static int hex_value(char ch)
     return -1;
 }
 
-char *http_percent_decode(const char *s, size_t len, bool plus_space)
+char *http_req_alloc_str(http_req_t *req, size_t size)
 {
-    char *out = xmalloc(len + 1);
+    if (size <= sizeof(req->arena) - req->arena_used) {
+        char *p = req->arena + req->arena_used;
+        req->arena_used += size;
+        return p;
+    }
+    return xmalloc(size);
+}
+
+char *http_req_strndup(http_req_t *req, const char *s, size_t n)
+{
+    char *p = http_req_alloc_str(req, n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+void http_req_release_str(http_req_t *req, char *p)
+{
+    if (p && (p < req->arena || p >= req->arena + sizeof(req->arena)))
+        free(p);
+}
+
+/* Decode into out (at least len + 1 bytes); false on a bad escape or NUL. */
+static bool percent_decode_into(char *out, const char *s, size_t len, bool plus_space)
+{
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
         char ch = s[i];
         if (ch == '%') {
-            if (i + 2 >= len) {
-                free(out);
-                return NULL;
-            }
+            if (i + 2 >= len)
+                return false;
             int h = hex_value(s[i + 1]), l = hex_value(s[i + 2]);
-            if (h < 0 || l < 0 || (h == 0 && l == 0)) {
-                free(out);
-                return NULL;
-            }
+            if (h < 0 || l < 0 || (h == 0 && l == 0))
+                return false;
             out[o++] = (char)(h * 16 + l);
             i += 2;
         } else if (ch == '+' && plus_space) {
             out[o++] = ' ';
         } else if (ch == '\0') {
-            free(out);
-            return NULL;
+            return false;
         } else {
             out[o++] = ch;
         }
     }
     out[o] = '\0';
+    return true;
+}
+
+/* The same, for the strings of a request (arena-backed). */
+static char *req_percent_decode(http_req_t *req, const char *s, size_t len, bool plus_space)
+{
+    char *out = http_req_alloc_str(req, len + 1);
+    if (!percent_decode_into(out, s, len, plus_space)) {
+        http_req_release_str(req, out);
+        return NULL;
+    }
+    return out;
+}
+
+char *http_percent_decode(const char *s, size_t len, bool plus_space)
+{
+    char *out = xmalloc(len + 1);
+    if (!percent_decode_into(out, s, len, plus_space)) {
+        free(out);
+        return NULL;
+    }
     return out;
 }
 
@@ -89,12 +129,12 @@ static int parse_query(http_req_t *req, const char *q, size_t len)
         if (end > i) {
             const char *eq = memchr(q + i, '=', end - i);
             size_t klen = eq ? (size_t)(eq - (q + i)) : end - i;
-            char *key = http_percent_decode(q + i, klen, true);
-            char *val =
-                eq ? http_percent_decode(eq + 1, end - (size_t)(eq + 1 - q), true) : xstrdup("");
+            char *key = req_percent_decode(req, q + i, klen, true);
+            char *val = eq ? req_percent_decode(req, eq + 1, end - (size_t)(eq + 1 - q), true)
+                           : http_req_strndup(req, "", 0);
             if (!key || !val) {
-                free(key);
-                free(val);
+                http_req_release_str(req, key);
+                http_req_release_str(req, val);
                 return -EINVAL;
             }
             req->query = xrealloc(req->query, (req->n_query + 1) * sizeof(*req->query));
@@ -112,14 +152,14 @@ int http_parse_target(http_req_t *req, const char *target)
     if (target[0] != '/')
         return -EINVAL; /* absolute-form and authority-form are not for us */
     size_t plen = strcspn(target, "?#");
-    char *path = http_percent_decode(target, plen, false);
+    char *path = req_percent_decode(req, target, plen, false);
     if (!path)
         return -EINVAL;
     if (target[plen] == '?') {
         const char *q = target + plen + 1;
         size_t qlen = strcspn(q, "#");
         if (parse_query(req, q, qlen) < 0) {
-            free(path);
+            http_req_release_str(req, path);
             return -EINVAL;
         }
     }
@@ -129,8 +169,8 @@ int http_parse_target(http_req_t *req, const char *target)
         req->api_major = major;
         req->api_minor = minor;
         if (path[pre] == '\0') {
-            free(path);
-            path = xstrdup("/");
+            path[0] = '/'; /* "/v1.44" alone is the root */
+            path[1] = '\0';
         } else {
             memmove(path, path + pre, strlen(path + pre) + 1);
         }
@@ -142,15 +182,22 @@ int http_parse_target(http_req_t *req, const char *target)
 void http_req_add_header(http_req_t *req, const char *name, size_t nlen, const char *value,
                          size_t vlen)
 {
-    /* Capacity doubles from 8 (a power of two whenever it is full). */
+    /* The first headers go to the inline array; then the heap, doubling. */
     size_t n = req->n_headers;
-    if (n == 0 || (n >= 8 && (n & (n - 1)) == 0))
-        req->headers = xrealloc(req->headers, (n == 0 ? 8 : n * 2) * sizeof(*req->headers));
+    const size_t n_inline = ARRAY_SIZE(req->inline_kv);
+    if (n == 0) {
+        req->headers = req->inline_kv;
+    } else if (n == n_inline) {
+        req->headers = xmalloc(2 * n_inline * sizeof(*req->headers));
+        memcpy(req->headers, req->inline_kv, sizeof(req->inline_kv));
+    } else if (n > n_inline && n % n_inline == 0 && ((n / n_inline) & (n / n_inline - 1)) == 0) {
+        req->headers = xrealloc(req->headers, n * 2 * sizeof(*req->headers)); /* full at 8*2^k */
+    }
     /* Trailing whitespace is not part of a field value (RFC 9110 5.5). */
     while (vlen > 0 && (value[vlen - 1] == ' ' || value[vlen - 1] == '\t'))
         vlen--;
     /* Name and value share one allocation ("name\0value\0"), freed by name. */
-    char *kv = xmalloc(nlen + vlen + 2);
+    char *kv = http_req_alloc_str(req, nlen + vlen + 2);
     memcpy(kv, name, nlen);
     kv[nlen] = '\0';
     memcpy(kv + nlen + 1, value, vlen);

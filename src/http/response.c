@@ -156,32 +156,77 @@ static void head_append(berth_buf_t *b, const http_req_t *req, int status, const
 }
 
 /* A whole reply whose body is the concatenation of two parts (JSON replies
- * add Go's trailing newline without another copy). */
+ * add Go's trailing newline without another copy). The head and body are laid
+ * out once in the server's scratch buffer: when the socket takes it all at
+ * once (the usual case) the reply costs no allocation; otherwise the write
+ * queue copies what is left. */
 static void reply_parts(http_req_t *req, int status, const char *content_type, const void *body,
                         size_t len, const void *body2, size_t len2, const char *extra_headers)
 {
     if (!req_live(req))
         return;
     http_conn_t *c = req->conn;
-    size_t total_len = len + len2;
-    berth_buf_t b;
-    buf_init(&b);
-    buf_reserve(&b, 480 + total_len); /* one allocation for the usual head + body */
-    head_append(&b, req, status, content_type, extra_headers);
     bool no_body = status == 204 || status == 304 || status < 200;
+    bool send_body = !no_body && req->method != HTTP_HEAD;
+    if (status < 100 || status > 999)
+        status = 500;
+    char status_line[13] = "HTTP/1.1 000 ";
+    status_line[9] = (char)('0' + status / 100);
+    status_line[10] = (char)('0' + status / 10 % 10);
+    status_line[11] = (char)('0' + status % 10);
+    char clen[48];
+    size_t clen_len = 0;
     if (!no_body) {
-        append_num(&b, "Content-Length: ", total_len);
-        buf_append(&b, "\r\n", 2);
+        char digits[24];
+        size_t n = len + len2, i = sizeof(digits);
+        do {
+            digits[--i] = (char)('0' + n % 10);
+            n /= 10;
+        } while (n);
+        memcpy(clen, "Content-Length: ", 16);
+        memcpy(clen + 16, digits + i, sizeof(digits) - i);
+        clen_len = 16 + sizeof(digits) - i;
+        memcpy(clen + clen_len, "\r\n", 2);
+        clen_len += 2;
     }
-    buf_append(&b, "\r\n", 2);
-    if (!no_body && req->method != HTTP_HEAD) {
-        if (len > 0)
-            buf_append(&b, body, len);
-        if (len2 > 0)
-            buf_append(&b, body2, len2);
+    const char *conn_hdr = NULL;
+    if (!req->keep_alive || req->upgrade)
+        conn_hdr = "Connection: close\r\n";
+    else if (c->http10)
+        conn_hdr = "Connection: keep-alive\r\n";
+    const char *common = c->srv->opts.common_headers;
+    struct {
+        const void *p;
+        size_t n;
+    } parts[] = {
+        {status_line, sizeof(status_line)},
+        {http_status_text(status), strlen(http_status_text(status))},
+        {"\r\n", 2},
+        {content_type ? "Content-Type: " : "", content_type ? 14 : 0},
+        {content_type ? content_type : "", content_type ? strlen(content_type) : 0},
+        {content_type ? "\r\n" : "", content_type ? 2 : 0},
+        {common ? common : "", common ? strlen(common) : 0},
+        {extra_headers ? extra_headers : "", extra_headers ? strlen(extra_headers) : 0},
+        {conn_hdr ? conn_hdr : "", conn_hdr ? strlen(conn_hdr) : 0},
+        {clen, clen_len},
+        {"\r\n", 2},
+        {send_body ? body : "", send_body ? len : 0},
+        {send_body ? body2 : "", send_body ? len2 : 0},
+    };
+    size_t total = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
+        total += parts[i].n;
+    berth_buf_t *b = &c->srv->reply_scratch;
+    buf_reset(b);
+    buf_reserve(b, total);
+    for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
+        if (parts[i].n)
+            memcpy(b->data + b->len, parts[i].p, parts[i].n);
+        b->len += parts[i].n;
     }
-    size_t total = b.len;
-    http_conn_write_owned(c, buf_steal(&b), total);
+    http_conn_write(c, b->data, b->len);
+    if (b->cap > 256 * 1024)
+        buf_free(b); /* a huge reply does not pin its memory */
     http_conn_finish_req(c);
 }
 

@@ -26,15 +26,15 @@ void http_req_free(http_req_t *req)
 {
     if (!req)
         return;
-    free(req->target);
-    free(req->path);
-    for (size_t i = 0; i < req->n_headers; i++) {
-        free(req->headers[i].name); /* the value shares its allocation */
-    }
-    free(req->headers);
+    http_req_release_str(req, req->target);
+    http_req_release_str(req, req->path);
+    for (size_t i = 0; i < req->n_headers; i++)
+        http_req_release_str(req, req->headers[i].name); /* the value shares it */
+    if (req->headers != req->inline_kv)
+        free(req->headers);
     for (size_t i = 0; i < req->n_query; i++) {
-        free(req->query[i].name);
-        free(req->query[i].value);
+        http_req_release_str(req, req->query[i].name);
+        http_req_release_str(req, req->query[i].value);
     }
     free(req->query);
     for (size_t i = 0; i < req->n_params; i++)
@@ -45,7 +45,9 @@ void http_req_free(http_req_t *req)
 
 http_req_t *http_req_new(http_conn_t *c)
 {
-    http_req_t *req = xcalloc(1, sizeof(*req));
+    /* Only the public part is zeroed: the arena is scratch space. */
+    http_req_t *req = xmalloc(sizeof(*req));
+    memset(req, 0, offsetof(http_req_t, arena));
     req->conn = c;
     req->server_data = c->srv->opts.data;
     req->method = HTTP_GET;
@@ -80,6 +82,7 @@ static void server_maybe_done(http_server_t *srv)
     if (srv->closing && srv->closing_handles == 0 && srv->n_conns == 0 && !srv->listeners) {
         void (*done)(void *) = srv->done_cb;
         void *data = srv->done_data;
+        buf_free(&srv->reply_scratch);
         free(srv);
         if (done)
             done(data);
@@ -415,7 +418,7 @@ static int on_url(llhttp_t *p, const char *at, size_t len)
 static int on_url_complete(llhttp_t *p)
 {
     http_conn_t *c = p->data;
-    c->req->target = xstrndup(c->hvalue.data ? c->hvalue.data : "", c->hvalue.len);
+    c->req->target = http_req_strndup(c->req, c->hvalue.data ? c->hvalue.data : "", c->hvalue.len);
     buf_reset(&c->hvalue);
     return 0;
 }
