@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/evp.h>
+#include "berth/sha256.h"
 
 #include "image/internal.h"
 
@@ -13,29 +13,25 @@
 
 /* ---- hashing ---- */
 struct img_hasher {
-    EVP_MD_CTX *ctx;
+    berth_sha256_t sha;
 };
 
 img_hasher_t *img_hasher_new(void)
 {
     img_hasher_t *h = xmalloc(sizeof(*h));
-    h->ctx = EVP_MD_CTX_new();
-    if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)
-        abort(); /* only fails on OOM */
+    berth_sha256_init(&h->sha);
     return h;
 }
 
 void img_hasher_update(img_hasher_t *h, const void *data, size_t len)
 {
-    EVP_DigestUpdate(h->ctx, data, len);
+    berth_sha256_update(&h->sha, data, len);
 }
 
 void img_hasher_final(img_hasher_t *h, char out[IMG_DIGEST_LEN])
 {
-    unsigned char md[32];
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(h->ctx, md, &n);
-    EVP_MD_CTX_free(h->ctx);
+    unsigned char md[BERTH_SHA256_LEN];
+    berth_sha256_final(&h->sha, md);
     free(h);
     strcpy(out, "sha256:");
     for (int i = 0; i < 32; i++)
@@ -407,16 +403,30 @@ static void clean_leftovers(img_store_t *s)
     fs_mkdir_p(s->tmp, 0700);
 }
 
-int img_store_open(uv_loop_t *loop, const char *data_root, img_store_t **out, berth_err_t *err)
+static img_store_t *store_alloc(char *root)
 {
     img_store_t *s = xcalloc(1, sizeof(*s));
-    s->loop = loop;
-    s->root = xasprintf("%s/image", data_root);
+    s->root = root;
     s->blobs = xasprintf("%s/blobs/sha256", s->root);
     s->layers = xasprintf("%s/layers", s->root);
     s->images_dir = xasprintf("%s/images", s->root);
     s->tmp = xasprintf("%s/tmp", s->root);
     s->repos_path = xasprintf("%s/repositories.json", s->root);
+    return s;
+}
+
+img_store_t *img_store_open_child(const char *image_root)
+{
+    img_store_t *s = store_alloc(xstrdup(image_root));
+    s->in_child = true;
+    return s;
+}
+
+int img_store_open(uv_loop_t *loop, const char *data_root, img_store_t **out, berth_err_t *err)
+{
+    img_store_t *s = store_alloc(xasprintf("%s/image", data_root));
+    s->loop = loop;
+    s->job_path = img_job_default_path();
     const char *dirs[] = {s->blobs, s->layers, s->images_dir, s->tmp};
     for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
         int r = fs_mkdir_p(dirs[i], 0700);
@@ -458,6 +468,7 @@ void img_store_close(img_store_t *s)
     free(s->images_dir);
     free(s->tmp);
     free(s->repos_path);
+    free(s->job_path);
     free(s);
 }
 
@@ -718,15 +729,6 @@ static bool layer_in_use(img_store_t *s, const char *chain_id)
     return false;
 }
 
-static int rm_child(void *arg, int in_fd, int out_fd, int res_fd)
-{
-    UNUSED(in_fd);
-    UNUSED(out_fd);
-    fs_rm_rf(arg);
-    img_job_child_result(res_fd, cJSON_CreateObject());
-    return 0;
-}
-
 void img_store_remove_async(img_store_t *s, const char *path)
 {
     img_job_t *job;
@@ -737,7 +739,9 @@ void img_store_remove_async(img_store_t *s, const char *path)
     }
     /* Big layers take a while to delete: do it off the loop. Whatever is
      * left under tmp/ after a crash goes at the next open. */
-    if (img_job_start(s, rm_child, (void *)path, false, false, &job, &err) < 0)
+    cJSON *args = cJSON_CreateObject();
+    cJSON_AddStringToObject(args, "path", path);
+    if (img_job_start(s, "rm", args, false, false, &job, &err) < 0)
         fs_rm_rf(path);
 }
 
