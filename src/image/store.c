@@ -102,7 +102,8 @@ int img_blob_put(img_store_t *s, const char *expected, const void *data, size_t 
     return 0;
 }
 
-int img_blob_get(img_store_t *s, const char *digest, char **data, size_t *len, berth_err_t *err)
+static int blob_read(img_store_t *s, const char *digest, bool verify, char **data, size_t *len,
+                     berth_err_t *err)
 {
     if (!img_digest_valid(digest))
         return berth_err_set(err, BERTH_E_INVALID, "invalid digest %s", digest);
@@ -115,14 +116,21 @@ int img_blob_get(img_store_t *s, const char *digest, char **data, size_t *len, b
     if (r < 0)
         return berth_err_sys(err, -r, "reading blob %s", digest);
     char dg[IMG_DIGEST_LEN];
-    img_sha256_digest(buf, n, dg);
-    if (strcmp(dg, digest) != 0) {
-        free(buf);
-        return berth_err_set(err, BERTH_E_INTERNAL, "blob %s is corrupt", digest);
+    if (verify) {
+        img_sha256_digest(buf, n, dg);
+        if (strcmp(dg, digest) != 0) {
+            free(buf);
+            return berth_err_set(err, BERTH_E_INTERNAL, "blob %s is corrupt", digest);
+        }
     }
     *data = buf;
     *len = n;
     return 0;
+}
+
+int img_blob_get(img_store_t *s, const char *digest, char **data, size_t *len, berth_err_t *err)
+{
+    return blob_read(s, digest, true, data, len, err);
 }
 
 /* ---- image records ---- */
@@ -203,9 +211,11 @@ char *img_layer_path(img_store_t *s, const char *chain_id)
     return xasprintf("%s/%s/diff", s->layers, hex_of(chain_id));
 }
 
-/* Build an in-memory record from a config blob; checks its layers exist. */
+/* Build an in-memory record from a config blob; checks its layers exist.
+ * chains: NULL or the chain ids our own record kept at commit time, so a
+ * daemon start needs no hashing (and does not load libcrypto). */
 static img_image_t *image_from_config(img_store_t *s, const char *id, const char *config,
-                                      size_t len, berth_err_t *err)
+                                      size_t len, const cJSON *chains, berth_err_t *err)
 {
     cJSON *cfg = cJSON_ParseWithLength(config, len);
     if (!cJSON_IsObject(cfg)) {
@@ -219,6 +229,9 @@ static img_image_t *image_from_config(img_store_t *s, const char *id, const char
     const cJSON *rootfs = cJSON_GetObjectItemCaseSensitive(cfg, "rootfs");
     const cJSON *diffs = cJSON_GetObjectItemCaseSensitive(rootfs, "diff_ids");
     size_t n = cJSON_IsArray(diffs) ? (size_t)cJSON_GetArraySize(diffs) : 0;
+    if (!cJSON_IsArray(chains) || (size_t)cJSON_GetArraySize(chains) != n)
+        chains = NULL;
+    const cJSON *cached = chains ? chains->child : NULL;
     img->diff_ids = xcalloc(n + 1, sizeof(char *));
     img->chain_ids = xcalloc(n + 1, sizeof(char *));
     const cJSON *d;
@@ -230,7 +243,11 @@ static img_image_t *image_from_config(img_store_t *s, const char *id, const char
             goto fail;
         }
         char next[IMG_DIGEST_LEN];
-        img_chain_id(img->n_layers ? chain : NULL, d->valuestring, next);
+        if (cached && cJSON_IsString(cached) && img_digest_valid(cached->valuestring))
+            snprintf(next, sizeof(next), "%s", cached->valuestring);
+        else
+            img_chain_id(img->n_layers ? chain : NULL, d->valuestring, next);
+        cached = cached ? cached->next : NULL;
         memcpy(chain, next, sizeof(chain));
         img->diff_ids[img->n_layers] = xstrdup(d->valuestring);
         img->chain_ids[img->n_layers] = xstrdup(chain);
@@ -340,27 +357,30 @@ static void load_images(img_store_t *s)
         char id[IMG_DIGEST_LEN];
         snprintf(id, sizeof(id), "sha256:%.64s", de->d_name);
         berth_err_t err = {0};
-        cleanup_free char *cfg = NULL;
-        size_t len;
-        if (img_blob_get(s, id, &cfg, &len, &err) < 0) {
-            log_warn("image %s skipped: %s", id, err.msg);
-            continue;
-        }
-        img_image_t *img = image_from_config(s, id, cfg, len, &err);
-        if (!img) {
-            log_warn("image %s skipped: %s", id, err.msg);
-            continue;
-        }
         cleanup_free char *rec_path = xasprintf("%s/%s", s->images_dir, de->d_name);
         cleanup_free char *rec = NULL;
         size_t rn;
-        if (fs_read_file(rec_path, MAX_META_BYTES, &rec, &rn) == 0) {
-            cJSON *j = cJSON_Parse(rec);
-            const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "parent");
-            if (cJSON_IsString(p) && img_digest_valid(p->valuestring))
-                snprintf(img->parent, sizeof(img->parent), "%s", p->valuestring);
+        cJSON *j = fs_read_file(rec_path, MAX_META_BYTES, &rec, &rn) == 0 ? cJSON_Parse(rec) : NULL;
+        /* Our own blob, written atomically: read back without re-hashing at
+         * start (save and push still verify what they hand out). */
+        cleanup_free char *cfg = NULL;
+        size_t len = 0;
+        if (blob_read(s, id, false, &cfg, &len, &err) < 0) {
+            log_warn("image %s skipped: %s", id, err.msg);
             cJSON_Delete(j);
+            continue;
         }
+        img_image_t *img = image_from_config(
+            s, id, cfg, len, cJSON_GetObjectItemCaseSensitive(j, "chain_ids"), &err);
+        if (!img) {
+            log_warn("image %s skipped: %s", id, err.msg);
+            cJSON_Delete(j);
+            continue;
+        }
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "parent");
+        if (cJSON_IsString(p) && img_digest_valid(p->valuestring))
+            snprintf(img->parent, sizeof(img->parent), "%s", p->valuestring);
+        cJSON_Delete(j);
         add_image(s, img);
     }
     closedir(d);
@@ -754,7 +774,7 @@ int img_store_commit_image(img_store_t *s, const void *config, size_t config_len
     img_sha256_digest(config, config_len, id);
     img_image_t *img = img_store_get(s, id);
     if (!img) {
-        img = image_from_config(s, id, config, config_len, err);
+        img = image_from_config(s, id, config, config_len, NULL, err);
         if (!img)
             return berth_err_prefix(err, "committing image");
         if (img_blob_put(s, id, config, config_len, NULL, err) < 0 ||
@@ -765,6 +785,9 @@ int img_store_commit_image(img_store_t *s, const void *config, size_t config_len
         cJSON *rec = cJSON_CreateObject();
         cJSON_AddStringToObject(rec, "parent", img->parent);
         cJSON_AddNumberToObject(rec, "loaded", (double)berth_now_ns());
+        cJSON *ch = cJSON_AddArrayToObject(rec, "chain_ids");
+        for (size_t i = 0; i < img->n_layers; i++)
+            cJSON_AddItemToArray(ch, cJSON_CreateString(img->chain_ids[i]));
         char *txt = cJSON_PrintUnformatted(rec);
         cJSON_Delete(rec);
         cleanup_free char *rec_path = xasprintf("%s/%s", s->images_dir, id + 7);
