@@ -191,8 +191,11 @@ int img_ingest_begin(img_store_t *s, const char *expected_digest, img_ingest_don
 /* Queue bytes (copied). 0, or -EPIPE when the child already failed (the
  * done_cb will report why). */
 int img_ingest_write(img_ingest_t *ing, const void *buf, size_t len);
-/* Bytes queued but not yet taken by the child; with drain_cb (runs when the
- * queue drops under 1 MiB after having been above it) for backpressure. */
+/* Bytes queued but not yet taken by the child; with drain_cb for
+ * backpressure: once the queue reached IMG_INGEST_HIGH_WATER, drain_cb runs
+ * when it drops under a quarter of that. The pipe to the helper holds 1 MiB
+ * more in the kernel, so a small queue here keeps berthd's RSS low. */
+#define IMG_INGEST_HIGH_WATER (256 * 1024)
 size_t img_ingest_pending(const img_ingest_t *ing);
 void img_ingest_set_drain_cb(img_ingest_t *ing, void (*drain_cb)(img_ingest_t *, void *));
 /* No more bytes: the child finishes and done_cb runs. */
@@ -235,7 +238,7 @@ typedef struct img_load img_load_t;
 typedef struct img_load_cbs {
     void (*progress_cb)(img_load_t *ld, const char *line, void *data);
     void (*done_cb)(img_load_t *ld, const berth_err_t *err, void *data);
-    void (*drain_cb)(img_load_t *ld, void *data); /* pending dropped under 1 MiB */
+    void (*drain_cb)(img_load_t *ld, void *data); /* pending dropped under 64 KiB */
     /* Optional: Docker-style progress objects while layers unpack, e.g.
      * {"status":"Loading layer","id":"<12 hex>","progressDetail":{...}}.
      * Borrowed: copy what you keep. */

@@ -68,8 +68,10 @@ struct img_job {
     void *data;
 };
 
-#define IMG_JOB_HIGH_WATER (4 * 1024 * 1024)
-#define IMG_JOB_LOW_WATER (1024 * 1024)
+/* Small queues in berthd's heap; the in-pipe itself is grown to IMG_JOB_PIPE_SIZE. */
+#define IMG_JOB_HIGH_WATER IMG_INGEST_HIGH_WATER
+#define IMG_JOB_LOW_WATER (IMG_INGEST_HIGH_WATER / 4)
+#define IMG_JOB_PIPE_SIZE (1024 * 1024)
 
 /* args is consumed. A missing or broken helper gives a 500 naming it. */
 int img_job_start(img_store_t *s, const char *kind, cJSON *args, bool want_in, bool want_out,

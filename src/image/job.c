@@ -172,6 +172,10 @@ int img_job_start(img_store_t *s, const char *kind, cJSON *args, bool want_in, b
         berth_err_sys(err, -r, "creating pipe");
         goto fail;
     }
+    /* Best effort (capped by /proc/sys/fs/pipe-max-size): bytes wait in the
+     * kernel rather than in our queue. */
+    if (want_in)
+        fcntl(in_p[1], F_SETPIPE_SZ, IMG_JOB_PIPE_SIZE);
     const char *path = s->job_path ? s->job_path : "berth-imagejob";
     char ppid[24];
     snprintf(ppid, sizeof(ppid), "%d", (int)getpid());

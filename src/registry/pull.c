@@ -12,10 +12,10 @@
 #include "berth/image.h"
 
 #define PULL_MAX_ATTEMPTS 4
-/* The store's ingest queue calls drain once it falls under 1 MiB after it
- * reached 4 MiB: pause at exactly that mark, so each layer holds at most
- * ~4.5 MiB in memory (daemon RSS stays small during big pulls). */
-#define PULL_INGEST_HIGH_WATER (4 * 1024 * 1024)
+/* The store's ingest queue calls drain once it falls under a quarter of
+ * IMG_INGEST_HIGH_WATER after reaching it: pause at exactly that mark, so each
+ * layer holds little in berthd's memory (RSS stays small during big pulls). */
+#define PULL_INGEST_HIGH_WATER IMG_INGEST_HIGH_WATER
 #define PULL_PROGRESS_INTERVAL_MS 100
 
 typedef struct pull_op pull_op_t;
