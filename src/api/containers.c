@@ -672,6 +672,42 @@ static void h_delete(berthd_t *d, http_req_t *req)
 }
 
 /* ---- POST /containers/prune ---- */
+/* A Go duration ("90s", "1h30m", "1.5h"), as Docker's until filters take. */
+static bool parse_go_duration(const char *v, int64_t *out_ns)
+{
+    static const struct {
+        const char *unit;
+        double ns;
+    } units[] = {{"ns", 1},  {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"ms", 1e6},
+                 {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+    double total = 0;
+    const char *p = v;
+    if (!*p)
+        return false;
+    while (*p) {
+        char *end;
+        double n = strtod(p, &end);
+        if (end == p || n < 0)
+            return false;
+        p = end;
+        size_t best = 0;
+        double mult = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+            size_t l = strlen(units[i].unit);
+            if (l > best && !strncmp(p, units[i].unit, l)) {
+                best = l;
+                mult = units[i].ns;
+            }
+        }
+        if (!best)
+            return false;
+        total += n * mult;
+        p += best;
+    }
+    *out_ns = (int64_t)total;
+    return true;
+}
+
 static void h_prune(berthd_t *d, http_req_t *req)
 {
     cJSON *filters = NULL;
@@ -684,19 +720,35 @@ static void h_prune(berthd_t *d, http_req_t *req)
             return;
         }
     }
+    const cJSON *f;
+    cJSON_ArrayForEach(f, filters)
+    {
+        if (strcmp(f->string, "until") && strcmp(f->string, "label") &&
+            strcmp(f->string, "label!")) {
+            http_reply_error(req, 400, "invalid filter '%s'", f->string);
+            cJSON_Delete(filters);
+            return;
+        }
+    }
+    /* until: a timestamp, or a duration back from now */
+    int64_t until_ns = 0;
+    const char *until = cJSON_GetStringValue(
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(filters, "until"), 0));
+    if (until) {
+        int64_t dur = 0;
+        if (parse_go_duration(until, &dur)) {
+            until_ns = berth_now_ns() - dur;
+        } else if (logs_parse_time(until, &until_ns) < 0 || !until_ns) {
+            http_reply_error(req, 400, "invalid until filter: %s", until);
+            cJSON_Delete(filters);
+            return;
+        }
+    }
     cJSON *out = cJSON_CreateObject();
     cJSON *deleted = cJSON_AddArrayToObject(out, "ContainersDeleted");
     if (d->containers) {
         const cJSON *labels = cJSON_GetObjectItemCaseSensitive(filters, "label");
-        int64_t until_ns = 0;
-        const char *until = cJSON_GetStringValue(
-            cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(filters, "until"), 0));
-        if (until && logs_parse_time(until, &until_ns) < 0) {
-            cJSON_Delete(out);
-            cJSON_Delete(filters);
-            http_reply_error(req, 400, "invalid until filter: %s", until);
-            return;
-        }
+        const cJSON *not_labels = cJSON_GetObjectItemCaseSensitive(filters, "label!");
         size_t n = 0;
         rt_ctr_t **list = rt_manager_list(d->containers, &n);
         for (size_t i = 0; i < n; i++) {
@@ -708,6 +760,12 @@ static void h_prune(berthd_t *d, http_req_t *req)
             cJSON_ArrayForEach(v, labels)
             {
                 if (cJSON_IsString(v) && !m_label(c, v->valuestring, d))
+                    ok = false;
+            }
+            /* label!=k / label!=k=v: keep the containers that carry it */
+            cJSON_ArrayForEach(v, not_labels)
+            {
+                if (cJSON_IsString(v) && m_label(c, v->valuestring, d))
                     ok = false;
             }
             if (until_ns) {

@@ -76,3 +76,22 @@ def test_ps_filters(d, tmp_path):
                      ("color=red", "invalid filter 'color'")):
         r = d.docker("ps", "-a", "--filter", bad)
         assert r.returncode != 0 and msg in r.stderr.decode(), (bad, r.stderr)
+
+
+@needs_docker
+def test_prune_filters(d):
+    for name, extra in (("old", []), ("kept", ["--label", "keep=yes"]), ("other", ["--label", "keep=no"])):
+        assert d.docker("create", "--name", name, *extra, "busybox", "true").returncode == 0
+    # a bad until used to be read after it was freed (berthd died under ASan)
+    r = d.docker("container", "prune", "-f", "--filter", "until=bogus")
+    assert r.returncode != 0 and "invalid until filter: bogus" in r.stderr.decode()
+    assert d.proc.poll() is None
+    r = d.docker("container", "prune", "-f", "--filter", "color=red")
+    assert r.returncode != 0 and "invalid filter 'color'" in r.stderr.decode()
+    # until as a Go duration: nothing is an hour old yet
+    assert d.docker("container", "prune", "-f", "--filter", "until=1h").returncode == 0
+    assert _names(d) == ["kept", "old", "other"]
+    assert d.docker("container", "prune", "-f", "--filter", "label!=keep=yes").returncode == 0
+    assert _names(d) == ["kept"]
+    assert d.docker("container", "prune", "-f", "--filter", "until=0s").returncode == 0
+    assert _names(d) == []
