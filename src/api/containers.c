@@ -1092,6 +1092,12 @@ static void h_top(berthd_t *d, http_req_t *req)
         http_reply_berth_err(req, &err);
         return;
     }
+    const char *ps_args = http_req_query(req, "ps_args");
+    if (ps_args && *ps_args && strcmp(ps_args, "-ef") != 0) {
+        api_top_ps(d, req, pids, n, ps_args);
+        free(pids);
+        return;
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON *titles = cJSON_AddArrayToObject(o, "Titles");
     static const char *const cols[] = {"UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"};
@@ -1099,6 +1105,19 @@ static void h_top(berthd_t *d, http_req_t *req)
         cJSON_AddItemToArray(titles, cJSON_CreateString(cols[i]));
     cJSON *procs = cJSON_AddArrayToObject(o, "Processes");
     long hz = sysconf(_SC_CLK_TCK);
+    /* C, STIME as ps -ef computes them: boot time from /proc/stat, now from
+     * /proc/uptime, the process's start in clock ticks since boot. */
+    long long btime = 0;
+    double uptime = 0;
+    cleanup_free char *pstat = NULL, *pup = NULL;
+    if (fs_read_file("/proc/stat", 1 << 20, &pstat, NULL) == 0) {
+        const char *b = strstr(pstat, "\nbtime ");
+        if (b)
+            btime = atoll(b + 7);
+    }
+    if (fs_read_file("/proc/uptime", 4096, &pup, NULL) == 0)
+        uptime = atof(pup);
+    time_t now = time(NULL);
     for (size_t i = 0; i < n; i++) {
         cleanup_free char *stat_path = xasprintf("/proc/%d/stat", (int)pids[i]);
         cleanup_free char *cmd_path = xasprintf("/proc/%d/cmdline", (int)pids[i]);
@@ -1110,11 +1129,29 @@ static void h_top(berthd_t *d, http_req_t *req)
         /* comm may contain spaces: fields start after the last ')'. */
         char *rp = strrchr(statline, ')');
         char state;
-        int ppid = 0;
+        int ppid = 0, tty_nr = 0;
         unsigned long utime = 0, stime = 0;
-        if (!rp || sscanf(rp + 2, "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &state,
-                          &ppid, &utime, &stime) < 4)
+        unsigned long long start = 0;
+        if (!rp || sscanf(rp + 2,
+                          "%c %d %*d %*d %d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d "
+                          "%*d %llu",
+                          &state, &ppid, &tty_nr, &utime, &stime, &start) < 5)
             continue;
+        char cbuf[16] = "0", stbuf[16] = "", ttybuf[16] = "?";
+        if (hz > 0 && btime) {
+            double elapsed = uptime - (double)start / (double)hz;
+            if (elapsed > 0)
+                snprintf(cbuf, sizeof(cbuf), "%d",
+                         (int)((double)(utime + stime) / (double)hz * 100 / elapsed));
+            time_t st = (time_t)(btime + (long long)(start / (unsigned long long)hz));
+            struct tm tm;
+            localtime_r(&st, &tm);
+            strftime(stbuf, sizeof(stbuf), now - st < 24 * 3600 ? "%H:%M" : "%b%d", &tm);
+        }
+        unsigned tty_major = ((unsigned)tty_nr >> 8) & 0xfff;
+        unsigned tty_minor = ((unsigned)tty_nr & 0xff) | (((unsigned)tty_nr >> 12) & 0xfff00);
+        if (tty_major >= 136 && tty_major <= 143)
+            snprintf(ttybuf, sizeof(ttybuf), "pts/%u", (tty_major - 136) * 256 + tty_minor);
         for (size_t k = 0; cmd && k + 1 < cmd_len; k++)
             if (cmd[k] == '\0')
                 cmd[k] = ' ';
@@ -1130,7 +1167,8 @@ static void h_top(berthd_t *d, http_req_t *req)
         snprintf(ppidbuf, sizeof(ppidbuf), "%d", ppid);
         unsigned long secs = hz > 0 ? (utime + stime) / (unsigned long)hz : 0;
         snprintf(tbuf, sizeof(tbuf), "%02lu:%02lu:%02lu", secs / 3600, secs / 60 % 60, secs % 60);
-        const char *vals[] = {uidbuf, pidbuf, ppidbuf, "0", "", "?", tbuf, cmd && *cmd ? cmd : ""};
+        const char *vals[] = {uidbuf, pidbuf, ppidbuf, cbuf,
+                              stbuf,  ttybuf, tbuf,    cmd && *cmd ? cmd : ""};
         cJSON *row = cJSON_CreateArray();
         for (size_t k = 0; k < ARRAY_SIZE(vals); k++)
             cJSON_AddItemToArray(row, cJSON_CreateString(vals[k]));

@@ -30,6 +30,10 @@ void api_system_counts(berthd_t *d, api_counts_t *out);
  * multiplexed frames (the same 8-byte header the shim uses). */
 void api_raw_write_output(http_req_t *req, bool tty, int stream, const char *buf, size_t len);
 
+/* top.c: answer GET /containers/{id}/top for ps_args by running the host's
+ * ps and keeping the rows of pids (host pids of the container). */
+void api_top_ps(berthd_t *d, http_req_t *req, const pid_t *pids, size_t n, const char *ps_args);
+
 /* events.c */
 void api_events_routes(api_router_t *r);
 size_t api_events_listeners(const api_events_t *ev);

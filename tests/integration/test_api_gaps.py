@@ -95,3 +95,33 @@ def test_prune_filters(d):
     assert _names(d) == ["kept"]
     assert d.docker("container", "prune", "-f", "--filter", "until=0s").returncode == 0
     assert _names(d) == []
+
+
+@needs_docker
+def test_top_ps_args(d):
+    assert d.docker("run", "-d", "--name", "topme", "busybox", "sh", "-c",
+                    "sleep 100 & exec sleep 101").returncode == 0
+    time.sleep(0.3)
+    status, _, body = d.request("GET", "/containers/topme/top")
+    top = json.loads(body)
+    assert top["Titles"] == ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
+    cmds = sorted(p[7] for p in top["Processes"])
+    assert cmds == ["sleep 100", "sleep 101"], top
+    assert all(p[4] for p in top["Processes"]), top  # STIME filled in like ps -ef
+    # ps_args: the host's ps, rows of this container only
+    status, _, body = d.request("GET", "/containers/topme/top?ps_args=-o%20pid,comm,args")
+    top = json.loads(body)
+    assert status == 200 and top["Titles"] == ["PID", "COMMAND", "COMMAND"], top
+    assert sorted(p[2] for p in top["Processes"]) == ["sleep 100", "sleep 101"]
+    r = d.docker("top", "topme", "aux")
+    lines = out(r).splitlines()
+    assert lines[0].split()[:3] == ["USER", "PID", "%CPU"], lines
+    assert len(lines) == 3 and all("sleep 10" in l for l in lines[1:]), lines
+    # f does not go with -q: retried without it, still filtered
+    r = d.docker("top", "topme", "axf")
+    assert r.returncode == 0 and len(out(r).splitlines()) == 3, out(r)
+    r = d.docker("top", "topme", "-o", "comm")
+    assert r.returncode != 0 and "Couldn't find PID field" in r.stderr.decode()
+    r = d.docker("top", "topme", "--bogus")
+    assert r.returncode != 0 and "Error running ps" in r.stderr.decode()
+    assert d.proc.poll() is None
