@@ -947,6 +947,8 @@ typedef struct attach_ctx {
     rt_ctr_sink_t *sink;
     bool tty; /* raw output: a tty, or a websocket */
     bool want_stdin;
+    bool escape; /* tty with stdin: watch for the detach keys */
+    api_detach_t dk;
 } attach_ctx_t;
 
 static void attach_output(void *data, int stream, const char *buf, size_t len)
@@ -976,11 +978,35 @@ static void attach_abort(http_req_t *req)
     free(ac);
 }
 
+/* End this attachment only; the container keeps running. */
+static void attach_end(http_req_t *req)
+{
+    attach_ctx_t *ac = req->handler_data;
+    rt_ctr_detach(ac->sink);
+    free(ac);
+    req->on_abort = NULL;
+    req->on_raw_data = NULL;
+    req->on_raw_eof = NULL;
+    http_raw_close(req);
+}
+
 static void attach_stdin(http_req_t *req, const char *data, size_t len)
 {
     attach_ctx_t *ac = req->handler_data;
-    if (ac->c && ac->want_stdin && len)
+    if (!ac->c || !ac->want_stdin || !len)
+        return;
+    if (!ac->escape) {
         rt_ctr_write_stdin(ac->c, data, len);
+        return;
+    }
+    berth_buf_t in;
+    buf_init(&in);
+    bool detach = api_detach_filter(&ac->dk, data, len, &in);
+    if (in.len)
+        rt_ctr_write_stdin(ac->c, in.data, in.len);
+    buf_free(&in);
+    if (detach)
+        attach_end(req);
 }
 
 /* The client half-closed: its stdin ended; output keeps flowing. */
@@ -996,13 +1022,7 @@ static void attach_eof(http_req_t *req)
 static void attach_ws_eof(http_req_t *req)
 {
     attach_eof(req);
-    attach_ctx_t *ac = req->handler_data;
-    rt_ctr_detach(ac->sink);
-    free(ac);
-    req->on_abort = NULL;
-    req->on_raw_data = NULL;
-    req->on_raw_eof = NULL;
-    http_raw_close(req);
+    attach_end(req);
 }
 
 /* POST /containers/{id}/attach (hijacked, multiplexed unless tty) and
@@ -1024,6 +1044,12 @@ static void attach_common(berthd_t *d, http_req_t *req, bool ws)
     want_in = want_in && rt_ctr_open_stdin(c);
     bool logs = http_req_query_bool(req, "logs", false);
     bool stream = http_req_query_bool(req, "stream", false);
+    api_detach_t dk;
+    const char *keys = http_req_query(req, "detachKeys");
+    if (api_detach_init(&dk, keys) < 0) {
+        http_reply_error(req, 400, "Invalid detach keys (%s) provided", keys);
+        return;
+    }
     if (ws) {
         if (http_ws_upgrade(req) < 0) {
             http_reply_error(req, 400, "not a websocket upgrade request");
@@ -1057,6 +1083,8 @@ static void attach_common(berthd_t *d, http_req_t *req, bool ws)
     ac->c = c;
     ac->tty = raw;
     ac->want_stdin = want_in;
+    ac->escape = tty && want_in; /* like Docker: detach keys only with a tty */
+    ac->dk = dk;
     rt_ctr_sink_cbs_t cbs = {.output_cb = attach_output, .close_cb = attach_closed};
     ac->sink = rt_ctr_attach(c, want_out, want_err, &cbs, ac);
     req->handler_data = ac;
