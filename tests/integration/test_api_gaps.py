@@ -125,3 +125,18 @@ def test_top_ps_args(d):
     r = d.docker("top", "topme", "--bogus")
     assert r.returncode != 0 and "Error running ps" in r.stderr.decode()
     assert d.proc.poll() is None
+
+
+@needs_docker
+def test_sizes_in_ps_and_inspect(d):
+    assert d.docker("run", "--name", "sized", "busybox", "sh", "-c",
+                    "head -c 100000 /dev/zero > /f; ln /f /g; echo x > /h").returncode == 0
+    info = json.loads(out(d.docker("inspect", "-s", "sized")))[0]
+    assert info["SizeRw"] == 100002, info["SizeRw"]  # the hard link counts once
+    image = json.loads(out(d.docker("image", "inspect", "busybox")))[0]["Size"]
+    assert info["SizeRootFs"] == 100002 + image
+    r = d.docker("ps", "-a", "-s", "--filter", "name=sized", "--format", "{{.Size}}")
+    assert out(r).strip().startswith("100kB (virtual "), out(r)
+    # without size=1 nothing is walked
+    info = json.loads(out(d.docker("inspect", "sized")))[0]
+    assert "SizeRw" not in info or info["SizeRw"] in (0, None)
