@@ -44,6 +44,7 @@ struct http_server {
     char read_buf[HTTP_READ_BUF_SIZE];
     /* Whole replies are laid out here and written from here (see reply_parts). */
     berth_buf_t reply_scratch;
+    berth_buf_t json_scratch; /* small JSON documents are printed here */
 };
 
 enum http_parse_state {

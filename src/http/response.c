@@ -238,14 +238,34 @@ void http_reply(http_req_t *req, int status, const char *content_type, const voi
 
 void http_reply_json(http_req_t *req, int status, cJSON *json)
 {
-    char *text = json ? cJSON_PrintUnformatted(json) : NULL;
+    if (!json) {
+        http_reply_error(req, 500, "could not encode the response");
+        return;
+    }
+    /* Small documents print into the server's JSON scratch buffer (no
+     * allocation); cJSON says 0 when it does not fit, then the heap. */
+    berth_buf_t *scratch = req_live(req) ? &req->conn->srv->json_scratch : NULL;
+    if (scratch) {
+        if (scratch->cap < 4096)
+            buf_reserve(scratch, 4096);
+        if (cJSON_PrintPreallocated(json, scratch->data, (int)scratch->cap - 1, 0)) {
+            cJSON_Delete(json);
+            /* Go's json.Encoder ends documents with a newline. */
+            reply_parts(req, status, "application/json", scratch->data, strlen(scratch->data), "\n",
+                        1, NULL);
+            return;
+        }
+    }
+    char *text = cJSON_PrintUnformatted(json);
     cJSON_Delete(json);
     if (!text) {
         http_reply_error(req, 500, "could not encode the response");
         return;
     }
-    /* Go's json.Encoder ends documents with a newline. */
-    reply_parts(req, status, "application/json", text, strlen(text), "\n", 1, NULL);
+    size_t n = strlen(text);
+    if (scratch && n < 256 * 1024)
+        buf_reserve(scratch, n + 64); /* the next document this size fits */
+    reply_parts(req, status, "application/json", text, n, "\n", 1, NULL);
     cJSON_free(text);
 }
 

@@ -83,6 +83,7 @@ static void server_maybe_done(http_server_t *srv)
         void (*done)(void *) = srv->done_cb;
         void *data = srv->done_data;
         buf_free(&srv->reply_scratch);
+        buf_free(&srv->json_scratch);
         free(srv);
         if (done)
             done(data);

@@ -57,7 +57,7 @@ int rt_init_set_title(char *const *args)
         buf_puts(&t, args[i]);
         buf_append(&t, "", 1);
     }
-    uintptr_t as, ae, ee;
+    uintptr_t as = 0, ae = 0, ee = 0; /* set by title_area() on success */
     int rc = title_area(&as, &ae, &ee);
     if (rc < 0) {
         buf_free(&t);
