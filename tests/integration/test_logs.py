@@ -112,7 +112,7 @@ def test_logs_follow_through_rotation(d):
     nums = _nums(out(r))
     assert nums and nums[-1] == 300, nums[-5:]
     assert nums == list(range(nums[0], 301)), nums  # no gap, no repeat
-    assert 300 - nums[0] > 200  # followed through about 20 rotations
+    assert 300 - nums[0] > 150  # followed through 10+ rotations
 
 
 @needs_docker
