@@ -314,6 +314,7 @@ static void h_list(berthd_t *d, http_req_t *req)
         return;
     }
     bool all = http_req_query_bool(req, "all", false);
+    bool size = http_req_query_bool(req, "size", false);
     int perr = 0;
     long long limit = http_req_query_int(req, "limit", -1, &perr);
     if (perr) {
@@ -424,7 +425,10 @@ static void h_list(berthd_t *d, http_req_t *req)
             continue;
         if (limit > 0 && count >= limit)
             break;
-        cJSON_AddItemToArray(out, rt_ctr_summary_json(c));
+        cJSON *sum = rt_ctr_summary_json(c);
+        if (size)
+            api_add_sizes(d, c, sum);
+        cJSON_AddItemToArray(out, sum);
         count++;
     }
     free(list);
@@ -436,8 +440,13 @@ static void h_list(berthd_t *d, http_req_t *req)
 static void h_inspect(berthd_t *d, http_req_t *req)
 {
     rt_ctr_t *c = find_ctr(d, req);
-    if (c)
-        http_reply_json(req, 200, rt_ctr_inspect_json(c, http_req_query_bool(req, "size", false)));
+    if (!c)
+        return;
+    bool size = http_req_query_bool(req, "size", false);
+    cJSON *o = rt_ctr_inspect_json(c, size);
+    if (size)
+        api_add_sizes(d, c, o);
+    http_reply_json(req, 200, o);
 }
 
 /* ---- start / stop / restart / kill / pause / rename / resize ---- */

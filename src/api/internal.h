@@ -46,6 +46,11 @@ int api_detach_init(api_detach_t *dk, const char *spec);
  * sequence was typed (detach now; the sequence itself is not input). */
 bool api_detach_filter(api_detach_t *dk, const char *in, size_t len, berth_buf_t *out);
 
+/* sizes.c: replace o's SizeRw/SizeRootFs with c's real sizes (a bounded
+ * walk of the upper dir on the loop). */
+struct rt_ctr;
+void api_add_sizes(berthd_t *d, const struct rt_ctr *c, cJSON *o);
+
 /* events.c */
 void api_events_routes(api_router_t *r);
 size_t api_events_listeners(const api_events_t *ev);

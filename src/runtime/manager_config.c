@@ -633,6 +633,20 @@ int mgr_build_spec(rt_ctr_t *c, const img_image_t *img, berth_err_t *err)
     if (strcmp(mgr_json_str(lc, "Type"), "none") != 0) {
         s->log_path = xasprintf("%s/%s-json.log", c->dir, c->id);
         const cJSON *lcc = cJSON_GetObjectItemCaseSensitive(lc, "Config");
+        /* json-file's options, as Docker validates them (compress is taken
+         * but rotated files stay uncompressed). */
+        static const char *const log_opts[] = {"max-file",     "max-size", "compress",  "labels",
+                                               "labels-regex", "env",      "env-regex", "tag"};
+        const cJSON *opt;
+        cJSON_ArrayForEach(opt, lcc)
+        {
+            bool known = false;
+            for (size_t i = 0; i < ARRAY_SIZE(log_opts); i++)
+                known |= !strcmp(opt->string, log_opts[i]);
+            if (!known)
+                return berth_err_set(err, BERTH_E_INVALID,
+                                     "unknown log opt '%s' for json-file log driver", opt->string);
+        }
         const char *ms = mgr_json_str(lcc, "max-size");
         if (ms) {
             s->log_max_size = parse_size(ms);

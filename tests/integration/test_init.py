@@ -52,10 +52,16 @@ def test_init_reaps_zombies(d):
                     script).returncode == 0
     assert d.docker("run", "-d", "--name", "noreaper", "busybox", "sh", "-c",
                     script).returncode == 0
-    time.sleep(1)
-    assert _zombies(d, "reaper") == []
     # control: without --init, pid 1 is `sleep`, which reaps nothing
+    deadline = time.time() + 15
+    while len(_zombies(d, "noreaper")) != 1 and time.time() < deadline:
+        time.sleep(0.2)
     assert len(_zombies(d, "noreaper")) == 1
+    # by now the orphan in "reaper" has ended too, and init reaped it
+    deadline = time.time() + 5
+    while _zombies(d, "reaper") and time.time() < deadline:
+        time.sleep(0.2)
+    assert _zombies(d, "reaper") == []
 
 
 @needs_docker
