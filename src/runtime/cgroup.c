@@ -285,6 +285,21 @@ static const char *kill_dir_ctrl(void)
     return rt_cgroup_version() == 2 ? NULL : "pids";
 }
 
+/* rmdir a cgroup whose tasks were just killed: they leave it when their exit
+ * completes, which on a loaded machine can take a while. Backs off from 1 ms
+ * up to ~1 s in total; only killed containers ever wait here. */
+static int rmdir_when_empty(const char *dir)
+{
+    unsigned waited_us = 0, step_us = 1000;
+    while (rmdir(dir) < 0 && errno == EBUSY && waited_us < 1000000) {
+        usleep(step_us);
+        waited_us += step_us;
+        if (step_us < 64000)
+            step_us *= 2;
+    }
+    return access(dir, F_OK) == 0 ? -EBUSY : 0;
+}
+
 int rt_cgroup_destroy(const char *parent, const char *id)
 {
     int v = rt_cgroup_version();
@@ -308,18 +323,13 @@ int rt_cgroup_destroy(const char *parent, const char *id)
     int result = 0;
     if (v == 2) {
         cleanup_free char *dir = cg_dir(NULL, parent, id);
-        for (int i = 0; i < 100 && rmdir(dir) < 0 && errno == EBUSY; i++)
-            usleep(1000);
-        if (access(dir, F_OK) == 0)
+        if (rmdir_when_empty(dir) < 0)
             result = -EBUSY;
         return result;
     }
     for (size_t c = 0; c < ARRAY_SIZE(v1_ctrls); c++) {
         cleanup_free char *dir = cg_dir(v1_ctrls[c], parent, id);
-        int i;
-        for (i = 0; i < 100 && rmdir(dir) < 0 && errno == EBUSY; i++)
-            usleep(1000);
-        if (access(dir, F_OK) == 0)
+        if (rmdir_when_empty(dir) < 0)
             result = -EBUSY;
     }
     return result;
