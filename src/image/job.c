@@ -194,6 +194,9 @@ int img_job_start(img_store_t *s, const char *kind, cJSON *args, bool want_in, b
         else
             posix_spawn_file_actions_addopen(&fa, 3 + i, "/dev/null", O_RDWR, 0);
     }
+    /* Belt and braces: every berthd fd is O_CLOEXEC, but a helper that parses
+     * untrusted archives gets nothing beyond its own three. */
+    posix_spawn_file_actions_addclosefrom_np(&fa, 6);
     posix_spawnattr_init(&attr);
     sigset_t all, none;
     sigfillset(&all);
