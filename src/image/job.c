@@ -5,6 +5,7 @@
  * we never wait on children that are not ours. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <signal.h>
 #include <string.h>
 #include <libgen.h>
@@ -179,7 +180,22 @@ int img_job_start(img_store_t *s, const char *kind, cJSON *args, bool want_in, b
     const char *path = s->job_path ? s->job_path : "berth-imagejob";
     char ppid[24];
     snprintf(ppid, sizeof(ppid), "%d", (int)getpid());
-    char *argv[] = {(char *)path, (char *)kind, s->root, args_txt, ppid, NULL};
+    /* The arguments travel in a memfd on the helper's fd 6: one argv string
+     * is capped at 128 KiB by the kernel, and a save of many images can
+     * exceed that. */
+    int args_fd = memfd_create("berth-job-args", MFD_CLOEXEC), args_fd_tmp = -1;
+    if (args_fd < 0) {
+        berth_err_sys(err, errno, "passing the job's arguments");
+        goto fail;
+    }
+    r = args_txt ? fs_write_all(args_fd, args_txt, strlen(args_txt)) : -ENOMEM;
+    if (r < 0 || lseek(args_fd, 0, SEEK_SET) < 0) {
+        berth_err_sys(err, r < 0 ? -r : errno, "passing the job's arguments");
+        close(args_fd);
+        goto fail;
+    }
+    char args_arg[] = "@6";
+    char *argv[] = {(char *)path, (char *)kind, s->root, args_arg, ppid, NULL};
     /* posix_spawn (vfork-like in glibc): no copy of berthd's page tables.
      * The helper sets its own death signal and niceness (see job_child.c). */
     posix_spawn_file_actions_t fa;
@@ -194,9 +210,10 @@ int img_job_start(img_store_t *s, const char *kind, cJSON *args, bool want_in, b
         else
             posix_spawn_file_actions_addopen(&fa, 3 + i, "/dev/null", O_RDWR, 0);
     }
+    posix_spawn_file_actions_adddup2(&fa, high_fd(args_fd, &args_fd_tmp), 6);
     /* Belt and braces: every berthd fd is O_CLOEXEC, but a helper that parses
-     * untrusted archives gets nothing beyond its own three. */
-    posix_spawn_file_actions_addclosefrom_np(&fa, 6);
+     * untrusted archives gets nothing beyond its own fds. */
+    posix_spawn_file_actions_addclosefrom_np(&fa, 7);
     posix_spawnattr_init(&attr);
     sigset_t all, none;
     sigfillset(&all);
@@ -211,6 +228,9 @@ int img_job_start(img_store_t *s, const char *kind, cJSON *args, bool want_in, b
     for (int i = 0; i < 3; i++)
         if (tmp[i] >= 0)
             close(tmp[i]);
+    if (args_fd_tmp >= 0)
+        close(args_fd_tmp);
+    close(args_fd);
     free(args_txt);
     args_txt = NULL;
     if (rc != 0) {

@@ -34,7 +34,7 @@ static const struct {
 int img_job_child_main(int argc, char **argv)
 {
     if (argc != 5) {
-        fprintf(stderr, "usage: berth-imagejob <kind> <image root> <args JSON> <parent pid>\n"
+        fprintf(stderr, "usage: berth-imagejob <kind> <image root> <args JSON | @6> <parent pid>\n"
                         "(started by berthd; not meant to be run by hand)\n");
         return 2;
     }
@@ -52,7 +52,22 @@ int img_job_child_main(int argc, char **argv)
     for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
         if (strcmp(kinds[i].kind, argv[1]) == 0)
             fn = kinds[i].fn;
-    cJSON *args = cJSON_Parse(argv[3]);
+    cJSON *args = NULL;
+    if (strcmp(argv[3], "@6") == 0) {
+        /* berthd passes the arguments in a memfd (see img_job_start); a JSON
+         * text in argv still works for running a job by hand. */
+        berth_buf_t b;
+        buf_init(&b);
+        char chunk[65536];
+        ssize_t n;
+        while ((n = read(6, chunk, sizeof(chunk))) > 0)
+            buf_append(&b, chunk, (size_t)n);
+        close(6);
+        args = b.data ? cJSON_Parse(b.data) : NULL;
+        buf_free(&b);
+    } else {
+        args = cJSON_Parse(argv[3]);
+    }
     img_store_t *s = img_store_open_child(argv[2]);
     int rc;
     if (!fn || !cJSON_IsObject(args)) {
