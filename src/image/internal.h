@@ -66,6 +66,7 @@ struct img_job {
 
 #define IMG_JOB_HIGH_WATER (4 * 1024 * 1024)
 #define IMG_JOB_LOW_WATER (1024 * 1024)
+#define IMG_JOB_PIPE_SIZE (1024 * 1024) /* F_SETPIPE_SZ (default max 1 MiB) */
 
 int img_job_start(img_store_t *s, img_child_fn fn, void *arg, bool want_in, bool want_out,
                   img_job_t **out, berth_err_t *err);

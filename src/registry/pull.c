@@ -344,7 +344,6 @@ static void layer_ingest_done(img_ingest_t *ing, const img_layer_result_t *res,
     (void)ing;
     emit(p, reg_msg_progress(l->short_id, "Extracting", res->raw_size, l->desc->size));
     l->state = L_UNPACKED;
-    p->active--;
     if (commit_ready_layers(p) < 0)
         return;
     pull_schedule(p);
@@ -441,6 +440,10 @@ static void layer_xfer_done(reg_xfer_t *x, int result)
     emit_status(p, l->short_id, "Download complete");
     l->state = L_UNPACKING;
     img_ingest_end(l->ing);
+    /* max-concurrent-downloads counts downloads (as in Docker): the next
+     * layer starts while this one's child finishes unpacking and syncing. */
+    p->active--;
+    pull_schedule(p);
 }
 
 /* 0, or -1 with err (nothing torn down: the caller aborts the pull). */
