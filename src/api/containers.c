@@ -177,6 +177,136 @@ static bool m_exited(const rt_ctr_t *c, const char *v, void *ctx)
     return rt_ctr_status(c) == RT_CTR_EXITED && atoi(v) == rt_ctr_exit_code(c);
 }
 
+/* "80", "80/udp", "8000-8080/tcp" against a port key like "8080/tcp". */
+static bool port_key_match(const char *key, const char *v)
+{
+    unsigned lo = 0, hi = 0, port = 0;
+    char proto[16] = "tcp", kproto[16] = "tcp";
+    const char *slash = strchr(v, '/');
+    if (slash)
+        snprintf(proto, sizeof(proto), "%s", slash + 1);
+    int n = sscanf(v, "%u-%u", &lo, &hi);
+    if (n < 1)
+        return false;
+    if (n == 1)
+        hi = lo;
+    if (sscanf(key, "%u/%15s", &port, kproto) < 1)
+        return false;
+    return port >= lo && port <= hi && !strcmp(proto, kproto);
+}
+
+static bool any_port_key(const cJSON *obj, const char *v)
+{
+    const cJSON *k;
+    cJSON_ArrayForEach(k, obj)
+    {
+        if (k->string && port_key_match(k->string, v))
+            return true;
+    }
+    return false;
+}
+
+static bool m_expose(const rt_ctr_t *c, const char *v, void *ctx)
+{
+    (void)ctx;
+    return any_port_key(cJSON_GetObjectItemCaseSensitive(rt_ctr_config(c), "ExposedPorts"), v);
+}
+
+static bool m_publish(const rt_ctr_t *c, const char *v, void *ctx)
+{
+    (void)ctx;
+    return any_port_key(cJSON_GetObjectItemCaseSensitive(rt_ctr_host_config(c), "PortBindings"), v);
+}
+
+static bool m_network(const rt_ctr_t *c, const char *v, void *ctx)
+{
+    (void)ctx;
+    cJSON *sum = rt_ctr_summary_json(c);
+    const cJSON *nets = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(sum, "NetworkSettings"), "Networks");
+    const cJSON *n;
+    bool hit = false;
+    cJSON_ArrayForEach(n, nets)
+    {
+        const char *nid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n, "NetworkID"));
+        if (!strcmp(n->string, v) || (nid && *nid && !strncmp(nid, v, strlen(v))))
+            hit = true;
+    }
+    cJSON_Delete(sum);
+    return hit;
+}
+
+/* Docker: the volume name (or the source of a bind) or the destination. */
+static bool m_volume(const rt_ctr_t *c, const char *v, void *ctx)
+{
+    (void)ctx;
+    cJSON *sum = rt_ctr_summary_json(c);
+    const cJSON *m;
+    bool hit = false;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(sum, "Mounts"))
+    {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "Name"));
+        const char *src = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "Source"));
+        const char *dst = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "Destination"));
+        const char *key = name && *name ? name : src;
+        if ((key && !strcmp(key, v)) || (dst && !strcmp(dst, v)))
+            hit = true;
+    }
+    cJSON_Delete(sum);
+    return hit;
+}
+
+/* No healthchecks and no swarm tasks yet: every container is health "none"
+ * and not a task. */
+static bool m_health(const rt_ctr_t *c, const char *v, void *ctx)
+{
+    (void)c;
+    (void)ctx;
+    return !strcmp(v, "none");
+}
+
+static bool m_is_task(const rt_ctr_t *c, const char *v, void *ctx)
+{
+    (void)c;
+    (void)ctx;
+    return !strcmp(v, "false") || !strcmp(v, "0");
+}
+
+static bool m_isolation(const rt_ctr_t *c, const char *v, void *ctx)
+{
+    (void)ctx;
+    const char *iso =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rt_ctr_host_config(c), "Isolation"));
+    if (!iso || !*iso)
+        iso = "default";
+    return !strcmp(v, iso);
+}
+
+/* Values Docker refuses with 400 rather than matching nothing. */
+static const char *bad_filter_value(const char *key, const char *v)
+{
+    static const char *const states[] = {"created",  "running", "paused", "restarting",
+                                         "removing", "exited",  "dead"};
+    static const char *const health[] = {"starting", "healthy", "unhealthy", "none"};
+    static const char *const bools[] = {"true", "false", "1", "0"};
+    const char *const *set = NULL;
+    size_t n = 0;
+    if (!strcmp(key, "status")) {
+        set = states;
+        n = ARRAY_SIZE(states);
+    } else if (!strcmp(key, "health")) {
+        set = health;
+        n = ARRAY_SIZE(health);
+    } else if (!strcmp(key, "is-task")) {
+        set = bools;
+        n = ARRAY_SIZE(bools);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(set[i], v))
+            return NULL;
+    return set ? v : NULL;
+}
+
 static void h_list(berthd_t *d, http_req_t *req)
 {
     if (!d->containers) {
@@ -203,8 +333,13 @@ static void h_list(berthd_t *d, http_req_t *req)
     static const struct {
         const char *key;
         bool (*fn)(const rt_ctr_t *, const char *, void *);
-    } kinds[] = {{"status", m_status}, {"label", m_label},       {"name", m_name},
-                 {"id", m_id},         {"ancestor", m_ancestor}, {"exited", m_exited}};
+    } kinds[] = {{"status", m_status},      {"label", m_label},
+                 {"name", m_name},          {"id", m_id},
+                 {"ancestor", m_ancestor},  {"exited", m_exited},
+                 {"expose", m_expose},      {"publish", m_publish},
+                 {"network", m_network},    {"volume", m_volume},
+                 {"health", m_health},      {"is-task", m_is_task},
+                 {"isolation", m_isolation}};
     const cJSON *f;
     cJSON_ArrayForEach(f, filters)
     {
@@ -216,6 +351,37 @@ static void h_list(berthd_t *d, http_req_t *req)
             cJSON_Delete(filters);
             return;
         }
+        const cJSON *v;
+        cJSON_ArrayForEach(v, f)
+        {
+            const char *bad =
+                cJSON_IsString(v) ? bad_filter_value(f->string, v->valuestring) : NULL;
+            if (bad) {
+                http_reply_error(req, 400, "invalid filter '%s=%s'", f->string, bad);
+                cJSON_Delete(filters);
+                return;
+            }
+        }
+    }
+    /* before/since: created before/after that container (the list comes
+     * newest first, so by position). */
+    const rt_ctr_t *bounds[2] = {NULL, NULL};
+    static const char *const bound_keys[2] = {"before", "since"};
+    for (int b = 0; b < 2; b++) {
+        const cJSON *vals = cJSON_GetObjectItemCaseSensitive(filters, bound_keys[b]);
+        const cJSON *v;
+        cJSON_ArrayForEach(v, vals)
+        {
+            if (!cJSON_IsString(v))
+                continue;
+            berth_err_t err = {0};
+            bounds[b] = rt_manager_lookup(d->containers, v->valuestring, &err);
+            if (!bounds[b]) {
+                http_reply_berth_err(req, &err);
+                cJSON_Delete(filters);
+                return;
+            }
+        }
     }
     if (cJSON_GetObjectItemCaseSensitive(filters, "status") ||
         cJSON_GetObjectItemCaseSensitive(filters, "exited") || limit > 0)
@@ -224,8 +390,17 @@ static void h_list(berthd_t *d, http_req_t *req)
     rt_ctr_t **list = rt_manager_list(d->containers, &n);
     cJSON *out = cJSON_CreateArray();
     long long count = 0;
+    bool past_before = bounds[0] == NULL; /* the list is newest first */
     for (size_t i = 0; i < n; i++) {
         rt_ctr_t *c = list[i];
+        if (c == bounds[1])
+            break; /* since: only newer ones, which came before it */
+        if (c == bounds[0]) {
+            past_before = true;
+            continue;
+        }
+        if (!past_before)
+            continue;
         if (!all && !rt_ctr_is_running(c))
             continue;
         bool ok = true;
@@ -497,6 +672,42 @@ static void h_delete(berthd_t *d, http_req_t *req)
 }
 
 /* ---- POST /containers/prune ---- */
+/* A Go duration ("90s", "1h30m", "1.5h"), as Docker's until filters take. */
+static bool parse_go_duration(const char *v, int64_t *out_ns)
+{
+    static const struct {
+        const char *unit;
+        double ns;
+    } units[] = {{"ns", 1},  {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"ms", 1e6},
+                 {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+    double total = 0;
+    const char *p = v;
+    if (!*p)
+        return false;
+    while (*p) {
+        char *end;
+        double n = strtod(p, &end);
+        if (end == p || n < 0)
+            return false;
+        p = end;
+        size_t best = 0;
+        double mult = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+            size_t l = strlen(units[i].unit);
+            if (l > best && !strncmp(p, units[i].unit, l)) {
+                best = l;
+                mult = units[i].ns;
+            }
+        }
+        if (!best)
+            return false;
+        total += n * mult;
+        p += best;
+    }
+    *out_ns = (int64_t)total;
+    return true;
+}
+
 static void h_prune(berthd_t *d, http_req_t *req)
 {
     cJSON *filters = NULL;
@@ -509,19 +720,35 @@ static void h_prune(berthd_t *d, http_req_t *req)
             return;
         }
     }
+    const cJSON *f;
+    cJSON_ArrayForEach(f, filters)
+    {
+        if (strcmp(f->string, "until") && strcmp(f->string, "label") &&
+            strcmp(f->string, "label!")) {
+            http_reply_error(req, 400, "invalid filter '%s'", f->string);
+            cJSON_Delete(filters);
+            return;
+        }
+    }
+    /* until: a timestamp, or a duration back from now */
+    int64_t until_ns = 0;
+    const char *until = cJSON_GetStringValue(
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(filters, "until"), 0));
+    if (until) {
+        int64_t dur = 0;
+        if (parse_go_duration(until, &dur)) {
+            until_ns = berth_now_ns() - dur;
+        } else if (logs_parse_time(until, &until_ns) < 0 || !until_ns) {
+            http_reply_error(req, 400, "invalid until filter: %s", until);
+            cJSON_Delete(filters);
+            return;
+        }
+    }
     cJSON *out = cJSON_CreateObject();
     cJSON *deleted = cJSON_AddArrayToObject(out, "ContainersDeleted");
     if (d->containers) {
         const cJSON *labels = cJSON_GetObjectItemCaseSensitive(filters, "label");
-        int64_t until_ns = 0;
-        const char *until = cJSON_GetStringValue(
-            cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(filters, "until"), 0));
-        if (until && logs_parse_time(until, &until_ns) < 0) {
-            cJSON_Delete(out);
-            cJSON_Delete(filters);
-            http_reply_error(req, 400, "invalid until filter: %s", until);
-            return;
-        }
+        const cJSON *not_labels = cJSON_GetObjectItemCaseSensitive(filters, "label!");
         size_t n = 0;
         rt_ctr_t **list = rt_manager_list(d->containers, &n);
         for (size_t i = 0; i < n; i++) {
@@ -533,6 +760,12 @@ static void h_prune(berthd_t *d, http_req_t *req)
             cJSON_ArrayForEach(v, labels)
             {
                 if (cJSON_IsString(v) && !m_label(c, v->valuestring, d))
+                    ok = false;
+            }
+            /* label!=k / label!=k=v: keep the containers that carry it */
+            cJSON_ArrayForEach(v, not_labels)
+            {
+                if (cJSON_IsString(v) && m_label(c, v->valuestring, d))
                     ok = false;
             }
             if (until_ns) {
@@ -714,6 +947,8 @@ typedef struct attach_ctx {
     rt_ctr_sink_t *sink;
     bool tty; /* raw output: a tty, or a websocket */
     bool want_stdin;
+    bool escape; /* tty with stdin: watch for the detach keys */
+    api_detach_t dk;
 } attach_ctx_t;
 
 static void attach_output(void *data, int stream, const char *buf, size_t len)
@@ -743,11 +978,35 @@ static void attach_abort(http_req_t *req)
     free(ac);
 }
 
+/* End this attachment only; the container keeps running. */
+static void attach_end(http_req_t *req)
+{
+    attach_ctx_t *ac = req->handler_data;
+    rt_ctr_detach(ac->sink);
+    free(ac);
+    req->on_abort = NULL;
+    req->on_raw_data = NULL;
+    req->on_raw_eof = NULL;
+    http_raw_close(req);
+}
+
 static void attach_stdin(http_req_t *req, const char *data, size_t len)
 {
     attach_ctx_t *ac = req->handler_data;
-    if (ac->c && ac->want_stdin && len)
+    if (!ac->c || !ac->want_stdin || !len)
+        return;
+    if (!ac->escape) {
         rt_ctr_write_stdin(ac->c, data, len);
+        return;
+    }
+    berth_buf_t in;
+    buf_init(&in);
+    bool detach = api_detach_filter(&ac->dk, data, len, &in);
+    if (in.len)
+        rt_ctr_write_stdin(ac->c, in.data, in.len);
+    buf_free(&in);
+    if (detach)
+        attach_end(req);
 }
 
 /* The client half-closed: its stdin ended; output keeps flowing. */
@@ -763,13 +1022,7 @@ static void attach_eof(http_req_t *req)
 static void attach_ws_eof(http_req_t *req)
 {
     attach_eof(req);
-    attach_ctx_t *ac = req->handler_data;
-    rt_ctr_detach(ac->sink);
-    free(ac);
-    req->on_abort = NULL;
-    req->on_raw_data = NULL;
-    req->on_raw_eof = NULL;
-    http_raw_close(req);
+    attach_end(req);
 }
 
 /* POST /containers/{id}/attach (hijacked, multiplexed unless tty) and
@@ -791,6 +1044,12 @@ static void attach_common(berthd_t *d, http_req_t *req, bool ws)
     want_in = want_in && rt_ctr_open_stdin(c);
     bool logs = http_req_query_bool(req, "logs", false);
     bool stream = http_req_query_bool(req, "stream", false);
+    api_detach_t dk;
+    const char *keys = http_req_query(req, "detachKeys");
+    if (api_detach_init(&dk, keys) < 0) {
+        http_reply_error(req, 400, "Invalid detach keys (%s) provided", keys);
+        return;
+    }
     if (ws) {
         if (http_ws_upgrade(req) < 0) {
             http_reply_error(req, 400, "not a websocket upgrade request");
@@ -824,6 +1083,8 @@ static void attach_common(berthd_t *d, http_req_t *req, bool ws)
     ac->c = c;
     ac->tty = raw;
     ac->want_stdin = want_in;
+    ac->escape = tty && want_in; /* like Docker: detach keys only with a tty */
+    ac->dk = dk;
     rt_ctr_sink_cbs_t cbs = {.output_cb = attach_output, .close_cb = attach_closed};
     ac->sink = rt_ctr_attach(c, want_out, want_err, &cbs, ac);
     req->handler_data = ac;
@@ -859,6 +1120,12 @@ static void h_top(berthd_t *d, http_req_t *req)
         http_reply_berth_err(req, &err);
         return;
     }
+    const char *ps_args = http_req_query(req, "ps_args");
+    if (ps_args && *ps_args && strcmp(ps_args, "-ef") != 0) {
+        api_top_ps(d, req, pids, n, ps_args);
+        free(pids);
+        return;
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON *titles = cJSON_AddArrayToObject(o, "Titles");
     static const char *const cols[] = {"UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"};
@@ -866,6 +1133,19 @@ static void h_top(berthd_t *d, http_req_t *req)
         cJSON_AddItemToArray(titles, cJSON_CreateString(cols[i]));
     cJSON *procs = cJSON_AddArrayToObject(o, "Processes");
     long hz = sysconf(_SC_CLK_TCK);
+    /* C, STIME as ps -ef computes them: boot time from /proc/stat, now from
+     * /proc/uptime, the process's start in clock ticks since boot. */
+    long long btime = 0;
+    double uptime = 0;
+    cleanup_free char *pstat = NULL, *pup = NULL;
+    if (fs_read_file("/proc/stat", 1 << 20, &pstat, NULL) == 0) {
+        const char *b = strstr(pstat, "\nbtime ");
+        if (b)
+            btime = atoll(b + 7);
+    }
+    if (fs_read_file("/proc/uptime", 4096, &pup, NULL) == 0)
+        uptime = atof(pup);
+    time_t now = time(NULL);
     for (size_t i = 0; i < n; i++) {
         cleanup_free char *stat_path = xasprintf("/proc/%d/stat", (int)pids[i]);
         cleanup_free char *cmd_path = xasprintf("/proc/%d/cmdline", (int)pids[i]);
@@ -877,11 +1157,29 @@ static void h_top(berthd_t *d, http_req_t *req)
         /* comm may contain spaces: fields start after the last ')'. */
         char *rp = strrchr(statline, ')');
         char state;
-        int ppid = 0;
+        int ppid = 0, tty_nr = 0;
         unsigned long utime = 0, stime = 0;
-        if (!rp || sscanf(rp + 2, "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &state,
-                          &ppid, &utime, &stime) < 4)
+        unsigned long long start = 0;
+        if (!rp || sscanf(rp + 2,
+                          "%c %d %*d %*d %d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d "
+                          "%*d %llu",
+                          &state, &ppid, &tty_nr, &utime, &stime, &start) < 5)
             continue;
+        char cbuf[16] = "0", stbuf[16] = "", ttybuf[16] = "?";
+        if (hz > 0 && btime) {
+            double elapsed = uptime - (double)start / (double)hz;
+            if (elapsed > 0)
+                snprintf(cbuf, sizeof(cbuf), "%d",
+                         (int)((double)(utime + stime) / (double)hz * 100 / elapsed));
+            time_t st = (time_t)(btime + (long long)(start / (unsigned long long)hz));
+            struct tm tm;
+            localtime_r(&st, &tm);
+            strftime(stbuf, sizeof(stbuf), now - st < 24 * 3600 ? "%H:%M" : "%b%d", &tm);
+        }
+        unsigned tty_major = ((unsigned)tty_nr >> 8) & 0xfff;
+        unsigned tty_minor = ((unsigned)tty_nr & 0xff) | (((unsigned)tty_nr >> 12) & 0xfff00);
+        if (tty_major >= 136 && tty_major <= 143)
+            snprintf(ttybuf, sizeof(ttybuf), "pts/%u", (tty_major - 136) * 256 + tty_minor);
         for (size_t k = 0; cmd && k + 1 < cmd_len; k++)
             if (cmd[k] == '\0')
                 cmd[k] = ' ';
@@ -897,7 +1195,8 @@ static void h_top(berthd_t *d, http_req_t *req)
         snprintf(ppidbuf, sizeof(ppidbuf), "%d", ppid);
         unsigned long secs = hz > 0 ? (utime + stime) / (unsigned long)hz : 0;
         snprintf(tbuf, sizeof(tbuf), "%02lu:%02lu:%02lu", secs / 3600, secs / 60 % 60, secs % 60);
-        const char *vals[] = {uidbuf, pidbuf, ppidbuf, "0", "", "?", tbuf, cmd && *cmd ? cmd : ""};
+        const char *vals[] = {uidbuf, pidbuf, ppidbuf, cbuf,
+                              stbuf,  ttybuf, tbuf,    cmd && *cmd ? cmd : ""};
         cJSON *row = cJSON_CreateArray();
         for (size_t k = 0; k < ARRAY_SIZE(vals); k++)
             cJSON_AddItemToArray(row, cJSON_CreateString(vals[k]));
@@ -914,7 +1213,9 @@ typedef struct stats_ctx {
     char id[65];
     uv_timer_t timer;
     rt_stats_t prev;
+    int64_t prev_ns; /* when prev was read */
     bool have_prev;
+    bool single; /* stream=false: one answer from two samples a second apart */
 } stats_ctx_t;
 
 static cJSON *cpu_json(const rt_stats_t *s)
@@ -933,13 +1234,15 @@ static cJSON *cpu_json(const rt_stats_t *s)
     return o;
 }
 
-static cJSON *stats_json(rt_ctr_t *c, const rt_stats_t *s, const rt_stats_t *prev)
+static cJSON *stats_json(rt_ctr_t *c, const rt_stats_t *s, const rt_stats_t *prev, int64_t prev_ns)
 {
     cJSON *o = cJSON_CreateObject();
-    char now[64];
+    char now[64], pre[64] = "0001-01-01T00:00:00Z";
     berth_format_time_ns(berth_now_ns(), now, sizeof(now));
+    if (prev && prev_ns)
+        berth_format_time_ns(prev_ns, pre, sizeof(pre));
     cJSON_AddStringToObject(o, "read", now);
-    cJSON_AddStringToObject(o, "preread", prev ? now : "0001-01-01T00:00:00Z");
+    cJSON_AddStringToObject(o, "preread", pre);
     cJSON *p = cJSON_AddObjectToObject(o, "pids_stats");
     cJSON_AddNumberToObject(p, "current", (double)s->pids_current);
     if (s->pids_limit)
@@ -980,8 +1283,19 @@ static void stats_tick(uv_timer_t *t)
     berth_err_t err = {0};
     rt_ctr_t *c = sc->d->containers ? rt_manager_lookup(sc->d->containers, sc->id, &err) : NULL;
     rt_stats_t s = {0};
-    if (!c || !rt_ctr_is_running(c) ||
-        rt_cgroup_stats(rt_ctr_cgroup_parent(c), rt_ctr_id(c), &s, &err) < 0) {
+    bool ok = c && rt_ctr_is_running(c) &&
+              rt_cgroup_stats(rt_ctr_cgroup_parent(c), rt_ctr_id(c), &s, &err) == 0;
+    if (sc->single) {
+        http_req_t *req = sc->req;
+        req->on_abort = NULL;
+        uv_close((uv_handle_t *)&sc->timer, stats_timer_closed);
+        if (!c)
+            http_reply_error(req, 404, "No such container: %s", sc->id);
+        else /* stopped in between: zeros, like a stopped container's */
+            http_reply_json(req, 200, stats_json(c, &s, &sc->prev, sc->prev_ns));
+        return;
+    }
+    if (!ok) {
         http_req_t *req = sc->req;
         req->on_abort = NULL;
         uv_timer_stop(&sc->timer);
@@ -990,8 +1304,10 @@ static void stats_tick(uv_timer_t *t)
         return;
     }
     if (http_stream_pending(sc->req) < (1 << 20))
-        http_stream_write_json(sc->req, stats_json(c, &s, sc->have_prev ? &sc->prev : NULL));
+        http_stream_write_json(sc->req,
+                               stats_json(c, &s, sc->have_prev ? &sc->prev : NULL, sc->prev_ns));
     sc->prev = s;
+    sc->prev_ns = berth_now_ns();
     sc->have_prev = true;
 }
 
@@ -1006,23 +1322,29 @@ static void h_stats(berthd_t *d, http_req_t *req)
     bool running = rt_ctr_is_running(c);
     if (running && rt_cgroup_stats(rt_ctr_cgroup_parent(c), rt_ctr_id(c), &s, &err) < 0)
         running = false;
-    if (!stream || !running) {
-        /* A stopped container reports zeros, like Docker. */
-        http_reply_json(req, 200, stats_json(c, &s, NULL));
+    /* A stopped container reports zeros, like Docker; one-shot=true answers
+     * at once without a previous sample. */
+    if (!running || (!stream && http_req_query_bool(req, "one-shot", false))) {
+        http_reply_json(req, 200, stats_json(c, &s, NULL, 0));
         return;
     }
-    if (http_stream_begin(req, 200, "application/json", NULL) < 0)
+    if (stream && http_stream_begin(req, 200, "application/json", NULL) < 0)
         return;
     stats_ctx_t *sc = xcalloc(1, sizeof(*sc));
     sc->d = d;
     sc->req = req;
+    sc->single = !stream;
     snprintf(sc->id, sizeof(sc->id), "%s", rt_ctr_id(c));
     sc->prev = s;
+    sc->prev_ns = berth_now_ns();
     sc->have_prev = true;
-    http_stream_write_json(req, stats_json(c, &s, NULL));
+    /* stream=false (docker stats --no-stream): like Docker, answer with a
+     * second sample a second later so precpu_stats gives a CPU %. */
+    if (stream)
+        http_stream_write_json(req, stats_json(c, &s, NULL, 0));
     uv_timer_init(d->loop, &sc->timer);
     sc->timer.data = sc;
-    uv_timer_start(&sc->timer, stats_tick, 1000, 1000);
+    uv_timer_start(&sc->timer, stats_tick, 1000, stream ? 1000 : 0);
     req->handler_data = sc;
     req->on_abort = stats_abort;
 }

@@ -30,6 +30,22 @@ void api_system_counts(berthd_t *d, api_counts_t *out);
  * multiplexed frames (the same 8-byte header the shim uses). */
 void api_raw_write_output(http_req_t *req, bool tty, int stream, const char *buf, size_t len);
 
+/* top.c: answer GET /containers/{id}/top for ps_args by running the host's
+ * ps and keeping the rows of pids (host pids of the container). */
+void api_top_ps(berthd_t *d, http_req_t *req, const pid_t *pids, size_t n, const char *ps_args);
+
+/* detach.c: Docker's detach keys ("ctrl-p,ctrl-q", "a,ctrl-x"...) on tty
+ * attach streams. */
+typedef struct api_detach {
+    unsigned char keys[16];
+    size_t n, matched;
+} api_detach_t;
+/* spec NULL or "" = ctrl-p,ctrl-q. 0, or -EINVAL for a spec Docker refuses. */
+int api_detach_init(api_detach_t *dk, const char *spec);
+/* Pass stdin bytes through: what is input goes to out; true once the whole
+ * sequence was typed (detach now; the sequence itself is not input). */
+bool api_detach_filter(api_detach_t *dk, const char *in, size_t len, berth_buf_t *out);
+
 /* events.c */
 void api_events_routes(api_router_t *r);
 size_t api_events_listeners(const api_events_t *ev);

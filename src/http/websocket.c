@@ -4,11 +4,10 @@
  * /containers/{id}/attach/ws: every client data frame is stdin, output goes
  * out as binary frames. */
 #include <errno.h>
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <string.h>
 #include <strings.h>
 
+#include "berth/sha256.h"
 #include "http/internal.h"
 
 /* Bigger client frames close the connection (1009): stdin never needs them. */
@@ -17,11 +16,22 @@
 void http_ws_accept_key(const char *key, char out[64])
 {
     static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-    unsigned char digest[SHA_DIGEST_LENGTH];
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned char d[BERTH_SHA1_LEN + 1] = {0}; /* padded to a multiple of 3 */
     char *joined = xasprintf("%s%s", key, guid);
-    SHA1((const unsigned char *)joined, strlen(joined), digest);
+    berth_sha1(joined, strlen(joined), d);
     free(joined);
-    EVP_EncodeBlock((unsigned char *)out, digest, SHA_DIGEST_LENGTH); /* 28 chars + NUL */
+    /* base64 of 20 bytes: 7 groups of 3, the last one padded with one '=' (28 chars + NUL) */
+    char *o = out;
+    for (int i = 0; i < 21; i += 3) {
+        unsigned v = (unsigned)d[i] << 16 | (unsigned)d[i + 1] << 8 | d[i + 2];
+        *o++ = b64[v >> 18 & 63];
+        *o++ = b64[v >> 12 & 63];
+        *o++ = b64[v >> 6 & 63];
+        *o++ = b64[v & 63];
+    }
+    out[27] = '=';
+    out[28] = '\0';
 }
 
 int http_ws_send_frame(http_conn_t *c, int opcode, const void *data, size_t len)

@@ -19,40 +19,6 @@ struct img_ingest {
     bool succeeded, ended, committed;
 };
 
-typedef struct ingest_ctx {
-    const char *dir;
-    const char *expected;
-} ingest_ctx_t;
-
-static int ingest_child(void *arg, int in_fd, int out_fd, int res_fd)
-{
-    UNUSED(out_fd);
-    ingest_ctx_t *c = arg;
-    berth_err_t err = {0};
-    img_layer_result_t res;
-    cleanup_free char *diff = xasprintf("%s/diff", c->dir);
-    cleanup_free char *copy = xasprintf("%s/" IMG_LAYER_BLOB, c->dir);
-    if (mkdir(diff, 0755) < 0) {
-        berth_err_sys(&err, errno, "creating %s", diff);
-        img_job_child_error(res_fd, &err);
-        return 1;
-    }
-    if (img_unpack_fd(in_fd, diff, c->expected, copy, &res, &err) < 0) {
-        img_job_child_error(res_fd, &err);
-        return 1;
-    }
-    img_job_child_syncfs(c->dir);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "digest", res.digest);
-    cJSON_AddStringToObject(o, "diff_id", res.diff_id);
-    cJSON_AddNumberToObject(o, "raw_size", (double)res.raw_size);
-    cJSON_AddNumberToObject(o, "size", (double)res.size);
-    cJSON_AddNumberToObject(o, "tar_size", (double)res.tar_size);
-    cJSON_AddStringToObject(o, "media_type", res.media_type);
-    img_job_child_result(res_fd, o);
-    return 0;
-}
-
 static void ingest_done(img_job_t *job, cJSON *result, void *data)
 {
     UNUSED(job);
@@ -118,8 +84,11 @@ int img_ingest_begin(img_store_t *s, const char *expected_digest, img_ingest_don
     }
     if (expected_digest)
         snprintf(ing->expected, sizeof(ing->expected), "%s", expected_digest);
-    ingest_ctx_t ctx = {ing->dir, expected_digest ? ing->expected : NULL};
-    if (img_job_start(s, ingest_child, &ctx, true, false, &ing->job, err) < 0) {
+    cJSON *args = cJSON_CreateObject();
+    cJSON_AddStringToObject(args, "dir", ing->dir);
+    if (expected_digest)
+        cJSON_AddStringToObject(args, "expected", ing->expected);
+    if (img_job_start(s, "ingest", args, true, false, &ing->job, err) < 0) {
         fs_rm_rf(ing->dir);
         free(ing->dir);
         free(ing);

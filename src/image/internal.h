@@ -28,17 +28,21 @@ struct img_store {
     img_in_use_fn in_use;
     void *in_use_data;
     img_job_t *jobs; /* running child jobs (linked list) */
-    bool in_child;   /* this copy of the store lives in a forked helper */
+    bool in_child;   /* this store lives in the berth-imagejob helper */
+    char *job_path;  /* berth-imagejob binary (parent side) */
 };
 
-/* ---- jobs: work in a forked child, results over a pipe ----
- * The child runs fn(arg, in_fd, out_fd, res_fd): in_fd (when want_in) gets
- * the bytes the parent queues with img_job_write; out_fd (when want_out) is
- * streamed to on_out; res_fd takes one JSON result object, written with
- * img_job_child_result(). The child exits with fn's return value. The child
- * must not touch the loop. done runs once on the loop with the parsed result
- * (NULL if the child wrote none) after the child exited and pipes closed. */
-typedef int (*img_child_fn)(void *arg, int in_fd, int out_fd, int res_fd);
+/* ---- jobs: work in a child process, results over a pipe ----
+ * A job is the berth-imagejob helper (next to berthd, or $BERTH_IMAGEJOB)
+ * started with posix_spawn as `berth-imagejob <kind> <image root> <args JSON>
+ * <parent pid>`; it runs the child function registered for kind (job_child.c)
+ * with fds 3 (in: the bytes the parent queues with img_job_write, when
+ * want_in), 4 (out: streamed to on_out, when want_out) and 5 (res: one JSON
+ * result object, written with img_job_child_result()). Exec keeps libarchive
+ * and the unpack code out of berthd's address space. done runs once on the
+ * loop with the parsed result (NULL if the child wrote none) after the child
+ * exited and pipes closed. */
+typedef int (*img_child_fn)(img_store_t *s, const cJSON *args, int in_fd, int out_fd, int res_fd);
 struct img_job {
     img_store_t *store;
     img_job_t *next;
@@ -68,8 +72,22 @@ struct img_job {
 #define IMG_JOB_LOW_WATER (1024 * 1024)
 #define IMG_JOB_PIPE_SIZE (1024 * 1024) /* F_SETPIPE_SZ (default max 1 MiB) */
 
-int img_job_start(img_store_t *s, img_child_fn fn, void *arg, bool want_in, bool want_out,
+/* args is consumed. A missing or broken helper gives a 500 naming it. */
+int img_job_start(img_store_t *s, const char *kind, cJSON *args, bool want_in, bool want_out,
                   img_job_t **out, berth_err_t *err);
+/* $BERTH_IMAGEJOB, else berth-imagejob in the directory of /proc/self/exe (or its parent,
+ * for unit tests under build/tests). */
+char *img_job_default_path(void);
+/* Helper side (berth-imagejob's main): dispatch argv to the kind's child function. */
+int img_job_child_main(int argc, char **argv);
+/* Child functions, one per kind (each in a *_child.c file berthd never references). */
+int img_ingest_child(img_store_t *s, const cJSON *args, int in_fd, int out_fd, int res_fd);
+int img_load_child(img_store_t *s, const cJSON *args, int in_fd, int out_fd, int res_fd);
+int img_save_child(img_store_t *s, const cJSON *args, int in_fd, int out_fd, int res_fd);
+int img_export_child(img_store_t *s, const cJSON *args, int in_fd, int out_fd, int res_fd);
+int img_default_child(img_store_t *s, const cJSON *args, int in_fd, int out_fd, int res_fd);
+/* Helper side: a store with paths only (no records loaded, never cleans tmp/). */
+img_store_t *img_store_open_child(const char *image_root);
 int img_job_write(img_job_t *job, const void *buf, size_t len); /* 0/-EPIPE */
 void img_job_end_input(img_job_t *job);
 void img_job_pause_out(img_job_t *job);

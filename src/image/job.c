@@ -1,14 +1,15 @@
-/* Child-process jobs: heavy image work (unpack, tar, hashing) runs in a
- * forked child so the loop never blocks. We fork without exec: berthd is
- * single-threaded, so the child gets a consistent copy of the heap; it only
- * uses the fds it was given and leaves with _exit(). The result travels over
- * a pipe as one JSON object; reaping uses a pidfd so we never wait on
- * children that are not ours. */
+/* Child-process jobs: heavy image work (unpack, tar, hashing) runs in the
+ * berth-imagejob helper so the loop never blocks and berthd never maps
+ * libarchive. The job's arguments travel as JSON on the command line; the
+ * result comes back over a pipe as one JSON object; reaping uses a pidfd so
+ * we never wait on children that are not ours. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
+#include <libgen.h>
+#include <spawn.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -124,39 +125,47 @@ static int make_pipe(int fds[2])
     return pipe2(fds, O_CLOEXEC) < 0 ? -errno : 0;
 }
 
-/* In the child: put the given fds at 3,4,5 and close everything else, so
- * client sockets and listeners of the daemon are not held open by us. */
-static void child_setup_fds(int *in_fd, int *out_fd, int *res_fd)
+char *img_job_default_path(void)
 {
-    int fds[3] = {*in_fd, *out_fd, *res_fd};
-    int tmp[3];
-    for (int i = 0; i < 3; i++)
-        tmp[i] = fds[i] >= 0 ? fcntl(fds[i], F_DUPFD_CLOEXEC, 10) : -1;
-    for (int i = 0; i < 3; i++)
-        if (tmp[i] >= 0) {
-            dup3(tmp[i], 3 + i, O_CLOEXEC);
-            tmp[i] = 3 + i;
-        }
-    syscall(SYS_close_range, 6, ~0U, 0);
-    *in_fd = tmp[0];
-    *out_fd = tmp[1];
-    *res_fd = tmp[2];
-    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (devnull >= 0 && devnull != 0) {
-        dup2(devnull, 0);
-        if (devnull > 5)
-            close(devnull);
+    const char *env = getenv("BERTH_IMAGEJOB");
+    if (env && *env)
+        return xstrdup(env);
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0)
+        return xstrdup("/usr/local/bin/berth-imagejob");
+    self[n] = '\0';
+    char *dir = dirname(self);
+    char *p = xasprintf("%s/berth-imagejob", dir);
+    if (access(p, X_OK) == 0)
+        return p;
+    char *up = xasprintf("%s/../berth-imagejob", dir);
+    if (access(up, X_OK) == 0) {
+        free(p);
+        return up;
     }
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGCHLD, SIG_DFL);
-    signal(SIGPIPE, SIG_IGN);
+    free(up);
+    return p;
 }
 
-int img_job_start(img_store_t *s, img_child_fn fn, void *arg, bool want_in, bool want_out,
+/* posix_spawn's dup2 onto fds 3..5 must not clobber a source that sits
+ * there: move such sources above them first (CLOEXEC, the parent closes). */
+static int high_fd(int fd, int *tmp)
+{
+    *tmp = -1;
+    if (fd < 0 || fd > 5)
+        return fd;
+    *tmp = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+    return *tmp;
+}
+
+int img_job_start(img_store_t *s, const char *kind, cJSON *args, bool want_in, bool want_out,
                   img_job_t **out, berth_err_t *err)
 {
     int in_p[2] = {-1, -1}, out_p[2] = {-1, -1}, res_p[2] = {-1, -1};
+    int tmp[3] = {-1, -1, -1};
+    char *args_txt = cJSON_PrintUnformatted(args);
+    cJSON_Delete(args);
     int r;
     if ((want_in && (r = make_pipe(in_p)) < 0) || (want_out && (r = make_pipe(out_p)) < 0) ||
         (r = make_pipe(res_p)) < 0) {
@@ -169,28 +178,43 @@ int img_job_start(img_store_t *s, img_child_fn fn, void *arg, bool want_in, bool
         fcntl(in_p[1], F_SETPIPE_SZ, IMG_JOB_PIPE_SIZE);
     if (want_out)
         fcntl(out_p[1], F_SETPIPE_SZ, IMG_JOB_PIPE_SIZE);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        r = -errno;
-        berth_err_sys(err, -r, "fork");
-        goto fail;
+    const char *path = s->job_path ? s->job_path : "berth-imagejob";
+    char ppid[24];
+    snprintf(ppid, sizeof(ppid), "%d", (int)getpid());
+    char *argv[] = {(char *)path, (char *)kind, s->root, args_txt, ppid, NULL};
+    /* posix_spawn (vfork-like in glibc): no copy of berthd's page tables.
+     * The helper sets its own death signal and niceness (see job_child.c). */
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    int src[3] = {want_in ? high_fd(in_p[0], &tmp[0]) : -1,
+                  want_out ? high_fd(out_p[1], &tmp[1]) : -1, high_fd(res_p[1], &tmp[2])};
+    for (int i = 0; i < 3; i++) {
+        if (src[i] >= 0)
+            posix_spawn_file_actions_adddup2(&fa, src[i], 3 + i);
+        else
+            posix_spawn_file_actions_addopen(&fa, 3 + i, "/dev/null", O_RDWR, 0);
     }
-    if (pid == 0) {
-        /* Die with berthd: a helper outliving a kill -9 could write into
-         * tmp/ while the next daemon cleans it. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        /* Bulk work yields the CPU to the daemon's loop (2-core machines). */
-        if (nice(10) < 0) {
-            /* best effort */
-        }
-        if (getppid() != parent)
-            _exit(1);
-        s->in_child = true; /* our copy: never touch the loop from here */
-        int cin = in_p[0], cout = out_p[1], cres = res_p[1];
-        child_setup_fds(&cin, &cout, &cres);
-        int rc = fn(arg, cin, cout, cres);
-        _exit(rc == 0 ? 0 : 1);
+    posix_spawnattr_init(&attr);
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    pid_t pid;
+    int rc = posix_spawn(&pid, path, &fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    for (int i = 0; i < 3; i++)
+        if (tmp[i] >= 0)
+            close(tmp[i]);
+    free(args_txt);
+    args_txt = NULL;
+    if (rc != 0) {
+        berth_err_set(err, BERTH_E_INTERNAL, "starting image helper %s: %s", path, strerror(rc));
+        goto fail;
     }
     close(res_p[1]);
     if (want_in)
@@ -236,6 +260,7 @@ int img_job_start(img_store_t *s, img_child_fn fn, void *arg, bool want_in, bool
     *out = job;
     return 0;
 fail:
+    free(args_txt);
     for (int i = 0; i < 2; i++) {
         if (in_p[i] >= 0)
             close(in_p[i]);
@@ -366,31 +391,6 @@ void img_job_cancel(img_job_t *job)
         return;
     }
     job_maybe_done(job);
-}
-
-void img_job_child_syncfs(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        syncfs(fd);
-        close(fd);
-    }
-}
-
-void img_job_child_result(int res_fd, cJSON *result)
-{
-    char *txt = cJSON_PrintUnformatted(result);
-    cJSON_Delete(result);
-    fs_write_all(res_fd, txt, strlen(txt));
-    free(txt);
-}
-
-void img_job_child_error(int res_fd, const berth_err_t *err)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "error", err->msg[0] ? err->msg : "unknown error");
-    cJSON_AddNumberToObject(o, "status", err->status ? err->status : 500);
-    img_job_child_result(res_fd, o);
 }
 
 bool img_job_result_error(const cJSON *result, berth_err_t *err)

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/evp.h>
+#include "berth/sha256.h"
 
 #include "image/internal.h"
 
@@ -13,29 +13,25 @@
 
 /* ---- hashing ---- */
 struct img_hasher {
-    EVP_MD_CTX *ctx;
+    berth_sha256_t sha;
 };
 
 img_hasher_t *img_hasher_new(void)
 {
     img_hasher_t *h = xmalloc(sizeof(*h));
-    h->ctx = EVP_MD_CTX_new();
-    if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)
-        abort(); /* only fails on OOM */
+    berth_sha256_init(&h->sha);
     return h;
 }
 
 void img_hasher_update(img_hasher_t *h, const void *data, size_t len)
 {
-    EVP_DigestUpdate(h->ctx, data, len);
+    berth_sha256_update(&h->sha, data, len);
 }
 
 void img_hasher_final(img_hasher_t *h, char out[IMG_DIGEST_LEN])
 {
-    unsigned char md[32];
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(h->ctx, md, &n);
-    EVP_MD_CTX_free(h->ctx);
+    unsigned char md[BERTH_SHA256_LEN];
+    berth_sha256_final(&h->sha, md);
     free(h);
     strcpy(out, "sha256:");
     for (int i = 0; i < 32; i++)
@@ -106,7 +102,8 @@ int img_blob_put(img_store_t *s, const char *expected, const void *data, size_t 
     return 0;
 }
 
-int img_blob_get(img_store_t *s, const char *digest, char **data, size_t *len, berth_err_t *err)
+static int blob_read(img_store_t *s, const char *digest, bool verify, char **data, size_t *len,
+                     berth_err_t *err)
 {
     if (!img_digest_valid(digest))
         return berth_err_set(err, BERTH_E_INVALID, "invalid digest %s", digest);
@@ -119,14 +116,21 @@ int img_blob_get(img_store_t *s, const char *digest, char **data, size_t *len, b
     if (r < 0)
         return berth_err_sys(err, -r, "reading blob %s", digest);
     char dg[IMG_DIGEST_LEN];
-    img_sha256_digest(buf, n, dg);
-    if (strcmp(dg, digest) != 0) {
-        free(buf);
-        return berth_err_set(err, BERTH_E_INTERNAL, "blob %s is corrupt", digest);
+    if (verify) {
+        img_sha256_digest(buf, n, dg);
+        if (strcmp(dg, digest) != 0) {
+            free(buf);
+            return berth_err_set(err, BERTH_E_INTERNAL, "blob %s is corrupt", digest);
+        }
     }
     *data = buf;
     *len = n;
     return 0;
+}
+
+int img_blob_get(img_store_t *s, const char *digest, char **data, size_t *len, berth_err_t *err)
+{
+    return blob_read(s, digest, true, data, len, err);
 }
 
 /* ---- image records ---- */
@@ -207,9 +211,11 @@ char *img_layer_path(img_store_t *s, const char *chain_id)
     return xasprintf("%s/%s/diff", s->layers, hex_of(chain_id));
 }
 
-/* Build an in-memory record from a config blob; checks its layers exist. */
+/* Build an in-memory record from a config blob; checks its layers exist.
+ * chains: NULL or the chain ids our own record kept at commit time, so a
+ * daemon start needs no hashing (and does not load libcrypto). */
 static img_image_t *image_from_config(img_store_t *s, const char *id, const char *config,
-                                      size_t len, berth_err_t *err)
+                                      size_t len, const cJSON *chains, berth_err_t *err)
 {
     cJSON *cfg = cJSON_ParseWithLength(config, len);
     if (!cJSON_IsObject(cfg)) {
@@ -223,6 +229,9 @@ static img_image_t *image_from_config(img_store_t *s, const char *id, const char
     const cJSON *rootfs = cJSON_GetObjectItemCaseSensitive(cfg, "rootfs");
     const cJSON *diffs = cJSON_GetObjectItemCaseSensitive(rootfs, "diff_ids");
     size_t n = cJSON_IsArray(diffs) ? (size_t)cJSON_GetArraySize(diffs) : 0;
+    if (!cJSON_IsArray(chains) || (size_t)cJSON_GetArraySize(chains) != n)
+        chains = NULL;
+    const cJSON *cached = chains ? chains->child : NULL;
     img->diff_ids = xcalloc(n + 1, sizeof(char *));
     img->chain_ids = xcalloc(n + 1, sizeof(char *));
     const cJSON *d;
@@ -234,7 +243,11 @@ static img_image_t *image_from_config(img_store_t *s, const char *id, const char
             goto fail;
         }
         char next[IMG_DIGEST_LEN];
-        img_chain_id(img->n_layers ? chain : NULL, d->valuestring, next);
+        if (cached && cJSON_IsString(cached) && img_digest_valid(cached->valuestring))
+            snprintf(next, sizeof(next), "%s", cached->valuestring);
+        else
+            img_chain_id(img->n_layers ? chain : NULL, d->valuestring, next);
+        cached = cached ? cached->next : NULL;
         memcpy(chain, next, sizeof(chain));
         img->diff_ids[img->n_layers] = xstrdup(d->valuestring);
         img->chain_ids[img->n_layers] = xstrdup(chain);
@@ -344,27 +357,30 @@ static void load_images(img_store_t *s)
         char id[IMG_DIGEST_LEN];
         snprintf(id, sizeof(id), "sha256:%.64s", de->d_name);
         berth_err_t err = {0};
-        cleanup_free char *cfg = NULL;
-        size_t len;
-        if (img_blob_get(s, id, &cfg, &len, &err) < 0) {
-            log_warn("image %s skipped: %s", id, err.msg);
-            continue;
-        }
-        img_image_t *img = image_from_config(s, id, cfg, len, &err);
-        if (!img) {
-            log_warn("image %s skipped: %s", id, err.msg);
-            continue;
-        }
         cleanup_free char *rec_path = xasprintf("%s/%s", s->images_dir, de->d_name);
         cleanup_free char *rec = NULL;
         size_t rn;
-        if (fs_read_file(rec_path, MAX_META_BYTES, &rec, &rn) == 0) {
-            cJSON *j = cJSON_Parse(rec);
-            const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "parent");
-            if (cJSON_IsString(p) && img_digest_valid(p->valuestring))
-                snprintf(img->parent, sizeof(img->parent), "%s", p->valuestring);
+        cJSON *j = fs_read_file(rec_path, MAX_META_BYTES, &rec, &rn) == 0 ? cJSON_Parse(rec) : NULL;
+        /* Our own blob, written atomically: read back without re-hashing at
+         * start (save and push still verify what they hand out). */
+        cleanup_free char *cfg = NULL;
+        size_t len = 0;
+        if (blob_read(s, id, false, &cfg, &len, &err) < 0) {
+            log_warn("image %s skipped: %s", id, err.msg);
             cJSON_Delete(j);
+            continue;
         }
+        img_image_t *img = image_from_config(
+            s, id, cfg, len, cJSON_GetObjectItemCaseSensitive(j, "chain_ids"), &err);
+        if (!img) {
+            log_warn("image %s skipped: %s", id, err.msg);
+            cJSON_Delete(j);
+            continue;
+        }
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "parent");
+        if (cJSON_IsString(p) && img_digest_valid(p->valuestring))
+            snprintf(img->parent, sizeof(img->parent), "%s", p->valuestring);
+        cJSON_Delete(j);
         add_image(s, img);
     }
     closedir(d);
@@ -407,16 +423,30 @@ static void clean_leftovers(img_store_t *s)
     fs_mkdir_p(s->tmp, 0700);
 }
 
-int img_store_open(uv_loop_t *loop, const char *data_root, img_store_t **out, berth_err_t *err)
+static img_store_t *store_alloc(char *root)
 {
     img_store_t *s = xcalloc(1, sizeof(*s));
-    s->loop = loop;
-    s->root = xasprintf("%s/image", data_root);
+    s->root = root;
     s->blobs = xasprintf("%s/blobs/sha256", s->root);
     s->layers = xasprintf("%s/layers", s->root);
     s->images_dir = xasprintf("%s/images", s->root);
     s->tmp = xasprintf("%s/tmp", s->root);
     s->repos_path = xasprintf("%s/repositories.json", s->root);
+    return s;
+}
+
+img_store_t *img_store_open_child(const char *image_root)
+{
+    img_store_t *s = store_alloc(xstrdup(image_root));
+    s->in_child = true;
+    return s;
+}
+
+int img_store_open(uv_loop_t *loop, const char *data_root, img_store_t **out, berth_err_t *err)
+{
+    img_store_t *s = store_alloc(xasprintf("%s/image", data_root));
+    s->loop = loop;
+    s->job_path = img_job_default_path();
     const char *dirs[] = {s->blobs, s->layers, s->images_dir, s->tmp};
     for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
         int r = fs_mkdir_p(dirs[i], 0700);
@@ -458,6 +488,7 @@ void img_store_close(img_store_t *s)
     free(s->images_dir);
     free(s->tmp);
     free(s->repos_path);
+    free(s->job_path);
     free(s);
 }
 
@@ -738,15 +769,6 @@ static bool layer_in_use(img_store_t *s, const char *chain_id)
     return false;
 }
 
-static int rm_child(void *arg, int in_fd, int out_fd, int res_fd)
-{
-    UNUSED(in_fd);
-    UNUSED(out_fd);
-    fs_rm_rf(arg);
-    img_job_child_result(res_fd, cJSON_CreateObject());
-    return 0;
-}
-
 void img_store_remove_async(img_store_t *s, const char *path)
 {
     img_job_t *job;
@@ -757,7 +779,9 @@ void img_store_remove_async(img_store_t *s, const char *path)
     }
     /* Big layers take a while to delete: do it off the loop. Whatever is
      * left under tmp/ after a crash goes at the next open. */
-    if (img_job_start(s, rm_child, (void *)path, false, false, &job, &err) < 0)
+    cJSON *args = cJSON_CreateObject();
+    cJSON_AddStringToObject(args, "path", path);
+    if (img_job_start(s, "rm", args, false, false, &job, &err) < 0)
         fs_rm_rf(path);
 }
 
@@ -770,7 +794,7 @@ int img_store_commit_image(img_store_t *s, const void *config, size_t config_len
     img_sha256_digest(config, config_len, id);
     img_image_t *img = img_store_get(s, id);
     if (!img) {
-        img = image_from_config(s, id, config, config_len, err);
+        img = image_from_config(s, id, config, config_len, NULL, err);
         if (!img)
             return berth_err_prefix(err, "committing image");
         if (img_blob_put(s, id, config, config_len, NULL, err) < 0 ||
@@ -781,6 +805,9 @@ int img_store_commit_image(img_store_t *s, const void *config, size_t config_len
         cJSON *rec = cJSON_CreateObject();
         cJSON_AddStringToObject(rec, "parent", img->parent);
         cJSON_AddNumberToObject(rec, "loaded", (double)berth_now_ns());
+        cJSON *ch = cJSON_AddArrayToObject(rec, "chain_ids");
+        for (size_t i = 0; i < img->n_layers; i++)
+            cJSON_AddItemToArray(ch, cJSON_CreateString(img->chain_ids[i]));
         char *txt = cJSON_PrintUnformatted(rec);
         cJSON_Delete(rec);
         cleanup_free char *rec_path = xasprintf("%s/%s", s->images_dir, id + 7);

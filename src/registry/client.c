@@ -660,6 +660,11 @@ void reg_sess_open(reg_sess_t *s, bool verify, reg_sess_ready_cb cb, void *data)
     free(s->base);
     const char *known = reg_endpoint_lookup(s->client, s->host);
     s->base = known ? xstrdup(known) : xasprintf("https://%s", s->host);
+    berth_err_t err = {0};
+    if (reg_http_ensure(s->client->http, &err) < 0) {
+        sess_finish(s, &err);
+        return;
+    }
     sess_probe(s);
 }
 

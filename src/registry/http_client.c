@@ -8,11 +8,9 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <string.h>
+
+#include "registry/curl_dl.h"
 
 struct reg_http {
     uv_loop_t *loop;
@@ -25,6 +23,7 @@ struct reg_http {
     size_t n_live;
     unsigned open_handles; /* timer + socket polls not yet closed */
     bool closing;
+    bool timer_closed;
     void (*close_cb)(void *data);
     void *close_data;
 };
@@ -419,6 +418,9 @@ int reg_xfer_start(reg_http_t *h, const reg_xfer_opts_t *o, reg_xfer_t **out)
 {
     if (!o->url || !o->on_done || h->closing)
         return -EINVAL;
+    berth_err_t lerr = {0};
+    if (reg_http_ensure(h, &lerr) < 0)
+        return -ELIBACC;
     reg_xfer_t *x = xcalloc(1, sizeof(*x));
     x->http = h;
     x->data = o->data;
@@ -580,16 +582,29 @@ size_t reg_http_active(const reg_http_t *h)
 
 int reg_http_new(uv_loop_t *loop, reg_http_t **out)
 {
+    /* libcurl is loaded and the multi handle made at the first request. */
     reg_http_t *h = xcalloc(1, sizeof(*h));
     h->loop = loop;
-    h->multi = curl_multi_init();
-    if (!h->multi) {
-        free(h);
-        return -ENOMEM;
-    }
     uv_timer_init(loop, &h->timer);
     h->timer.data = h;
     h->open_handles = 1;
+    *out = h;
+    return 0;
+}
+
+int reg_http_ensure(reg_http_t *h, berth_err_t *err)
+{
+    if (h->multi)
+        return 0;
+    if (h->closing)
+        return berth_err_set(err, BERTH_E_UNAVAILABLE, "registry client closing");
+    if (reg_curl_load(err) < 0) {
+        log_warn("%s", err->msg);
+        return -1;
+    }
+    h->multi = curl_multi_init();
+    if (!h->multi)
+        return berth_err_set(err, BERTH_E_INTERNAL, "curl_multi_init failed");
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
@@ -597,7 +612,6 @@ int reg_http_new(uv_loop_t *loop, reg_http_t **out)
     /* HTTP/2 multiplexing where the registry offers it (TLS + ALPN). */
     curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
-    *out = h;
     return 0;
 }
 
@@ -619,6 +633,9 @@ static void http_maybe_closed(reg_http_t *h)
         curl_multi_cleanup(h->multi); /* may call curl_socket_cb(REMOVE) */
         h->in_curl--;
         h->multi = NULL;
+    }
+    if (!h->timer_closed) {
+        h->timer_closed = true;
         uv_timer_stop(&h->timer);
         uv_close((uv_handle_t *)&h->timer, timer_close_cb);
         return;

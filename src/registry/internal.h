@@ -88,6 +88,9 @@ struct reg_xfer {
 };
 
 int reg_http_new(uv_loop_t *loop, reg_http_t **out);
+/* Load libcurl (dlopen) and set up the multi handle if not done yet; 0 or -1
+ * with err (500 naming the missing library). reg_xfer_start calls it too. */
+int reg_http_ensure(reg_http_t *h, berth_err_t *err);
 /* Finish every live transfer with -ECANCELED (on_done runs), free libcurl
  * state, then done_cb(data) once all handles are closed. */
 void reg_http_close(reg_http_t *h, void (*done_cb)(void *data), void *data);

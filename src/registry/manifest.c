@@ -3,18 +3,14 @@
  * from the network: every field is checked before use. */
 #include "internal.h"
 
+#include "berth/sha256.h"
+
 #include <errno.h>
-#include <openssl/evp.h>
 #include <string.h>
 
 void reg_sha256_digest(const void *data, size_t len, char out[72])
 {
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-    memcpy(out, "sha256:", 7);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
+    berth_sha256_digest_str(data, len, out);
 }
 
 static void desc_free(reg_descriptor_t *d)

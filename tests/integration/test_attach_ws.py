@@ -185,3 +185,43 @@ def test_attach_ws_logs_only_and_errors(d):
     ws = WsClient(d.sock, "/containers/nosuch/attach/ws?stream=1")
     assert ws.status == 404
     ws.close()
+
+
+def test_attach_detach_keys_with_a_tty(d):
+    cid = create(d, ["sh", "-c", "while read l; do echo got:$l; done"], Tty=True, OpenStdin=True)
+    start(d, cid)
+    ws = WsClient(d.sock, "/v1.44/containers/%s/attach/ws?stream=1&stdin=1&stdout=1"
+                  "&detachKeys=ctrl-x,q" % cid)
+    assert ws.status == 101
+    ws.send(b"a\x18b\n")  # ctrl-x not followed by q: both are input
+    got, closed = ws.read_until(b"got:a\x18b")
+    assert b"got:a\x18b" in got and not closed
+    ws.send(b"\x18")
+    ws.send(b"q")
+    got, closed = ws.read_until(b"never", timeout=5)
+    assert closed  # the server ended the attachment
+    ws.close()
+    status, _, body = d.request("GET", "/containers/%s/json" % cid)
+    assert json.loads(body)["State"]["Running"] is True
+    # the default ctrl-p,ctrl-q over a hijacked (non-websocket) attach
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(d.sock)
+    s.sendall(b"POST /v1.44/containers/%s/attach?stream=1&stdin=1&stdout=1 HTTP/1.1\r\n"
+              b"Host: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n" % cid.encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += s.recv(4096)
+    assert data.startswith(b"HTTP/1.1 101")
+    s.sendall(b"\x10\x11")
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+    s.close()
+    status, _, body = d.request("GET", "/containers/%s/json" % cid)
+    assert json.loads(body)["State"]["Running"] is True
+    status, _, body = d.request("POST", "/containers/%s/attach?stream=1&stdin=1&detachKeys=ctrl-1"
+                                % cid)
+    assert status == 400 and b"Invalid detach keys (ctrl-1) provided" in body
+    d.request("POST", "/containers/%s/kill" % cid)
