@@ -193,7 +193,7 @@ int img_ingest_begin(img_store_t *s, const char *expected_digest, img_ingest_don
  * done_cb will report why). */
 int img_ingest_write(img_ingest_t *ing, const void *buf, size_t len);
 /* Bytes queued but not yet taken by the child; with drain_cb (runs when the
- * queue drops under 1 MiB after having been above it) for backpressure. */
+ * queue drops under 256 KiB after having been above 1 MiB) for backpressure. */
 size_t img_ingest_pending(const img_ingest_t *ing);
 void img_ingest_set_drain_cb(img_ingest_t *ing, void (*drain_cb)(img_ingest_t *, void *));
 /* The fed bytes are kept as the layer's blob (for push, see img_layer_blob_info)
@@ -250,7 +250,7 @@ typedef struct img_load img_load_t;
 typedef struct img_load_cbs {
     void (*progress_cb)(img_load_t *ld, const char *line, void *data);
     void (*done_cb)(img_load_t *ld, const berth_err_t *err, void *data);
-    void (*drain_cb)(img_load_t *ld, void *data); /* pending dropped under 1 MiB */
+    void (*drain_cb)(img_load_t *ld, void *data); /* pending dropped under 256 KiB */
     /* Optional: Docker-style progress objects while layers unpack, e.g.
      * {"status":"Loading layer","id":"<12 hex>","progressDetail":{...}}.
      * Borrowed: copy what you keep. */

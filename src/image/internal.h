@@ -68,8 +68,8 @@ struct img_job {
     void *data;
 };
 
-#define IMG_JOB_HIGH_WATER (4 * 1024 * 1024)
-#define IMG_JOB_LOW_WATER (1024 * 1024)
+#define IMG_JOB_HIGH_WATER (1024 * 1024) /* plus up to IMG_JOB_PIPE_SIZE in the pipe */
+#define IMG_JOB_LOW_WATER (256 * 1024)
 #define IMG_JOB_PIPE_SIZE (1024 * 1024) /* F_SETPIPE_SZ (default max 1 MiB) */
 
 /* args is consumed. A missing or broken helper gives a 500 naming it. */

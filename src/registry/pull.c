@@ -15,7 +15,7 @@
 /* The store's ingest queue calls drain once it falls under 1 MiB after it
  * reached 4 MiB: pause at exactly that mark, so each layer holds at most
  * ~4.5 MiB in memory (daemon RSS stays small during big pulls). */
-#define PULL_INGEST_HIGH_WATER (4 * 1024 * 1024)
+#define PULL_INGEST_HIGH_WATER (1024 * 1024) /* = IMG_JOB_HIGH_WATER: keeps RSS small */
 #define PULL_PROGRESS_INTERVAL_MS 100
 
 typedef struct pull_op pull_op_t;
