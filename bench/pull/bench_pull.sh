@@ -183,7 +183,11 @@ except FileNotFoundError:
     lines = ["# Pull/push benchmark (bench/pull/bench_pull.sh)", "",
              "| date | image | berthd pull | vs dockerd 1.86 s | vs skopeo 1.50 s | berthd push"
              " | vs dockerd 3.9 s | berthd peak RSS |", "|---|---|---|---|---|---|---|---|", ""]
-last = max(i for i, l in enumerate(lines) if l.startswith("|"))
+# The first table: its rows run contiguously from its header.
+first = next(i for i, l in enumerate(lines) if l.startswith("| date | image | berthd pull | vs"))
+last = first
+while last + 1 < len(lines) and lines[last + 1].startswith("|"):
+    last += 1
 lines.insert(last + 1, sys.argv[1])
 # Figures measured side by side in the same run (dockerd/skopeo from Debian).
 head = "## Measured side by side in one run"
