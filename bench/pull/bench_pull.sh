@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Pull/push benchmark: an image of 4 layers x 64 MiB of random data (gzip -1,
 # as registries usually serve) in a local docker-registry on 127.0.0.1; times
-# `pull` and `push` through berthd, and through dockerd / skopeo when they are
-# installed (they are not installed for this; the issue's reference figures
-# are printed beside ours instead). Appends the results to docs/bench-pull.md.
+# `pull` and `push` through berthd, and through dockerd / skopeo (installed by
+# bench/compare/engines.sh) side by side. Every engine pushes to a fresh
+# registry instance with empty storage, so every layer is uploaded (no
+# cross-repository mounts). Appends the results to docs/bench-pull.md.
 #
 # usage: bench/pull/bench_pull.sh [build-dir]   (default: build)
 set -euo pipefail
@@ -28,6 +29,7 @@ BERTHD_PID=
 cleanup() {
     [ -n "$BERTHD_PID" ] && kill "$BERTHD_PID" 2>/dev/null && wait "$BERTHD_PID" 2>/dev/null
     [ -n "${REG_PID:-}" ] && { exec {REG[1]}>&- || true; wait "$REG_PID" 2>/dev/null || true; }
+    stop_push_registry
     umount -R -l "$WORK/exec" 2>/dev/null || true
     rm -rf "$WORK"
 }
@@ -40,6 +42,28 @@ HOSTPORT=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["hostport"])
 echo "registry on $HOSTPORT; generating $LAYERS x $LAYER_MIB MiB image..."
 "$PY" "$TOOLS" put-image "http://$HOSTPORT" bench/big v1 --layers "$LAYERS" \
     --layer-kib $((LAYER_MIB * 1024)) --compress gzip >/dev/null
+
+# A fresh registry (own storage) to push to, one per engine: a push to the
+# registry it pulled from lets dockerd mount blobs it knows are there and upload
+# nothing; a registry that has none of the blobs measures real uploads.
+# start_push_registry NAME -> sets PUSH_HOSTPORT, PUSH_REG_PID, PUSH_REG_FD
+start_push_registry() {
+    local d=$WORK/$1
+    mkdir -p "$d"
+    mkfifo "$d.in"
+    "$PY" "$TOOLS" serve "$d/registry" <"$d.in" >"$d.info" &
+    PUSH_REG_PID=$!
+    exec {PUSH_REG_FD}>"$d.in" # the server runs until its stdin closes
+    for _ in $(seq 500); do [ -s "$d.info" ] && break; sleep 0.02; done
+    PUSH_HOSTPORT=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["hostport"])' \
+        "$(head -1 "$d.info")")
+}
+stop_push_registry() {
+    [ -n "${PUSH_REG_PID:-}" ] || return 0
+    exec {PUSH_REG_FD}>&-
+    wait "$PUSH_REG_PID" 2>/dev/null || true
+    PUSH_REG_PID=
+}
 
 start_berthd() {
     local dir=$1
@@ -74,13 +98,15 @@ if grep -q errorDetail <<<"$out"; then echo "pull failed: $out" >&2; exit 1; fi
 PULL=$(echo "$t1 - $t0" | bc -l)
 RSS_KB=$(awk '/VmHWM/ {print $2}' "/proc/$BERTHD_PID/status")
 
-# ---- berthd push (to a new repository: every layer uploaded) ----
-api POST "/images/$HOSTPORT/bench/big:v1/tag?repo=$HOSTPORT/bench/copy&tag=v1" >/dev/null
+# ---- berthd push (to a fresh registry that has none of the blobs) ----
+start_push_registry push-berthd
+api POST "/images/$HOSTPORT/bench/big:v1/tag?repo=$PUSH_HOSTPORT/bench/copy&tag=v1" >/dev/null
 t0=$(now)
-out=$(api POST "/images/$HOSTPORT/bench/copy/push?tag=v1")
+out=$(api POST "/images/$PUSH_HOSTPORT/bench/copy/push?tag=v1")
 t1=$(now)
 if grep -q errorDetail <<<"$out"; then echo "push failed: $out" >&2; exit 1; fi
 PUSH=$(echo "$t1 - $t0" | bc -l)
+stop_push_registry
 kill "$BERTHD_PID"; wait "$BERTHD_PID" 2>/dev/null || true; BERTHD_PID=
 
 # ---- competitors side by side (installed by bench/compare/engines.sh unless SKIP_INSTALL=1)
@@ -106,10 +132,13 @@ if cmp_start_dockerd "$WORK/docker"; then
         echo "dockerd pull failed: $(tail -c 300 <<<"$out")" >&2
     else
         DOCKERD_PULL=$(echo "$t1 - $t0" | bc -l)
-        api POST "/images/$HOSTPORT/bench/big:v1/tag?repo=$HOSTPORT/bench/dcopy&tag=v1" >/dev/null
+        start_push_registry push-dockerd
+        api POST "/images/$HOSTPORT/bench/big:v1/tag?repo=$PUSH_HOSTPORT/bench/dcopy&tag=v1" \
+            >/dev/null
         t0=$(now)
-        out=$(api POST "/images/$HOSTPORT/bench/dcopy/push?tag=v1" -H 'X-Registry-Auth: e30=')
+        out=$(api POST "/images/$PUSH_HOSTPORT/bench/dcopy/push?tag=v1" -H 'X-Registry-Auth: e30=')
         t1=$(now)
+        stop_push_registry
         if grep -q errorDetail <<<"$out"; then
             echo "dockerd push failed: $(tail -c 300 <<<"$out")" >&2
         else
@@ -154,7 +183,11 @@ except FileNotFoundError:
     lines = ["# Pull/push benchmark (bench/pull/bench_pull.sh)", "",
              "| date | image | berthd pull | vs dockerd 1.86 s | vs skopeo 1.50 s | berthd push"
              " | vs dockerd 3.9 s | berthd peak RSS |", "|---|---|---|---|---|---|---|---|", ""]
-last = max(i for i, l in enumerate(lines) if l.startswith("|"))
+# The first table: its rows run contiguously from its header.
+first = next(i for i, l in enumerate(lines) if l.startswith("| date | image | berthd pull | vs"))
+last = first
+while last + 1 < len(lines) and lines[last + 1].startswith("|"):
+    last += 1
 lines.insert(last + 1, sys.argv[1])
 # Figures measured side by side in the same run (dockerd/skopeo from Debian).
 head = "## Measured side by side in one run"

@@ -180,6 +180,7 @@ typedef struct img_layer_result {
     int64_t raw_size;             /* bytes fed */
     int64_t size;                 /* bytes of file content unpacked */
     int64_t tar_size;             /* bytes of the uncompressed tar */
+    char media_type[80];          /* blob media type (compression seen / produced) */
 } img_layer_result_t;
 typedef void (*img_ingest_done_cb)(img_ingest_t *ing, const img_layer_result_t *res,
                                    const berth_err_t *err, void *data);
@@ -198,6 +199,9 @@ int img_ingest_write(img_ingest_t *ing, const void *buf, size_t len);
 #define IMG_INGEST_HIGH_WATER (256 * 1024)
 size_t img_ingest_pending(const img_ingest_t *ing);
 void img_ingest_set_drain_cb(img_ingest_t *ing, void (*drain_cb)(img_ingest_t *, void *));
+/* The fed bytes are kept as the layer's blob (for push, see img_layer_blob_info)
+ * under this media type (the manifest's); unset: derived from the compression. */
+void img_ingest_set_media_type(img_ingest_t *ing, const char *media_type);
 /* No more bytes: the child finishes and done_cb runs. */
 void img_ingest_end(img_ingest_t *ing);
 /* After a successful done_cb: move the unpacked layer into place as
@@ -211,9 +215,11 @@ int img_ingest_commit(img_ingest_t *ing, const char *parent_chain, char chain_ou
 void img_ingest_free(img_ingest_t *ing);
 
 /* ---- export (push, save) ---------------------------------------------------
- * A child writes a layer as a tar (whiteouts back to .wh. files), optionally
- * gzip-compressed, to data_cb in pieces; done_cb reports digest and size of
- * the bytes produced (and the diff_id = sha256 of the plain tar). */
+ * A child writes a layer to data_cb in pieces: blob=false gives the
+ * uncompressed tar (its sha256 is the diff_id); blob=true gives the layer's
+ * kept compressed blob byte for byte, or, when it has none, gzips the tar once
+ * and keeps the result for the next push. done_cb reports digest, size
+ * (raw_size) and media_type of the bytes produced, and the diff_id. */
 typedef struct img_export img_export_t;
 typedef struct img_export_cbs {
     /* Return 0, or <0 to abort (done_cb then gets an error). */
@@ -221,12 +227,21 @@ typedef struct img_export_cbs {
     void (*done_cb)(img_export_t *ex, const img_layer_result_t *res, const berth_err_t *err,
                     void *data);
 } img_export_cbs_t;
-int img_export_layer_begin(img_store_t *s, const char *chain_id, bool gzip,
+int img_export_layer_begin(img_store_t *s, const char *chain_id, bool blob,
                            const img_export_cbs_t *cbs, void *data, img_export_t **out,
                            berth_err_t *err);
 void img_export_pause(img_export_t *ex); /* stop reading the child's pipe */
 void img_export_resume(img_export_t *ex);
 void img_export_free(img_export_t *ex); /* kills the child if running; no more callbacks */
+
+/* The compressed blob kept for a layer (as pulled, or as first pushed):
+ * 0 and *out filled, or -1 when the layer has none (yet). */
+typedef struct img_layer_blob {
+    char digest[IMG_DIGEST_LEN];
+    int64_t size;
+    char media_type[80];
+} img_layer_blob_t;
+int img_layer_blob_info(img_store_t *s, const char *chain_id, img_layer_blob_t *out);
 
 /* ---- load / save (docker load / docker save) -----------------------------
  * load: the tarball arrives in pieces (img_load_write); a child spools and

@@ -9,8 +9,9 @@
 struct img_ingest {
     img_store_t *store;
     img_job_t *job;
-    char *dir; /* tmp/<x>: diff/ + layer.tar.gz */
+    char *dir; /* tmp/<x>: diff/ + layer.blob (the bytes as fed) */
     char expected[IMG_DIGEST_LEN];
+    char media_type[80]; /* from the manifest; "" -> the compression seen */
     img_ingest_done_cb done_cb;
     void (*drain_cb)(img_ingest_t *, void *);
     void *data;
@@ -36,6 +37,10 @@ static void ingest_done(img_job_t *job, cJSON *result, void *data)
             ing->res.size = (int64_t)v->valuedouble;
         if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(result, "tar_size")))
             ing->res.tar_size = (int64_t)v->valuedouble;
+        if (ing->media_type[0])
+            snprintf(ing->res.media_type, sizeof(ing->res.media_type), "%s", ing->media_type);
+        else if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(result, "media_type")))
+            snprintf(ing->res.media_type, sizeof(ing->res.media_type), "%s", v->valuestring);
         ing->succeeded = img_digest_valid(ing->res.diff_id);
         if (!ing->succeeded)
             berth_err_set(&err, BERTH_E_INTERNAL, "unpack helper returned no diff_id");
@@ -105,6 +110,11 @@ int img_ingest_write(img_ingest_t *ing, const void *buf, size_t len)
 size_t img_ingest_pending(const img_ingest_t *ing)
 {
     return ing->job ? ing->job->pending : 0;
+}
+
+void img_ingest_set_media_type(img_ingest_t *ing, const char *media_type)
+{
+    snprintf(ing->media_type, sizeof(ing->media_type), "%s", media_type ? media_type : "");
 }
 
 void img_ingest_set_drain_cb(img_ingest_t *ing, void (*drain_cb)(img_ingest_t *, void *))

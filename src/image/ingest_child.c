@@ -1,5 +1,6 @@
 /* Helper side of a layer ingest (berth-imagejob ingest): hash, decompress
- * and unpack the bytes arriving on in_fd into <dir>/diff. */
+ * and unpack the bytes arriving on in_fd into <dir>/diff, keeping the bytes
+ * as received in <dir>/layer.blob. */
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,7 +18,7 @@ int img_ingest_child(img_store_t *s, const cJSON *args, int in_fd, int out_fd, i
     berth_err_t err = {0};
     img_layer_result_t res;
     cleanup_free char *diff = xasprintf("%s/diff", dir);
-    cleanup_free char *copy = xasprintf("%s/" IMG_LAYER_TAR, dir);
+    cleanup_free char *copy = xasprintf("%s/" IMG_LAYER_BLOB, dir); /* bytes as received */
     if (mkdir(diff, 0755) < 0) {
         berth_err_sys(&err, errno, "creating %s", diff);
         img_job_child_error(res_fd, &err);
@@ -34,6 +35,7 @@ int img_ingest_child(img_store_t *s, const cJSON *args, int in_fd, int out_fd, i
     cJSON_AddNumberToObject(o, "raw_size", (double)res.raw_size);
     cJSON_AddNumberToObject(o, "size", (double)res.size);
     cJSON_AddNumberToObject(o, "tar_size", (double)res.tar_size);
+    cJSON_AddStringToObject(o, "media_type", res.media_type);
     img_job_child_result(res_fd, o);
     return 0;
 }

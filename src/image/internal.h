@@ -110,7 +110,7 @@ bool img_job_result_error(const cJSON *result, berth_err_t *err);
  * bytes and the uncompressed tar, extract into dest (an existing empty dir)
  * with whiteout conversion and path checks. expected: NULL or the digest the
  * raw stream must have. */
-int img_unpack_fd(int fd, const char *dest, const char *expected, const char *tar_copy,
+int img_unpack_fd(int fd, const char *dest, const char *expected, const char *raw_copy,
                   img_layer_result_t *res, berth_err_t *err);
 /* Same with a pull-style source: read returns bytes, 0 at EOF, <0 on error. */
 typedef ssize_t (*img_raw_read_fn)(void *ctx, void *buf, size_t len);
@@ -118,6 +118,12 @@ typedef ssize_t (*img_raw_read_fn)(void *ctx, void *buf, size_t len);
  * so save/push can reproduce the exact bytes behind the diff_id. */
 int img_unpack_stream(img_raw_read_fn read_fn, void *ctx, const char *dest, const char *expected,
                       const char *tar_copy, img_layer_result_t *res, berth_err_t *err);
+/* raw_copy: NULL or a path (created) where the bytes are kept exactly as read
+ * (the registry blob, for push); res->media_type gets the Docker/OCI layer
+ * media type matching the compression found. */
+int img_unpack_stream_keep(img_raw_read_fn read_fn, void *ctx, const char *dest,
+                           const char *expected, const char *tar_copy, const char *raw_copy,
+                           img_layer_result_t *res, berth_err_t *err);
 /* The same from an already opened archive (entries of a layer tar inside a
  * docker-archive): diff_id is computed by the caller's read callbacks. */
 int img_unpack_archive(struct archive *a, int dest_fd, int64_t *size, berth_err_t *err);
@@ -137,6 +143,16 @@ int img_store_place_layer(img_store_t *s, const char *tmp_layer_dir, const char 
 int img_store_layer_meta(img_store_t *s, const char *chain_id, char diff_id[IMG_DIGEST_LEN],
                          int64_t *size, int64_t *tar_size, berth_err_t *err);
 #define IMG_LAYER_TAR "layer.tar.gz" /* inside layers/<chain>/ */
+/* The layer's compressed blob as a registry knows it: kept as received on pull,
+ * or compressed once by the first push; blob.json = {digest, size, media_type}
+ * (like Docker's v2metadata: diff_id -> compressed digest), written last. */
+#define IMG_LAYER_BLOB "layer.blob"
+#define IMG_LAYER_BLOB_META "blob.json"
+/* Record blob meta in layer_dir (atomic write); 0 or -errno. */
+int img_layer_blob_meta_write(const char *layer_dir, const img_layer_blob_t *b);
+/* Open a layer's uncompressed tar (from layer.blob or the kept layer.tar.gz)
+ * for archive_read_data; NULL with err. */
+struct archive *img_layer_tar_open(img_store_t *s, const char *chain_id, berth_err_t *err);
 char *img_short_id(const char *id, char out[13]);
 
 /* sha256 streaming helper (OpenSSL EVP). */

@@ -1,6 +1,5 @@
 /* docker save (docker-archive + OCI layout in one tar, like moby >= 25) and
- * layer export for push. Children stream the bytes over a pipe; layers come
- * from the kept layer.tar.gz so their digests match the image's diff_ids. */
+ * layer export for push. Children stream the bytes over a pipe (save_child.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -57,6 +56,8 @@ static void export_done_cb(img_job_t *job, cJSON *result, void *data)
             res.size = (int64_t)v->valuedouble;
         if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(result, "tar_size")))
             res.tar_size = (int64_t)v->valuedouble;
+        if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(result, "media_type")))
+            snprintf(res.media_type, sizeof(res.media_type), "%s", v->valuestring);
     }
     if (ex->cbs.done_cb)
         ex->cbs.done_cb(ex, berth_err_isset(&err) ? NULL : &res,
@@ -93,7 +94,7 @@ static int export_start(img_store_t *s, const char *kind, cJSON *args, const img
     return 0;
 }
 
-int img_export_layer_begin(img_store_t *s, const char *chain_id, bool gzip,
+int img_export_layer_begin(img_store_t *s, const char *chain_id, bool blob,
                            const img_export_cbs_t *cbs, void *data, img_export_t **out,
                            berth_err_t *err)
 {
@@ -101,7 +102,7 @@ int img_export_layer_begin(img_store_t *s, const char *chain_id, bool gzip,
         return berth_err_set(err, BERTH_E_NOT_FOUND, "layer %s not found", chain_id);
     cJSON *args = cJSON_CreateObject();
     cJSON_AddStringToObject(args, "chain_id", chain_id);
-    cJSON_AddBoolToObject(args, "gzip", gzip);
+    cJSON_AddBoolToObject(args, "blob", blob);
     return export_start(s, "export", args, cbs, data, out, err);
 }
 

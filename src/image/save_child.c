@@ -1,6 +1,7 @@
 /* Helper side of docker save and layer export (berth-imagejob save/export):
- * stream the bytes to out_fd; layers come from the kept layer.tar.gz so their
- * digests match the image's diff_ids. */
+ * stream the bytes to out_fd. save: layers decompressed from the kept blob (or
+ * layer.tar.gz), so their digests match the image's diff_ids; export for push:
+ * the kept compressed blob as is, or the tar gzipped once and kept. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -24,8 +25,10 @@ typedef struct save_ctx {
     save_image_t *images;
     size_t n;
     const char *chain_id; /* export_layer */
-    bool gzip;
+    bool blob;
 } save_ctx_t;
+
+#define EXPORT_BUF (256 * 1024)
 
 static const char **strings_of(const cJSON *arr, size_t *n)
 {
@@ -80,27 +83,27 @@ static int add_layer(struct archive *a, img_store_t *s, const char *chain_id, be
     int64_t size, tar_size;
     if (img_store_layer_meta(s, chain_id, diff_id, &size, &tar_size, err) < 0)
         return -1;
-    cleanup_free char *path =
-        xasprintf("%s/layers/%s/" IMG_LAYER_TAR, img_store_root(s), chain_id + 7);
-    gzFile gz = gzopen(path, "rb");
-    if (!gz || tar_size < 0)
-        return berth_err_sys(err, errno ? errno : ENOENT, "opening %s", path);
+    if (tar_size < 0)
+        return berth_err_set(err, BERTH_E_INTERNAL, "layer %s: tar size unknown", chain_id);
+    struct archive *in = img_layer_tar_open(s, chain_id, err);
+    if (!in)
+        return -1;
     cleanup_free char *name = xasprintf("blobs/sha256/%s", diff_id + 7);
     int ret = -1;
     if (add_entry(a, name, AE_IFREG, tar_size) < 0) {
         berth_err_set(err, BERTH_E_INTERNAL, "writing archive: %s", archive_error_string(a));
         goto out;
     }
-    char buf[128 * 1024];
+    cleanup_free char *buf = xmalloc(EXPORT_BUF);
     int64_t left = tar_size;
     while (left > 0) {
-        int n = gzread(gz, buf, sizeof(buf));
+        la_ssize_t n = archive_read_data(in, buf, EXPORT_BUF);
         if (n <= 0) {
             berth_err_set(err, BERTH_E_INTERNAL, "layer %s: stored tar is short", chain_id);
             goto out;
         }
         if (n > left)
-            n = (int)left;
+            n = (la_ssize_t)left;
         if (write_all_archive(a, buf, (size_t)n) < 0) {
             berth_err_set(err, BERTH_E_INTERNAL, "writing archive: %s", archive_error_string(a));
             goto out;
@@ -109,7 +112,7 @@ static int add_layer(struct archive *a, img_store_t *s, const char *chain_id, be
     }
     ret = 0;
 out:
-    gzclose(gz);
+    archive_read_free(in);
     return ret;
 }
 
@@ -245,15 +248,142 @@ fail:
     return 1;
 }
 
-/* Stream one layer: the kept gzip as is (its digest is the blob digest) or
- * the uncompressed tar. */
+/* The kept blob, byte for byte (the registry checks its digest on upload). */
+static int export_kept_blob(save_ctx_t *c, const img_layer_blob_t *b, int out_fd, char *buf,
+                            berth_err_t *err)
+{
+    cleanup_free char *path =
+        xasprintf("%s/layers/%s/" IMG_LAYER_BLOB, img_store_root(c->store), c->chain_id + 7);
+    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return berth_err_sys(err, errno, "opening %s", path);
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    int64_t total = 0;
+    ssize_t n;
+    while ((n = read(fd, buf, EXPORT_BUF)) > 0) {
+        if (fs_write_all(out_fd, buf, (size_t)n) < 0)
+            return berth_err_sys(err, errno, "writing layer %s", c->chain_id);
+        total += n;
+    }
+    if (n < 0 || total != b->size)
+        return berth_err_set(err, BERTH_E_INTERNAL, "layer %s: kept blob has %lld bytes, not %lld",
+                             c->chain_id, (long long)total, (long long)b->size);
+    return 0;
+}
+
+/* No blob yet (loaded or built layer): gzip the tar once, stream it and keep
+ * it, so later pushes send the same bytes (and the registry's HEAD finds them). */
+static int export_compress(save_ctx_t *c, img_layer_blob_t *b, int out_fd, char *buf,
+                           berth_err_t *err)
+{
+    cleanup_free char *dir = xasprintf("%s/layers/%s", img_store_root(c->store), c->chain_id + 7);
+    cleanup_free char *tmp = xasprintf("%s/" IMG_LAYER_BLOB ".tmp.%d", dir, (int)getpid());
+    cleanup_free char *dst = xasprintf("%s/" IMG_LAYER_BLOB, dir);
+    struct archive *in = img_layer_tar_open(c->store, c->chain_id, err);
+    if (!in)
+        return -1;
+    int ret = -1;
+    z_stream z = {0};
+    bool z_ok = deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+    cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    cleanup_free char *zout = xmalloc(EXPORT_BUF);
+    img_hasher_t *h = img_hasher_new();
+    int64_t total = 0;
+    if (!z_ok || fd < 0) {
+        berth_err_sys(err, fd < 0 ? errno : ENOMEM, "compressing layer %s", c->chain_id);
+        goto out;
+    }
+    for (;;) {
+        la_ssize_t n = archive_read_data(in, buf, EXPORT_BUF);
+        if (n < 0) {
+            berth_err_set(err, BERTH_E_INTERNAL, "layer %s: %s", c->chain_id,
+                          archive_error_string(in));
+            goto out;
+        }
+        z.next_in = (Bytef *)buf;
+        z.avail_in = (uInt)n;
+        int flush = n == 0 ? Z_FINISH : Z_NO_FLUSH;
+        int zr;
+        do {
+            z.next_out = (Bytef *)zout;
+            z.avail_out = EXPORT_BUF;
+            zr = deflate(&z, flush);
+            size_t have = EXPORT_BUF - z.avail_out;
+            if (have) {
+                img_hasher_update(h, zout, have);
+                total += (int64_t)have;
+                if (fs_write_all(fd, zout, have) < 0 || fs_write_all(out_fd, zout, have) < 0) {
+                    berth_err_sys(err, errno, "writing layer %s", c->chain_id);
+                    goto out;
+                }
+            }
+        } while (z.avail_out == 0 || (flush == Z_FINISH && zr != Z_STREAM_END));
+        if (n == 0)
+            break;
+    }
+    /* Data before metadata: blob.json never points at a partial blob. */
+    if (fdatasync(fd) < 0 || rename(tmp, dst) < 0) {
+        berth_err_sys(err, errno, "keeping the compressed layer %s", c->chain_id);
+        goto out;
+    }
+    img_hasher_final(h, b->digest);
+    h = NULL;
+    b->size = total;
+    snprintf(b->media_type, sizeof(b->media_type), "%s",
+             "application/vnd.docker.image.rootfs.diff.tar.gzip");
+    int r = img_layer_blob_meta_write(dir, b);
+    if (r < 0)
+        log_warn("image: layer %s: could not record its blob: %s", c->chain_id, strerror(-r));
+    ret = 0;
+out:
+    if (h) {
+        char dummy[IMG_DIGEST_LEN];
+        img_hasher_final(h, dummy);
+    }
+    if (ret < 0)
+        unlink(tmp);
+    if (z_ok)
+        deflateEnd(&z);
+    archive_read_free(in);
+    return ret;
+}
+
+/* The uncompressed tar; its sha256 must be the diff_id. */
+static int export_tar(save_ctx_t *c, int out_fd, char *buf, img_layer_result_t *res,
+                      berth_err_t *err)
+{
+    struct archive *in = img_layer_tar_open(c->store, c->chain_id, err);
+    if (!in)
+        return -1;
+    img_hasher_t *h = img_hasher_new();
+    int ret = 0;
+    la_ssize_t n;
+    while ((n = archive_read_data(in, buf, EXPORT_BUF)) > 0) {
+        img_hasher_update(h, buf, (size_t)n);
+        res->raw_size += n;
+        if (fs_write_all(out_fd, buf, (size_t)n) < 0) {
+            ret = berth_err_sys(err, errno, "writing layer %s", c->chain_id);
+            break;
+        }
+    }
+    if (n < 0 && ret == 0)
+        ret = berth_err_set(err, BERTH_E_INTERNAL, "layer %s: %s", c->chain_id,
+                            archive_error_string(in));
+    img_hasher_final(h, res->digest);
+    archive_read_free(in);
+    snprintf(res->media_type, sizeof(res->media_type), "%s",
+             "application/vnd.docker.image.rootfs.diff.tar");
+    return ret;
+}
+
+/* Stream one layer: its blob (kept, or compressed now and kept) or the tar. */
 int img_export_child(img_store_t *s, const cJSON *args, int in_fd, int out_fd, int res_fd)
 {
     UNUSED(in_fd);
     const cJSON *ch = cJSON_GetObjectItemCaseSensitive(args, "chain_id");
     save_ctx_t cc = {.store = s,
                      .chain_id = cJSON_IsString(ch) ? ch->valuestring : "",
-                     .gzip = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(args, "gzip"))};
+                     .blob = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(args, "blob"))};
     save_ctx_t *c = &cc;
     berth_err_t err = {0};
     img_layer_result_t res = {0};
@@ -262,47 +392,33 @@ int img_export_child(img_store_t *s, const cJSON *args, int in_fd, int out_fd, i
         img_job_child_error(res_fd, &err);
         return 1;
     }
-    cleanup_free char *path =
-        xasprintf("%s/layers/%s/" IMG_LAYER_TAR, img_store_root(c->store), c->chain_id + 7);
-    img_hasher_t *h = img_hasher_new();
-    char buf[128 * 1024];
-    int64_t total = 0;
-    bool ok = true;
-    if (c->gzip) {
-        cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-        ssize_t n;
-        if (fd < 0)
-            ok = false;
-        while (ok && (n = read(fd, buf, sizeof(buf))) > 0) {
-            img_hasher_update(h, buf, (size_t)n);
-            total += n;
-            ok = fs_write_all(out_fd, buf, (size_t)n) == 0;
+    cleanup_free char *buf = xmalloc(EXPORT_BUF);
+    int r;
+    if (c->blob) {
+        img_layer_blob_t b;
+        if (img_layer_blob_info(c->store, c->chain_id, &b) == 0)
+            r = export_kept_blob(c, &b, out_fd, buf, &err);
+        else
+            r = export_compress(c, &b, out_fd, buf, &err);
+        if (r == 0) {
+            snprintf(res.digest, sizeof(res.digest), "%s", b.digest);
+            snprintf(res.media_type, sizeof(res.media_type), "%s", b.media_type);
+            res.raw_size = b.size;
         }
     } else {
-        gzFile gz = gzopen(path, "rb");
-        int n;
-        if (!gz)
-            ok = false;
-        while (ok && (n = gzread(gz, buf, sizeof(buf))) > 0) {
-            img_hasher_update(h, buf, (size_t)n);
-            total += n;
-            ok = fs_write_all(out_fd, buf, (size_t)n) == 0;
-        }
-        if (gz)
-            gzclose(gz);
+        r = export_tar(c, out_fd, buf, &res, &err);
     }
-    img_hasher_final(h, res.digest);
-    if (!ok) {
-        berth_err_set(&err, BERTH_E_INTERNAL, "exporting layer %s failed", c->chain_id);
+    if (r < 0) {
         img_job_child_error(res_fd, &err);
         return 1;
     }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "digest", res.digest);
     cJSON_AddStringToObject(o, "diff_id", res.diff_id);
-    cJSON_AddNumberToObject(o, "raw_size", (double)total);
+    cJSON_AddNumberToObject(o, "raw_size", (double)res.raw_size);
     cJSON_AddNumberToObject(o, "size", (double)size);
     cJSON_AddNumberToObject(o, "tar_size", (double)tar_size);
+    cJSON_AddStringToObject(o, "media_type", res.media_type);
     img_job_child_result(res_fd, o);
     return 0;
 }

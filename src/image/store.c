@@ -710,9 +710,29 @@ int img_store_place_layer(img_store_t *s, const char *tmp_layer_dir, const char 
                           const char *parent_chain, const img_layer_result_t *res, berth_err_t *err)
 {
     cleanup_free char *dst = xasprintf("%s/%s", s->layers, hex_of(chain_id));
+    img_layer_blob_t blob = {0};
+    if (res->media_type[0]) {
+        snprintf(blob.digest, sizeof(blob.digest), "%s", res->digest);
+        snprintf(blob.media_type, sizeof(blob.media_type), "%s", res->media_type);
+        blob.size = res->raw_size;
+    }
     if (img_store_has_layer(s, chain_id)) {
+        /* Same layer known from a load or build: adopt the pulled blob so a
+         * push sends it instead of compressing the tar again. */
+        img_layer_blob_t have;
+        if (blob.media_type[0] && img_layer_blob_info(s, chain_id, &have) < 0) {
+            cleanup_free char *from = xasprintf("%s/" IMG_LAYER_BLOB, tmp_layer_dir);
+            cleanup_free char *to = xasprintf("%s/" IMG_LAYER_BLOB, dst);
+            if (rename(from, to) == 0)
+                img_layer_blob_meta_write(dst, &blob);
+        }
         img_store_remove_async(s, tmp_layer_dir);
         return 0;
+    }
+    if (blob.media_type[0]) {
+        int br = img_layer_blob_meta_write(tmp_layer_dir, &blob);
+        if (br < 0)
+            return berth_err_sys(err, -br, "writing blob metadata in %s", tmp_layer_dir);
     }
     cJSON *meta = cJSON_CreateObject();
     cJSON_AddStringToObject(meta, "diff_id", res->diff_id);

@@ -302,9 +302,18 @@ typedef struct unpack_src {
     void *ctx;
     img_hasher_t *raw_hash;
     int64_t raw_size;
-    char buf[128 * 1024];
-    bool failed;
+    int raw_copy_fd; /* -1, or where the bytes as read are kept */
+    bool failed, copy_failed;
+    char buf[256 * 1024];
 } unpack_src_t;
+
+static void raw_consumed(unpack_src_t *src, const void *buf, size_t n)
+{
+    img_hasher_update(src->raw_hash, buf, n);
+    src->raw_size += (int64_t)n;
+    if (src->raw_copy_fd >= 0 && !src->copy_failed && fs_write_all(src->raw_copy_fd, buf, n) < 0)
+        src->copy_failed = true;
+}
 
 static la_ssize_t raw_read_cb(struct archive *a, void *data, const void **out)
 {
@@ -316,8 +325,7 @@ static la_ssize_t raw_read_cb(struct archive *a, void *data, const void **out)
         archive_set_error(a, EIO, "reading layer data failed");
         return -1;
     }
-    img_hasher_update(src->raw_hash, src->buf, (size_t)n);
-    src->raw_size += n;
+    raw_consumed(src, src->buf, (size_t)n);
     *out = src->buf;
     return n;
 }
@@ -347,11 +355,32 @@ static la_ssize_t tar_read_cb(struct archive *a, void *data, const void **out)
     return n;
 }
 
+/* Docker media type of a layer blob from the compression libarchive found. */
+static const char *blob_media_type(struct archive *decomp)
+{
+    switch (archive_filter_code(decomp, 0)) {
+    case ARCHIVE_FILTER_GZIP:
+        return "application/vnd.docker.image.rootfs.diff.tar.gzip";
+    case ARCHIVE_FILTER_ZSTD:
+        return "application/vnd.oci.image.layer.v1.tar+zstd";
+    default:
+        return "application/vnd.docker.image.rootfs.diff.tar";
+    }
+}
+
 int img_unpack_stream(img_raw_read_fn read_fn, void *ctx, const char *dest, const char *expected,
                       const char *tar_copy, img_layer_result_t *res, berth_err_t *err)
 {
+    return img_unpack_stream_keep(read_fn, ctx, dest, expected, tar_copy, NULL, res, err);
+}
+
+int img_unpack_stream_keep(img_raw_read_fn read_fn, void *ctx, const char *dest,
+                           const char *expected, const char *tar_copy, const char *raw_copy,
+                           img_layer_result_t *res, berth_err_t *err)
+{
     int ret = -1;
     unpack_src_t *src = xcalloc(1, sizeof(*src));
+    src->raw_copy_fd = -1;
     tar_src_t *ts = xcalloc(1, sizeof(*ts));
     src->read = read_fn;
     src->ctx = ctx;
@@ -364,6 +393,13 @@ int img_unpack_stream(img_raw_read_fn read_fn, void *ctx, const char *dest, cons
     if (dest_fd < 0) {
         berth_err_sys(err, errno, "opening %s", dest);
         goto out;
+    }
+    if (raw_copy) {
+        src->raw_copy_fd = open(raw_copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (src->raw_copy_fd < 0) {
+            berth_err_sys(err, errno, "creating %s", raw_copy);
+            goto out;
+        }
     }
     if (tar_copy) {
         int cfd = open(tar_copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -401,10 +437,14 @@ int img_unpack_stream(img_raw_read_fn read_fn, void *ctx, const char *dest, cons
         ;
     char drain[16384];
     ssize_t n;
-    while ((n = read_fn(ctx, drain, sizeof(drain))) > 0) {
-        img_hasher_update(src->raw_hash, drain, (size_t)n);
-        src->raw_size += n;
+    while ((n = read_fn(ctx, drain, sizeof(drain))) > 0)
+        raw_consumed(src, drain, (size_t)n);
+    if (src->copy_failed) {
+        berth_err_set(err, BERTH_E_INTERNAL, "writing %s failed", raw_copy);
+        goto out;
     }
+    if (raw_copy) /* a media type means: a blob is kept */
+        snprintf(res->media_type, sizeof(res->media_type), "%s", blob_media_type(decomp));
     if (ts->copy) {
         int zr = gzclose(ts->copy);
         ts->copy = NULL;
@@ -417,6 +457,8 @@ int img_unpack_stream(img_raw_read_fn read_fn, void *ctx, const char *dest, cons
 out:
     if (ts->copy)
         gzclose(ts->copy);
+    if (src->raw_copy_fd >= 0)
+        close(src->raw_copy_fd);
     res->tar_size = ts->tar_size;
     archive_read_free(tar);
     archive_read_free(decomp);
@@ -441,8 +483,8 @@ static ssize_t fd_read_fn(void *ctx, void *buf, size_t len)
     return n;
 }
 
-int img_unpack_fd(int fd, const char *dest, const char *expected, const char *tar_copy,
+int img_unpack_fd(int fd, const char *dest, const char *expected, const char *raw_copy,
                   img_layer_result_t *res, berth_err_t *err)
 {
-    return img_unpack_stream(fd_read_fn, &fd, dest, expected, tar_copy, res, err);
+    return img_unpack_stream_keep(fd_read_fn, &fd, dest, expected, NULL, raw_copy, res, err);
 }

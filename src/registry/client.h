@@ -104,4 +104,12 @@ cJSON *reg_msg_progress(const char *id, const char *status, int64_t current, int
 /* "sha256:abcdef..." -> "abcdef012345" (12 hex) */
 void reg_short_id(const char *digest, char out[13]);
 
+/* Push cache (push.c, <state_dir>/push-cache.json): layer chain id -> its
+ * blob digest and the repositories ("host/path") known to have that blob, the
+ * cross-repository mount sources of later pushes. Pulls note their source. */
+cJSON *reg_push_cache_load(const reg_client_t *c); /* {} when none */
+void reg_push_cache_add(cJSON *root, const char *chain, const char *digest, const char *diff_id,
+                        int64_t size, const char *repo);
+void reg_push_cache_save(const reg_client_t *c, const cJSON *root); /* atomic; warns */
+
 #endif

@@ -156,6 +156,29 @@ static char *familiar_ref(const pull_op_t *p)
 
 /* ---- finishing ---------------------------------------------------------- */
 
+/* Remember that this repository has the blobs the store keeps for these
+ * layers: a later push to another repository of the registry mounts them. */
+static void note_blob_sources(pull_op_t *p)
+{
+    const reg_client_t *c = p->op.client;
+    if (!c->state_dir)
+        return;
+    cleanup_free char *repo = xasprintf("%s/%s", p->ref.domain, p->ref.path);
+    cJSON *root = reg_push_cache_load(c);
+    bool changed = false;
+    for (size_t i = 0; i < p->n_layers; i++) {
+        pull_layer_t *l = &p->layers[i];
+        img_layer_blob_t b;
+        if (img_layer_blob_info(c->images, l->chain, &b) < 0 || strcmp(b.digest, l->desc->digest))
+            continue;
+        reg_push_cache_add(root, l->chain, b.digest, l->diff_id, b.size, repo);
+        changed = true;
+    }
+    if (changed)
+        reg_push_cache_save(c, root);
+    cJSON_Delete(root);
+}
+
 static void pull_commit(pull_op_t *p)
 {
     berth_err_t err;
@@ -180,6 +203,7 @@ static void pull_commit(pull_op_t *p)
         pull_abort(&p->op, &err);
         return;
     }
+    note_blob_sources(p);
     cleanup_free char *fam = familiar_ref(p);
     cleanup_free char *digest_line = xasprintf("Digest: %s", p->top_digest);
     emit_status(p, NULL, digest_line);
@@ -320,7 +344,6 @@ static void layer_ingest_done(img_ingest_t *ing, const img_layer_result_t *res,
     (void)ing;
     emit(p, reg_msg_progress(l->short_id, "Extracting", res->raw_size, l->desc->size));
     l->state = L_UNPACKED;
-    p->active--;
     if (commit_ready_layers(p) < 0)
         return;
     pull_schedule(p);
@@ -417,6 +440,10 @@ static void layer_xfer_done(reg_xfer_t *x, int result)
     emit_status(p, l->short_id, "Download complete");
     l->state = L_UNPACKING;
     img_ingest_end(l->ing);
+    /* max-concurrent-downloads counts downloads (as in Docker): the next
+     * layer starts while this one's child finishes unpacking and syncing. */
+    p->active--;
+    pull_schedule(p);
 }
 
 /* 0, or -1 with err (nothing torn down: the caller aborts the pull). */
@@ -430,6 +457,7 @@ static int layer_start(pull_layer_t *l, berth_err_t *err)
                          err) < 0)
         return berth_err_prefix(err, "pulling layer %s", l->desc->digest);
     img_ingest_set_drain_cb(l->ing, layer_drain_cb);
+    img_ingest_set_media_type(l->ing, l->desc->media_type);
     cleanup_free char *path = xasprintf("/v2/%s/blobs/%s", p->ref.path, l->desc->digest);
     reg_xfer_opts_t o = {
         .on_data = layer_data_cb,

@@ -4,11 +4,13 @@
  * PATCH upload and finish with PUT ?digest=; then the config (monolithic
  * POST + PUT) and the manifest (PUT by tag).
  *
- * Layers are pushed as uncompressed tars (OCI/Docker "diff.tar" media type):
- * their digest is the exported tar's own diff_id, no CPU goes to gzip, and
- * pulls skip decompression. When the store's export does not reproduce the
- * original bytes, the pushed config carries the exported diff_ids, so the
- * pushed image is self-consistent (its ID may differ from the local one). */
+ * A layer goes up as the compressed blob the store keeps for it (the bytes a
+ * pull received, with their digest and media type, as Docker's v2metadata
+ * does), so nothing is re-compressed and the manifest keeps the original
+ * digests. Layers without one (loaded, built) are gzipped once by the store's
+ * export child, which keeps the result for the next push. The push cache
+ * (chain id -> digest and the repositories of each registry that have it,
+ * fed by pulls and pushes) gives the cross-repository mount source. */
 #include "client.h"
 
 #include <errno.h>
@@ -18,7 +20,7 @@
 
 #define PUSH_HIGH_WATER (4 * 1024 * 1024)
 #define PUSH_LOW_WATER (1024 * 1024)
-#define PUSH_LAYER_MT "application/vnd.docker.image.rootfs.diff.tar"
+#define PUSH_LAYER_MT "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 typedef struct push_op push_op_t;
 
@@ -49,6 +51,7 @@ typedef struct push_layer {
     /* result */
     char digest[IMG_DIGEST_LEN];
     char diff_id[IMG_DIGEST_LEN];
+    char media_type[80];
     int64_t size;
 } push_layer_t;
 
@@ -94,19 +97,16 @@ static cJSON *cache_load(const reg_client_t *c)
     return root;
 }
 
-static void cache_store(const reg_client_t *c, const push_layer_t *l, const char *repo)
+void reg_push_cache_add(cJSON *root, const char *chain, const char *digest, const char *diff_id,
+                        int64_t size, const char *repo)
 {
-    cleanup_free char *path = cache_path(c);
-    if (!path)
-        return;
-    cJSON *root = cache_load(c);
-    cJSON *e = cJSON_GetObjectItemCaseSensitive(root, l->chain);
-    if (!e || strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(e, "digest")) ?: "", l->digest)) {
-        cJSON_DeleteItemFromObjectCaseSensitive(root, l->chain);
-        e = cJSON_AddObjectToObject(root, l->chain);
-        cJSON_AddStringToObject(e, "digest", l->digest);
-        cJSON_AddStringToObject(e, "diff_id", l->diff_id);
-        cJSON_AddNumberToObject(e, "size", (double)l->size);
+    cJSON *e = cJSON_GetObjectItemCaseSensitive(root, chain);
+    if (!e || strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(e, "digest")) ?: "", digest)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(root, chain);
+        e = cJSON_AddObjectToObject(root, chain);
+        cJSON_AddStringToObject(e, "digest", digest);
+        cJSON_AddStringToObject(e, "diff_id", diff_id);
+        cJSON_AddNumberToObject(e, "size", (double)size);
         cJSON_AddArrayToObject(e, "repos");
     }
     cJSON *repos = cJSON_GetObjectItem(e, "repos");
@@ -115,11 +115,32 @@ static void cache_store(const reg_client_t *c, const push_layer_t *l, const char
     cJSON_ArrayForEach(r, repos) have |= cJSON_IsString(r) && !strcmp(r->valuestring, repo);
     if (!have)
         cJSON_AddItemToArray(repos, cJSON_CreateString(repo));
+}
+
+cJSON *reg_push_cache_load(const reg_client_t *c)
+{
+    return cache_load(c);
+}
+
+void reg_push_cache_save(const reg_client_t *c, const cJSON *root)
+{
+    cleanup_free char *path = cache_path(c);
+    if (!path)
+        return;
     char *text = cJSON_PrintUnformatted(root);
     fs_mkdir_p(c->state_dir, 0700);
     if (fs_write_atomic(path, text, strlen(text), 0600) < 0)
         log_warn("registry: could not write %s", path);
     free(text);
+}
+
+static void cache_note(const reg_client_t *c, const push_layer_t *l, const char *repo)
+{
+    if (!c->state_dir)
+        return;
+    cJSON *root = cache_load(c);
+    reg_push_cache_add(root, l->chain, l->digest, l->diff_id, l->size, repo);
+    reg_push_cache_save(c, root);
     cJSON_Delete(root);
 }
 
@@ -237,7 +258,8 @@ static void put_manifest(push_op_t *p)
     cJSON *layers = cJSON_AddArrayToObject(m, "layers");
     for (size_t i = 0; i < p->n_layers; i++) {
         cJSON *l = cJSON_CreateObject();
-        cJSON_AddStringToObject(l, "mediaType", PUSH_LAYER_MT);
+        cJSON_AddStringToObject(
+            l, "mediaType", p->layers[i].media_type[0] ? p->layers[i].media_type : PUSH_LAYER_MT);
         cJSON_AddNumberToObject(l, "size", (double)p->layers[i].size);
         cJSON_AddStringToObject(l, "digest", p->layers[i].digest);
         cJSON_AddItemToArray(layers, l);
@@ -369,7 +391,7 @@ static void layer_finished(push_layer_t *l, const char *status)
     p->active--;
     p->n_done++;
     cleanup_free char *repo = xasprintf("%s/%s", p->ref.domain, p->ref.path);
-    cache_store(p->op.client, l, repo);
+    cache_note(p->op.client, l, repo);
 }
 
 static void layer_put_done(reg_xfer_t *x, int result)
@@ -498,6 +520,8 @@ static void export_done_cb(img_export_t *ex, const img_layer_result_t *res, cons
     }
     snprintf(l->digest, sizeof(l->digest), "%s", res->digest);
     snprintf(l->diff_id, sizeof(l->diff_id), "%s", res->diff_id);
+    if (res->media_type[0])
+        snprintf(l->media_type, sizeof(l->media_type), "%s", res->media_type);
     l->size = res->raw_size;
     l->export_done = true;
     if (l->upload_paused && l->xfer) {
@@ -532,7 +556,7 @@ static void layer_stream_to(push_layer_t *l, const char *loc)
     berth_err_t err;
     berth_err_clear(&err);
     img_export_cbs_t cbs = {.data_cb = export_data_cb, .done_cb = export_done_cb};
-    if (img_export_layer_begin(p->op.client->images, l->chain, false, &cbs, l, &l->ex, &err) < 0) {
+    if (img_export_layer_begin(p->op.client->images, l->chain, true, &cbs, l, &l->ex, &err) < 0) {
         berth_err_prefix(&err, "exporting layer %s", l->short_id);
         push_abort(&p->op, &err);
         return;
@@ -627,25 +651,22 @@ static char *mount_source(const cJSON *entry, const reg_ref_t *ref)
 static void layer_begin(push_layer_t *l)
 {
     push_op_t *p = l->p;
+    img_layer_blob_t b;
+    if (img_layer_blob_info(p->op.client->images, l->chain, &b) < 0) {
+        /* Nothing kept yet: the export compresses (once) while uploading. */
+        snprintf(l->diff_id, sizeof(l->diff_id), "%s", l->local_diff_id);
+        layer_upload(l);
+        return;
+    }
+    snprintf(l->digest, sizeof(l->digest), "%s", b.digest);
+    snprintf(l->diff_id, sizeof(l->diff_id), "%s", l->local_diff_id);
+    snprintf(l->media_type, sizeof(l->media_type), "%s", b.media_type);
+    l->size = b.size;
     cJSON *cache = cache_load(p->op.client);
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(cache, l->chain);
     const char *digest = cJSON_GetStringValue(cJSON_GetObjectItem(e, "digest"));
-    const char *diff_id = cJSON_GetStringValue(cJSON_GetObjectItem(e, "diff_id"));
-    const cJSON *size = cJSON_GetObjectItem(e, "size");
-    if (digest && diff_id && cJSON_IsNumber(size) && reg_digest_valid(digest) &&
-        reg_digest_valid(diff_id)) {
-        /* Pushed before (somewhere): ask whether this registry has it. */
-        snprintf(l->digest, sizeof(l->digest), "%s", digest);
-        snprintf(l->diff_id, sizeof(l->diff_id), "%s", diff_id);
-        l->size = (int64_t)size->valuedouble;
+    if (digest && !strcmp(digest, l->digest))
         l->mount_from = mount_source(e, &p->ref);
-    } else {
-        /* The store exports the exact original tar, so an uncompressed
-         * push has the diff_id as its digest: ask for that. */
-        snprintf(l->digest, sizeof(l->digest), "%s", l->local_diff_id);
-        snprintf(l->diff_id, sizeof(l->diff_id), "%s", l->local_diff_id);
-        l->size = 0;
-    }
     cJSON_Delete(cache);
     cleanup_free char *path = xasprintf("/v2/%s/blobs/%s", p->ref.path, l->digest);
     reg_xfer_opts_t o = {.method = "HEAD", .on_done = layer_head_done, .data = l};
