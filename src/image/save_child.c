@@ -76,6 +76,28 @@ static int add_bytes(struct archive *a, const char *name, const void *data, size
     return write_all_archive(a, data, len);
 }
 
+struct archive *img_layer_tar_open(img_store_t *s, const char *chain_id, berth_err_t *err)
+{
+    img_layer_blob_t b;
+    const char *file = img_layer_blob_info(s, chain_id, &b) == 0 ? IMG_LAYER_BLOB : IMG_LAYER_TAR;
+    cleanup_free char *path = xasprintf("%s/layers/%s/%s", img_store_root(s), chain_id + 7, file);
+    struct archive *a = archive_read_new();
+    archive_read_support_filter_gzip(a);
+    archive_read_support_filter_zstd(a);
+    archive_read_support_filter_none(a);
+    archive_read_support_format_raw(a);
+    archive_read_support_format_empty(a);
+    struct archive_entry *e;
+    if (archive_read_open_filename(a, path, 256 * 1024) != ARCHIVE_OK ||
+        archive_read_next_header(a, &e) != ARCHIVE_OK) {
+        berth_err_set(err, BERTH_E_INTERNAL, "layer %s: opening %s: %s", chain_id, file,
+                      archive_error_string(a) ? archive_error_string(a) : "empty");
+        archive_read_free(a);
+        return NULL;
+    }
+    return a;
+}
+
 /* Copy the uncompressed tar of a layer into the archive. */
 static int add_layer(struct archive *a, img_store_t *s, const char *chain_id, berth_err_t *err)
 {
