@@ -198,8 +198,10 @@ static int cmp_created_desc(const void *a, const void *b)
 rt_ctr_t **rt_manager_list(rt_manager_t *m, size_t *n)
 {
     rt_ctr_t **v = xcalloc(m->n_ctrs + 1, sizeof(*v));
-    memcpy(v, m->ctrs, m->n_ctrs * sizeof(*v));
-    qsort(v, m->n_ctrs, sizeof(*v), cmp_created_desc);
+    if (m->n_ctrs) { /* m->ctrs is NULL before the first container (UBSan) */
+        memcpy(v, m->ctrs, m->n_ctrs * sizeof(*v));
+        qsort(v, m->n_ctrs, sizeof(*v), cmp_created_desc);
+    }
     *n = m->n_ctrs;
     return v;
 }
