@@ -49,6 +49,9 @@ typedef struct rt_manager_opts {
      * signal for "kill". c is valid during the call. */
     void (*event_cb)(void *data, const rt_ctr_t *c, const char *action, int exit_code, int signal);
     void *event_data;
+    /* Pre-spawned idle berth-shims kept ready (already exec'd and linked);
+     * a start takes one and the pool refills after the loop turn. 0 = none. */
+    int shim_pool;
 } rt_manager_opts_t;
 
 /* Open: create dirs, load every container, re-adopt live shims, record exits

@@ -139,6 +139,29 @@ ssize_t rt_sync_recv(int sock, char *buf, size_t len, int *fd);
 /* Write "<code>\n<text>" and _exit(code). */
 __attribute__((noreturn)) void rt_child_fail(int sync_fd, int code, const berth_err_t *err);
 
+/* ---- shim processes and the warm pool (shim_client.c, shim_pool.c) -------- */
+/* posix_spawn `shim_path mode [arg]` with fd 3 = one end of a socketpair:
+ * *fd the other end (CLOEXEC), *pidfd watches the shim. 0 or -1 + err. */
+int rt_shim_spawn_proc(const char *shim_path, const char *mode, const char *arg, pid_t *pid,
+                       int *pidfd, int *fd, berth_err_t *err);
+/* An rt_shim_t over a spawned shim; takes pidfd, fd and state_path. */
+rt_shim_t *rt_shim_wrap(uv_loop_t *loop, pid_t pid, int pidfd, int fd, char *state_path,
+                        const rt_shim_callbacks_t *cbs, void *data, berth_err_t *err);
+
+/* Up to `size` idle `berth-shim pool` processes, spawned ahead of need so a
+ * start skips the shim's spawn, exec and dynamic linking. Idle shims are not
+ * containers (no run dir, no state): they are never listed, never adopted,
+ * die with berthd (PDEATHSIG) and are killed and reaped by rt_pool_free. */
+typedef struct rt_pool rt_pool_t;
+rt_pool_t *rt_pool_new(uv_loop_t *loop, const char *shim_path, int size); /* NULL if size <= 0 */
+/* Like rt_shim_spawn (p not NULL), through an idle shim when there is one (then the pool
+ * refills on a later loop turn), else a fresh spawn. */
+rt_shim_t *rt_pool_spawn(rt_pool_t *p, const rt_spec_t *spec, const rt_shim_callbacks_t *cbs,
+                         void *data, berth_err_t *err);
+int rt_pool_idle(const rt_pool_t *p); /* idle shims right now */
+/* Kill and reap every idle shim; the struct goes once its handles closed. */
+void rt_pool_free(rt_pool_t *p);
+
 /* ---- raw syscalls ----------------------------------------------------------- */
 pid_t rt_clone3(uint64_t flags, int *pidfd, int cgroup_fd);
 int rt_pidfd_open(pid_t pid);

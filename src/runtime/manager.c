@@ -198,8 +198,10 @@ static int cmp_created_desc(const void *a, const void *b)
 rt_ctr_t **rt_manager_list(rt_manager_t *m, size_t *n)
 {
     rt_ctr_t **v = xcalloc(m->n_ctrs + 1, sizeof(*v));
-    memcpy(v, m->ctrs, m->n_ctrs * sizeof(*v));
-    qsort(v, m->n_ctrs, sizeof(*v), cmp_created_desc);
+    if (m->n_ctrs) { /* m->ctrs is NULL before the first container (UBSan) */
+        memcpy(v, m->ctrs, m->n_ctrs * sizeof(*v));
+        qsort(v, m->n_ctrs, sizeof(*v), cmp_created_desc);
+    }
     *n = m->n_ctrs;
     return v;
 }
@@ -322,6 +324,7 @@ int rt_manager_open(const rt_manager_opts_t *opts, rt_manager_t **out, berth_err
     m->images = opts->images;
     m->event_cb = opts->event_cb;
     m->event_data = opts->event_data;
+    m->pool = rt_pool_new(m->loop, m->shim_path, opts->shim_pool);
     int rc = fs_mkdir_p(m->containers_dir, 0700);
     if (rc == 0)
         rc = fs_mkdir_p(m->exec_root, 0700);
@@ -368,6 +371,7 @@ void rt_manager_close(rt_manager_t *m)
     m->closing = true;
     mgr_exec_free_all(m);
     mgr_trash_close_all(m);
+    rt_pool_free(m->pool);
     for (size_t i = 0; i < m->n_ctrs; i++) {
         mgr_ctr_cancel_all(m->ctrs[i]);
         mgr_ctr_free(m->ctrs[i]);
@@ -454,6 +458,7 @@ rt_ctr_t *rt_manager_create(rt_manager_t *m, const char *name, const cJSON *body
         berth_err_set(err, BERTH_E_INTERNAL, "saving container state");
         goto fail_dir;
     }
+    c->fresh = true;
     mgr_add(m, c);
     log_info("container %.12s created (%s)", c->id, c->name);
     mgr_event(c, "create", 0, 0);

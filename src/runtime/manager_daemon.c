@@ -1,5 +1,6 @@
 /* berthd module hooks for the container manager. */
 #include <libgen.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "berth/api.h"
@@ -65,6 +66,17 @@ static char *default_shim_path(void)
     return xasprintf("%s/berth-shim", dirname(self));
 }
 
+/* Warm pool size: BERTH_SHIM_POOL (0 disables), default 1. */
+static int shim_pool_size(void)
+{
+    const char *env = getenv("BERTH_SHIM_POOL");
+    if (!env || !*env)
+        return 1;
+    char *end;
+    long n = strtol(env, &end, 10);
+    return *end || n < 0 ? 1 : n > 16 ? 16 : (int)n;
+}
+
 int rt_manager_daemon_open(berthd_t *d, berth_err_t *err)
 {
     cleanup_free char *shim = default_shim_path();
@@ -76,6 +88,7 @@ int rt_manager_daemon_open(berthd_t *d, berth_err_t *err)
         .images = d->images,
         .event_cb = event_cb,
         .event_data = d,
+        .shim_pool = shim_pool_size(),
     };
     if (rt_manager_open(&o, &d->containers, err) < 0)
         return -1;

@@ -53,6 +53,7 @@ struct rt_ctr {
     bool remove_pending;   /* force-remove or AutoRemove once the process is gone */
     bool stopping;
     bool starting;
+    bool fresh; /* created by this berthd and never spawned: no stale cgroup/socket to clean */
 
     rt_shim_t *shim;
     /* stdin that arrived before the shim exists (attach precedes start) */
@@ -100,6 +101,7 @@ struct rt_manager {
     struct rt_exec *execs;
     void (*event_cb)(void *data, const rt_ctr_t *c, const char *action, int exit_code, int sig);
     void *event_data;
+    struct rt_pool *pool;    /* warm berth-shims; NULL = disabled */
     struct mgr_trash *trash; /* rm -rf children for removed container dirs */
     bool closing;
 };

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/internal.h"
 #include "runtime/manager_internal.h"
 
 static void on_started(rt_shim_t *shim, pid_t pid, int exit_code, const char *error, void *data);
@@ -217,9 +218,16 @@ static void thaw_if_paused(rt_ctr_t *c)
 /* ---- start ---- */
 static int spawn(rt_ctr_t *c, berth_err_t *err)
 {
-    berth_err_t cerr = {0};
-    rt_cleanup(&c->spec, &cerr); /* stale cgroup/socket/state of an earlier run */
-    c->shim = rt_shim_spawn(c->m->loop, c->m->shim_path, &c->spec, &shim_cbs, c, err);
+    /* Stale cgroup/socket/state of an earlier run (or of a shim that died
+     * before berthd restarted). A container created by this berthd that was
+     * never spawned has none: skip the ~20 syscalls on the start path. */
+    if (!c->fresh) {
+        berth_err_t cerr = {0};
+        rt_cleanup(&c->spec, &cerr);
+    }
+    c->fresh = false;
+    c->shim = c->m->pool ? rt_pool_spawn(c->m->pool, &c->spec, &shim_cbs, c, err)
+                         : rt_shim_spawn(c->m->loop, c->m->shim_path, &c->spec, &shim_cbs, c, err);
     if (!c->shim)
         return -1;
     c->starting = true;
@@ -264,10 +272,12 @@ static void on_started(rt_shim_t *shim, pid_t pid, int exit_code, const char *er
         c->started_ns = berth_now_ns();
         c->has_been_started = true;
         set_error(c, NULL);
+        /* Answer first: the reply leaves on the spot (uv_write tries the
+         * socket at once), the config.v2.json rewrite is not on the path. */
+        pending_run(c, &c->start_done, NULL);
         mgr_save(c);
         log_debug("container %.12s started, pid %d", c->id, (int)pid);
         mgr_event(c, "start", 0, 0);
-        pending_run(c, &c->start_done, NULL);
         return;
     }
     c->exit_code = exit_code;

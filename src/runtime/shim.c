@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -53,6 +54,11 @@ typedef struct shim {
     bool logging;
     shim_client_t *clients;
     rt_state_t st;
+    const char *spec_path; /* run: the runtime.json we were given */
+    /* Pool mode: a container init cloned before the spec was known, blocked
+     * on pre_sync (pre_child_main); -1 when none. */
+    pid_t pre_pid;
+    int pre_pidfd, pre_sync;
 } shim_t;
 
 static int64_t mono_ms(void)
@@ -609,6 +615,127 @@ static int open_listener(shim_t *sh, berth_err_t *err)
     return 0;
 }
 
+/* ---- warm pool: the container init cloned ahead of its spec --------------- */
+/* Shim -> pre-cloned child: "C" + one '0'/'1' per stdio fd present + the
+ * runtime.json path, the present stdio fds attached (SCM_RIGHTS). */
+#define PRE_CFG_TAG 'C'
+
+static int pre_send_cfg(int sock, const char *spec_path, const int stdio[3], berth_err_t *err)
+{
+    char msg[8 + PATH_MAX];
+    int n = snprintf(msg, sizeof(msg), "%c%c%c%c%s", PRE_CFG_TAG, stdio[0] >= 0 ? '1' : '0',
+                     stdio[1] >= 0 ? '1' : '0', stdio[2] >= 0 ? '1' : '0', spec_path);
+    if (n >= (int)sizeof(msg))
+        return berth_err_set(err, BERTH_E_INTERNAL, "spec path too long");
+    union {
+        char buf[CMSG_SPACE(3 * sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof(u));
+    int fds[3], nfd = 0;
+    for (int i = 0; i < 3; i++)
+        if (stdio[i] >= 0)
+            fds[nfd++] = stdio[i];
+    struct iovec iov = {.iov_base = msg, .iov_len = (size_t)n};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (nfd) {
+        mh.msg_control = u.buf;
+        mh.msg_controllen = CMSG_SPACE((size_t)nfd * sizeof(int));
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN((size_t)nfd * sizeof(int));
+        memcpy(CMSG_DATA(c), fds, (size_t)nfd * sizeof(int));
+    }
+    ssize_t w;
+    do
+        w = sendmsg(sock, &mh, MSG_NOSIGNAL);
+    while (w < 0 && errno == EINTR);
+    if (w != n)
+        return berth_err_sys(err, w < 0 ? errno : EPIPE, "handing the spec to the container init");
+    return 0;
+}
+
+static int prepare_seccomp(const rt_spec_t *s, uint64_t caps, void **bpf, size_t *len,
+                           berth_err_t *err);
+
+/* The pre-cloned init: wait for its spec, then the same rt_child_main as a
+ * freshly cloned one. EOF (the pooled shim died or gave up) -> exit. */
+__attribute__((noreturn)) static void pre_child_main(int sync)
+{
+    char msg[8 + PATH_MAX];
+    int fds[3] = {-1, -1, -1};
+    union {
+        char buf[CMSG_SPACE(3 * sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = {.iov_base = msg, .iov_len = sizeof(msg) - 1};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+    ssize_t n;
+    do
+        n = recvmsg(sync, &mh, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n < 5 || msg[0] != PRE_CFG_TAG)
+        _exit(0);
+    msg[n] = '\0';
+    int got[3] = {-1, -1, -1}, ngot = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            ngot = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            if (ngot > 3)
+                ngot = 3;
+            memcpy(got, CMSG_DATA(c), (size_t)ngot * sizeof(int));
+        }
+    for (int i = 0, k = 0; i < 3; i++)
+        if (msg[1 + i] == '1' && k < ngot)
+            fds[i] = got[k++];
+    berth_err_t err = {0};
+    static rt_spec_t spec; /* lives until exec */
+    if (rt_spec_load(msg + 4, &spec, &err) < 0)
+        rt_child_fail(sync, RT_EXIT_SETUP_FAILED, &err);
+    unsigned last_cap = rt_cap_last();
+    uint64_t caps;
+    if (rt_caps_compute(spec.cap_add, spec.n_cap_add, spec.cap_drop, spec.n_cap_drop,
+                        spec.privileged, last_cap, &caps, &err) < 0)
+        rt_child_fail(sync, RT_EXIT_SETUP_FAILED, &err);
+    caps &= rt_caps_current();
+    void *bpf = NULL;
+    size_t bpf_len = 0;
+    if (prepare_seccomp(&spec, caps, &bpf, &bpf_len, &err) < 0)
+        rt_child_fail(sync, RT_EXIT_SETUP_FAILED, &err);
+    rt_child_cfg_t cfg = {
+        .spec = &spec,
+        .process = &spec.process,
+        .caps = caps,
+        .last_cap = last_cap,
+        .bpf = bpf,
+        .bpf_len = bpf_len,
+        .sync_fd = sync,
+        .stdio = {fds[0], fds[1], fds[2]},
+        .is_exec = false,
+        /* it was cloned in berthd's cgroup ns: unshare once moved, as on v1 */
+        .v1_unshare_cgroup = true,
+    };
+    rt_child_main(&cfg);
+}
+
+static int release_child(shim_t *sh, int sync, bool enter_cgroup, int *code, berth_err_t *err);
+
+static void pre_discard(shim_t *sh)
+{
+    if (sh->pre_pid <= 0)
+        return;
+    close(sh->pre_sync); /* EOF: it exits by itself; SIGKILL makes sure */
+    rt_pidfd_send_signal(sh->pre_pidfd, SIGKILL);
+    int status;
+    while (waitpid(sh->pre_pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    close(sh->pre_pidfd);
+    sh->pre_pid = -1;
+    sh->pre_pidfd = sh->pre_sync = -1;
+}
+
 /* Everything from the shim's start to the container's exec (or failure).
  * Returns 0 when the container runs, -1 with err + *code otherwise. */
 static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *code,
@@ -629,6 +756,11 @@ static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *c
         return -1;
     int cgv = rt_cgroup_version();
     int cg_fd = -1;
+    /* The pooled init has its own pid/mount/uts/ipc/net namespaces: it fits
+     * a run with its own netns; anything else gets a fresh clone. */
+    bool use_pre = sh->pre_pid > 0 && !sh->is_exec && s->net_mode == RT_NET_NONE && sh->spec_path;
+    if (!use_pre)
+        pre_discard(sh);
     if (!sh->is_exec) {
         if (write_etc_files(s, err) < 0)
             return -1;
@@ -639,12 +771,29 @@ static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *c
         }
         if (rt_cgroup_create(s->cgroup_parent, s->id, &s->resources, err) < 0)
             return -1;
-        if (cgv == 2)
+        if (cgv == 2 && !use_pre)
             cg_fd = rt_cgroup_open_v2(s->cgroup_parent, s->id);
     }
     int child_stdio[3] = {-1, -1, -1};
     if (make_stdio(sh, child_stdio, err) < 0)
         return -1;
+    if (use_pre) {
+        free(bpf); /* the init reads it from the cache itself */
+        int rc = pre_send_cfg(sh->pre_sync, sh->spec_path, child_stdio, err);
+        for (int i = 0; i < 3; i++)
+            if (child_stdio[i] >= 0 && (i == 0 || child_stdio[i] != child_stdio[i - 1]))
+                close(child_stdio[i]);
+        if (rc < 0) {
+            pre_discard(sh);
+            return -1;
+        }
+        sh->pid = sh->pre_pid;
+        sh->pidfd = sh->pre_pidfd;
+        int sync = sh->pre_sync;
+        sh->pre_pid = -1;
+        sh->pre_pidfd = sh->pre_sync = -1;
+        return release_child(sh, sync, true, code, err);
+    }
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
         return berth_err_sys(err, errno, "socketpair");
@@ -717,10 +866,22 @@ static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *c
     free(bpf);
     sh->pid = pid;
     sh->pidfd = pidfd;
-    if (cgv == 1 || sh->is_exec) {
+    return release_child(sh, sp[0], cgv == 1 || sh->is_exec, code, err);
+}
+
+/* Put the cloned child in its cgroup (unless clone did), let it go, and wait
+ * for its exec (EOF on sync) or its error report. Closes sync. */
+static int release_child(shim_t *sh, int sync, bool enter_cgroup, int *code, berth_err_t *err)
+{
+    const rt_spec_t *s = &sh->spec;
+    pid_t pid = sh->pid;
+    int sp[1] = {sync};
+    if (enter_cgroup) {
         if (rt_cgroup_enter(s->cgroup_parent, s->id, pid, err) < 0) {
             kill(pid, SIGKILL);
             close(sp[0]);
+            int status;
+            waitpid(pid, &status, 0);
             return -1;
         }
     }
@@ -754,16 +915,23 @@ static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *c
     return 0;
 }
 
-static void setup_signals(shim_t *sh)
+/* The shim's signal dispositions; a cloned child inherits them until
+ * rt_child_main resets them. */
+static void block_signals(sigset_t *set)
 {
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
-    sigset_t set;
-    sigemptyset(&set);
+    sigemptyset(set);
     int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
     for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
-        sigaddset(&set, sigs[i]);
-    sigprocmask(SIG_BLOCK, &set, NULL);
+        sigaddset(set, sigs[i]);
+    sigprocmask(SIG_BLOCK, set, NULL);
+}
+
+static void setup_signals(shim_t *sh)
+{
+    sigset_t set;
+    block_signals(&set);
     sh->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     ep_add(sh, EV_SIGNAL, sh->sigfd, EPOLLIN);
 }
@@ -774,6 +942,7 @@ static void shim_init(shim_t *sh)
     sh->listen_fd = sh->stdin_fd = sh->pty_master = sh->pidfd = -1;
     sh->out_fd[0] = sh->out_fd[1] = sh->out_fd[2] = -1;
     sh->log.fd = -1;
+    sh->pre_pid = sh->pre_pidfd = sh->pre_sync = -1;
     buf_init(&sh->stdin_buf);
     sh->epfd = epoll_create1(EPOLL_CLOEXEC);
     sh->st.shim_pid = getpid();
@@ -782,6 +951,7 @@ static void shim_init(shim_t *sh)
 
 static void shim_free(shim_t *sh)
 {
+    pre_discard(sh);
     for (shim_client_t *c = sh->clients; c;) {
         shim_client_t *next = c->next;
         client_free(sh, c);
@@ -837,10 +1007,21 @@ static int run_started(shim_t *sh, int rc, int code, berth_err_t *err)
     return 0;
 }
 
-int rt_shim_main_run(const char *spec_path, int primary_fd)
+typedef struct pre_child {
+    pid_t pid;
+    int pidfd, sync;
+} pre_child_t;
+
+static int shim_run(const char *spec_path, int primary_fd, pre_child_t *pre)
 {
     shim_t sh;
     shim_init(&sh);
+    sh.spec_path = spec_path;
+    if (pre) {
+        sh.pre_pid = pre->pid;
+        sh.pre_pidfd = pre->pidfd;
+        sh.pre_sync = pre->sync;
+    }
     berth_err_t err = {0};
     setsid();
     setup_signals(&sh);
@@ -880,6 +1061,39 @@ int rt_shim_main_run(const char *spec_path, int primary_fd)
     int ret = run_started(&sh, rc, code, &err);
     shim_free(&sh);
     return ret;
+}
+
+int rt_shim_main_run(const char *spec_path, int primary_fd)
+{
+    return shim_run(spec_path, primary_fd, NULL);
+}
+
+/* Clone the container's init ahead of need (best effort: -1 pid on failure,
+ * the run then clones as usual). */
+static void pre_clone(pre_child_t *pre)
+{
+    pre->pid = pre->pidfd = pre->sync = -1;
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+        return;
+    int pidfd = -1;
+    pid_t pid = rt_clone3(CLONE_PIDFD | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
+                              CLONE_NEWNET,
+                          &pidfd, -1);
+    if (pid < 0) {
+        close(sp[0]);
+        close(sp[1]);
+        return;
+    }
+    if (pid == 0) {
+        int keep[] = {sp[1]};
+        close_all_but(keep, ARRAY_SIZE(keep));
+        pre_child_main(sp[1]);
+    }
+    close(sp[1]);
+    pre->pid = pid;
+    pre->pidfd = pidfd;
+    pre->sync = sp[0];
 }
 
 int rt_shim_main_exec(const char *exec_path, int primary_fd)
@@ -938,5 +1152,49 @@ int rt_shim_main_exec(const char *exec_path, int primary_fd)
         close(pidfd);
     rt_exec_spec_free(&x);
     shim_free(&sh);
+    return ret;
+}
+
+int rt_shim_main_pool(int primary_fd)
+{
+    /* An idle pooled shim belongs to the berthd that spawned it: gone with it
+     * (kill -9 included), never adopted as a container after a restart. */
+    pid_t parent = getppid();
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent || parent == 1)
+        return 0;
+    /* What rt_shim_main_run does before its clone, so the pre-cloned init
+     * starts from the same session and signal state. */
+    setsid();
+    sigset_t set;
+    block_signals(&set);
+    pre_child_t pre;
+    pre_clone(&pre);
+    int ret = 0;
+    uint32_t len = 0;
+    ssize_t n;
+    do
+        n = recv(primary_fd, &len, sizeof(len), MSG_WAITALL);
+    while (n < 0 && errno == EINTR);
+    char path[4096];
+    if (n != (ssize_t)sizeof(len) || len == 0 || len >= sizeof(path))
+        goto idle_exit;
+    do
+        n = recv(primary_fd, path, len, MSG_WAITALL);
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)len)
+        goto idle_exit;
+    path[len] = '\0';
+    /* From here on the shim owns a container and must outlive berthd. */
+    prctl(PR_SET_PDEATHSIG, 0);
+    return shim_run(path, primary_fd, pre.pid > 0 ? &pre : NULL);
+
+idle_exit:
+    if (pre.pid > 0) {
+        close(pre.sync);
+        rt_pidfd_send_signal(pre.pidfd, SIGKILL);
+        int status;
+        waitpid(pre.pid, &status, 0);
+    }
     return ret;
 }

@@ -5,5 +5,10 @@
 /* Both return the process exit status; primary_fd is fd 3 or -1. */
 int rt_shim_main_run(const char *spec_path, int primary_fd);
 int rt_shim_main_exec(const char *exec_path, int primary_fd);
+/* Warm-pool mode: block on primary_fd for a RT_POOL_GO message (u32 length
+ * in host order + runtime.json path), then continue as rt_shim_main_run.
+ * EOF first (berthd shrank the pool or shut down) -> exit 0. Dies with
+ * berthd (PR_SET_PDEATHSIG) until it has been handed a container. */
+int rt_shim_main_pool(int primary_fd);
 
 #endif

@@ -175,18 +175,12 @@ static int open_conn(rt_shim_t *sh, int fd, berth_err_t *err)
     return 0;
 }
 
-static rt_shim_t *spawn(uv_loop_t *loop, const char *shim_path, const char *mode, const char *arg,
-                        char *state_path, const rt_shim_callbacks_t *cbs, void *data,
-                        berth_err_t *err)
+int rt_shim_spawn_proc(const char *shim_path, const char *mode, const char *arg, pid_t *pid_out,
+                       int *pidfd_out, int *fd_out, berth_err_t *err)
 {
     int sp[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
-        free(state_path);
-        berth_err_sys(err, errno, "socketpair");
-        return NULL;
-    }
-    rt_shim_t *sh = shim_new(loop, cbs, data);
-    sh->state_path = state_path;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+        return berth_err_sys(err, errno, "socketpair");
     char *args[] = {(char *)shim_path, (char *)mode, (char *)arg, NULL};
     /* posix_spawn (clone(CLONE_VM|CLONE_VFORK) in glibc) rather than
      * uv_spawn's fork: no copy of berthd's page tables and no copy-on-write
@@ -220,12 +214,19 @@ static rt_shim_t *spawn(uv_loop_t *loop, const char *shim_path, const char *mode
     }
     if (rc != 0) {
         close(sp[0]);
-        berth_err_set(err, BERTH_E_INTERNAL, "starting %s: %s", shim_path, strerror(rc));
-        buf_free(&sh->in);
-        free(sh->state_path);
-        free(sh);
-        return NULL;
+        return berth_err_set(err, BERTH_E_INTERNAL, "starting %s: %s", shim_path, strerror(rc));
     }
+    *pid_out = pid;
+    *pidfd_out = pidfd;
+    *fd_out = sp[0];
+    return 0;
+}
+
+rt_shim_t *rt_shim_wrap(uv_loop_t *loop, pid_t pid, int pidfd, int fd, char *state_path,
+                        const rt_shim_callbacks_t *cbs, void *data, berth_err_t *err)
+{
+    rt_shim_t *sh = shim_new(loop, cbs, data);
+    sh->state_path = state_path;
     sh->shim_pid = pid;
     sh->pidfd = pidfd;
     uv_poll_init(loop, &sh->poll, pidfd);
@@ -233,12 +234,25 @@ static rt_shim_t *spawn(uv_loop_t *loop, const char *shim_path, const char *mode
     sh->has_poll = true;
     sh->open_handles++;
     uv_poll_start(&sh->poll, UV_READABLE, pidfd_cb);
-    if (open_conn(sh, sp[0], err) < 0) {
-        close(sp[0]);
+    if (open_conn(sh, fd, err) < 0) {
+        close(fd);
         rt_shim_detach(sh);
         return NULL;
     }
     return sh;
+}
+
+static rt_shim_t *spawn(uv_loop_t *loop, const char *shim_path, const char *mode, const char *arg,
+                        char *state_path, const rt_shim_callbacks_t *cbs, void *data,
+                        berth_err_t *err)
+{
+    pid_t pid;
+    int pidfd, fd;
+    if (rt_shim_spawn_proc(shim_path, mode, arg, &pid, &pidfd, &fd, err) < 0) {
+        free(state_path);
+        return NULL;
+    }
+    return rt_shim_wrap(loop, pid, pidfd, fd, state_path, cbs, data, err);
 }
 
 rt_shim_t *rt_shim_spawn(uv_loop_t *loop, const char *shim_path, const rt_spec_t *spec,

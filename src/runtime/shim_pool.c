@@ -1,0 +1,177 @@
+/* runtime: berthd's warm pool of idle berth-shims (see internal.h). */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/internal.h"
+
+typedef struct pool_slot {
+    uv_poll_t poll; /* the idle shim's pidfd: it died while idle */
+    rt_pool_t *pool;
+    pid_t pid;
+    int pidfd, fd;
+    struct pool_slot *next;
+} pool_slot_t;
+
+struct rt_pool {
+    uv_loop_t *loop;
+    char *shim_path;
+    int size, n_idle;
+    pool_slot_t *idle;
+    uv_timer_t refill;
+    int failures; /* idle shims that died in a row: back off */
+    bool closing;
+};
+
+static void slot_closed_cb(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+/* Unlink s, stop watching it; the caller has taken or closed pidfd/fd. */
+static void slot_drop(rt_pool_t *p, pool_slot_t *s)
+{
+    for (pool_slot_t **pp = &p->idle; *pp; pp = &(*pp)->next)
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    p->n_idle--;
+    uv_close((uv_handle_t *)&s->poll, slot_closed_cb);
+}
+
+static void refill_cb(uv_timer_t *t);
+
+static void schedule_refill(rt_pool_t *p)
+{
+    if (p->closing || p->n_idle >= p->size || uv_is_active((uv_handle_t *)&p->refill))
+        return;
+    /* After a failure streak, stop hammering: 1 s, 2 s, ... up to 30 s. */
+    uint64_t delay = p->failures ? 1000U * (uint64_t)(p->failures < 30 ? p->failures : 30) : 0;
+    uv_timer_start(&p->refill, refill_cb, delay, 0);
+}
+
+static void idle_died_cb(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    pool_slot_t *s = h->data;
+    rt_pool_t *p = s->pool;
+    siginfo_t info;
+    while (waitid(P_PIDFD, (id_t)s->pidfd, &info, WEXITED | WNOHANG) < 0 && errno == EINTR)
+        ;
+    log_warn("idle pooled berth-shim %d exited", (int)s->pid);
+    slot_drop(p, s);
+    close(s->pidfd);
+    close(s->fd);
+    p->failures++;
+    schedule_refill(p);
+}
+
+static void refill_cb(uv_timer_t *t)
+{
+    rt_pool_t *p = t->data;
+    while (!p->closing && p->n_idle < p->size) {
+        berth_err_t err = {0};
+        pool_slot_t *s = xcalloc(1, sizeof(*s));
+        if (rt_shim_spawn_proc(p->shim_path, "pool", NULL, &s->pid, &s->pidfd, &s->fd, &err) < 0) {
+            log_warn("warm pool: %s", err.msg);
+            free(s);
+            p->failures++;
+            schedule_refill(p);
+            return;
+        }
+        s->pool = p;
+        uv_poll_init(p->loop, &s->poll, s->pidfd);
+        s->poll.data = s;
+        uv_poll_start(&s->poll, UV_READABLE, idle_died_cb);
+        s->next = p->idle;
+        p->idle = s;
+        p->n_idle++;
+    }
+}
+
+rt_pool_t *rt_pool_new(uv_loop_t *loop, const char *shim_path, int size)
+{
+    if (size <= 0)
+        return NULL;
+    rt_pool_t *p = xcalloc(1, sizeof(*p));
+    p->loop = loop;
+    p->shim_path = xstrdup(shim_path);
+    p->size = size;
+    uv_timer_init(loop, &p->refill);
+    p->refill.data = p;
+    schedule_refill(p);
+    return p;
+}
+
+int rt_pool_idle(const rt_pool_t *p)
+{
+    return p ? p->n_idle : 0;
+}
+
+rt_shim_t *rt_pool_spawn(rt_pool_t *p, const rt_spec_t *spec, const rt_shim_callbacks_t *cbs,
+                         void *data, berth_err_t *err)
+{
+    pool_slot_t *s = p->idle;
+    /* An idle shim holds an init already in its own pid/mount/uts/ipc/net
+     * namespaces: only a run with its own netns fits. --init runs the shim's
+     * own code as pid 1 and titles it over the shim's argv: fresh spawn. */
+    if (!s || !spec->bundle || !spec->run_dir || spec->net_mode != RT_NET_NONE || spec->init)
+        return rt_shim_spawn(p->loop, p->shim_path, spec, cbs, data, err);
+    cleanup_free char *spec_path = xasprintf("%s/%s", spec->bundle, RT_SPEC_FILE);
+    uint32_t len = (uint32_t)strlen(spec_path);
+    pid_t pid = s->pid;
+    int pidfd = s->pidfd, fd = s->fd;
+    /* Stop watching before the fds change hands: libuv allows one watcher
+     * per fd, and uv_close drops the epoll registration right away. */
+    slot_drop(p, s);
+    schedule_refill(p);
+    /* The idle shim is blocked in recv on its end; 4 + len bytes fit in any
+     * socket buffer, so this does not block. */
+    struct iovec iov[2] = {{&len, sizeof(len)}, {spec_path, len}};
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+    ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n != (ssize_t)(sizeof(len) + len)) {
+        /* It died meanwhile: reap it, use a fresh shim instead. */
+        p->failures++;
+        close(fd);
+        kill(pid, SIGKILL);
+        siginfo_t info;
+        waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED);
+        close(pidfd);
+        return rt_shim_spawn(p->loop, p->shim_path, spec, cbs, data, err);
+    }
+    p->failures = 0;
+    return rt_shim_wrap(p->loop, pid, pidfd, fd, xasprintf("%s/%s", spec->run_dir, RT_STATE_FILE),
+                        cbs, data, err);
+}
+
+static void pool_closed_cb(uv_handle_t *h)
+{
+    rt_pool_t *p = h->data;
+    free(p->shim_path);
+    free(p);
+}
+
+void rt_pool_free(rt_pool_t *p)
+{
+    if (!p)
+        return;
+    p->closing = true;
+    while (p->idle) {
+        pool_slot_t *s = p->idle;
+        close(s->fd); /* EOF: an idle shim exits by itself; SIGKILL makes sure */
+        kill(s->pid, SIGKILL);
+        siginfo_t info;
+        while (waitid(P_PIDFD, (id_t)s->pidfd, &info, WEXITED) < 0 && errno == EINTR)
+            ;
+        slot_drop(p, s);
+        close(s->pidfd);
+    }
+    uv_close((uv_handle_t *)&p->refill, pool_closed_cb);
+}

@@ -1,0 +1,112 @@
+"""berthd's warm pool of idle berth-shims (BERTH_SHIM_POOL, default 1)."""
+import json
+import os
+import time
+
+import pytest
+
+from conftest import needs_docker
+
+
+def pooled_shims(ppid=None):
+    """pids of idle `berth-shim pool` processes (children of ppid if given)."""
+    found = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % p, "rb") as f:
+                argv = f.read().split(b"\0")
+            with open("/proc/%s/stat" % p) as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        if len(argv) >= 2 and argv[0].endswith(b"berth-shim") and argv[1] == b"pool":
+            if ppid is None or parent == ppid:
+                found.append(int(p))
+    return found
+
+
+def wait_for(pred, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    return pred()
+
+
+def out(r):
+    return r.stdout.decode(errors="replace")
+
+
+@pytest.fixture
+def d(busybox_daemon):
+    yield busybox_daemon
+    if busybox_daemon.proc is not None:
+        status, _, body = busybox_daemon.request("GET", "/containers/json?all=1")
+        if status == 200:
+            for c in json.loads(body):
+                busybox_daemon.request("DELETE", "/containers/%s?force=1" % c["Id"])
+
+
+@needs_docker
+def test_pool_used_and_refilled(d):
+    first = wait_for(lambda: pooled_shims(d.proc.pid))
+    assert len(first) == 1
+    r = d.docker("run", "-d", "busybox", "sleep", "30")
+    assert r.returncode == 0, r.stderr
+    cid = out(r).strip()
+    info = json.loads(out(d.docker("inspect", cid)))[0]
+    # The container's shim is the formerly idle one (its argv still says "pool").
+    with open("/proc/%d/stat" % info["State"]["Pid"]) as f:
+        shim = int(f.read().rsplit(")", 1)[1].split()[1])
+    assert shim == first[0]
+    refilled = wait_for(lambda: [p for p in pooled_shims(d.proc.pid) if p != first[0]])
+    assert len(refilled) == 1
+    # Pooled shims are not containers.
+    ps = [line for line in out(d.docker("ps", "-aq", "--no-trunc")).split() if line]
+    assert ps == [cid]
+
+
+@needs_docker
+def test_pooled_start_isolation(d):
+    wait_for(lambda: pooled_shims(d.proc.pid))
+    script = ("hostname; cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '; "
+              "grep -E '^(CapEff|Seccomp):' /proc/self/status; "
+              "cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes "
+              "2>/dev/null || cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max")
+    r = d.docker("run", "--rm", "--network", "none", "--hostname", "pooled", "--pids-limit", "7",
+                 "-m", "64m", "busybox", "sh", "-c", script)
+    assert r.returncode == 0, r.stderr
+    lines = out(r).split()
+    assert lines[0] == "pooled"
+    assert lines[1] == "lo" and "eth0" not in lines
+    assert lines[2:6] == ["CapEff:", "00000000a80425fb", "Seccomp:", "2"]
+    assert lines[6:] == ["7", str(64 << 20)]
+
+
+def test_stop_leaves_no_pooled_shim(berthd):
+    pool = wait_for(lambda: pooled_shims(berthd.proc.pid))
+    assert pool
+    assert berthd.stop() == 0
+    assert wait_for(lambda: all(not os.path.exists("/proc/%d" % p) for p in pool), 5)
+
+
+@needs_docker
+def test_kill9_pooled_shim_dies_and_is_not_adopted(d):
+    pool = wait_for(lambda: pooled_shims(d.proc.pid))
+    assert pool
+    d.kill9()
+    assert wait_for(lambda: all(not os.path.exists("/proc/%d" % p) for p in pool), 5)
+    d.start()
+    assert out(d.docker("ps", "-aq")).split() == []
+    assert wait_for(lambda: pooled_shims(d.proc.pid)), d.log()
+
+
+def test_pool_disabled(daemon_factory, monkeypatch):
+    monkeypatch.setenv("BERTH_SHIM_POOL", "0")
+    dm = daemon_factory()
+    time.sleep(0.5)
+    assert pooled_shims(dm.proc.pid) == []
