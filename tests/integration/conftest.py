@@ -305,3 +305,21 @@ def busybox_daemon(berthd, busybox_tar):
     assert status == 200, body
     assert b"error" not in body.lower(), body
     return berthd
+
+
+@pytest.fixture
+def registry():
+    """registry(**kw) starts a docker-registry (registrytools.Registry) on a
+    loopback port; every one started is stopped after the test."""
+    import registrytools as rt
+
+    made = []
+
+    def make(**kw):
+        r = rt.Registry(**kw).start()
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        r.close()

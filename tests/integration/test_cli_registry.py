@@ -16,20 +16,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def registry():
-    made = []
-
-    def make(**kw):
-        r = rt.Registry(**kw).start()
-        made.append(r)
-        return r
-
-    yield make
-    for r in made:
-        r.close()
-
-
 def _need_registry_api(d):
     st, _, body = d.request("POST", "/images/create?fromImage=127.0.0.1%3A1%2Fx&tag=y")
     if b"127.0.0.1:1" not in body:

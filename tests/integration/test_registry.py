@@ -19,20 +19,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def registry():
-    made = []
-
-    def make(**kw):
-        r = rt.Registry(**kw).start()
-        made.append(r)
-        return r
-
-    yield make
-    for r in made:
-        r.close()
-
-
 def _need_registry_api(d):
     """Skip while this berthd has no registry client wired in (route stub or
     501); a wired one tries 127.0.0.1:1 and says so in its error."""

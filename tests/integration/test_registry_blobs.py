@@ -21,20 +21,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def registry():
-    made = []
-
-    def make(**kw):
-        r = rt.Registry(**kw).start()
-        made.append(r)
-        return r
-
-    yield make
-    for r in made:
-        r.close()
-
-
 def _sha(data):
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
