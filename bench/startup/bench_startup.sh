@@ -48,7 +48,7 @@ trap cleanup EXIT INT TERM
 cmp_log "building release berth in $BUILD"
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBERTH_SANITIZE=OFF \
     -DCMAKE_C_FLAGS="-Wno-error=maybe-uninitialized" >/dev/null
-cmake --build "$BUILD" -j2 --target berthd berth berth-shim >/dev/null
+cmake --build "$BUILD" -j2 --target berthd berth berth-shim berth-imagejob >/dev/null
 
 IMG="$CMP_TMP/busybox.tar"
 $PY "$ROOT/bench/compare/mkimage.py" "$IMG" "$CMP_TMP/bundle/rootfs"

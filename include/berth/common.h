@@ -125,6 +125,12 @@ int fs_mkdir_p(const char *path, mode_t mode);
 int fs_rm_rf(const char *path);
 /* Write a whole file atomically: path.tmp-XXXX, fsync, rename, fsync(dir). 0 or -errno. */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* rename(tmp, path) for a fresh tmp file, without fsync. When path exists it is
+ * swapped (RENAME_EXCHANGE) and the old one unlinked: ext4 flushes the new
+ * file's data on a plain rename over an existing file (auto_da_alloc,
+ * ~150 us here), not on an exchange. Readers see the old or the new file,
+ * whole. 0 or -errno. */
+int fs_replace(const char *tmp, const char *path);
 /* Read a whole file (NUL-terminated); 0 or -errno. max: refuse larger files (-EFBIG). */
 int fs_read_file(const char *path, size_t max, char **out, size_t *out_len);
 int fs_fsync_dir(const char *dir);

@@ -1,4 +1,4 @@
-/* SHA-256 (and the SHA-1 of the WebSocket handshake) through libcrypto,
+/* SHA-256 (and the SHA-1 of the WebSocket handshake, base64) through libcrypto,
  * loaded with dlopen at the first hash: berthd does not map libcrypto until
  * it needs it. Failing to load it aborts, like running out of memory: it is
  * a hard dependency of the package. */
@@ -22,5 +22,10 @@ void berth_sha256(const void *data, size_t len, unsigned char out[BERTH_SHA256_L
 /* "sha256:<64 hex>" into out (72 bytes incl. NUL). */
 void berth_sha256_digest_str(const void *data, size_t len, char out[72]);
 void berth_sha1(const void *data, size_t len, unsigned char out[BERTH_SHA1_LEN]);
+/* EVP_EncodeBlock / EVP_DecodeBlock of the same libcrypto: the CLI needs
+ * base64 only for registry auth, so it does not link libcrypto (its
+ * relocation cost ~3 ms on every `berth` start). */
+int berth_base64_encode_block(unsigned char *out, const unsigned char *in, int len);
+int berth_base64_decode_block(unsigned char *out, const unsigned char *in, int len);
 
 #endif

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include "berth/sha256.h"
 
 #include "berth/client.h"
 
@@ -111,7 +111,7 @@ char *client_base64(const void *data, size_t len, bool url)
 {
     size_t cap = 4 * ((len + 2) / 3) + 1;
     char *out = xmalloc(cap);
-    int n = EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+    int n = berth_base64_encode_block((unsigned char *)out, data, (int)len);
     out[n] = '\0';
     if (url)
         for (char *p = out; *p; p++)
@@ -150,7 +150,7 @@ unsigned char *client_base64_decode(const char *s, size_t *out_len)
     if (total_pad > 2)
         return NULL;
     unsigned char *out = xmalloc(padded / 4 * 3 + 1);
-    int got = EVP_DecodeBlock(out, (unsigned char *)norm, (int)padded);
+    int got = berth_base64_decode_block(out, (unsigned char *)norm, (int)padded);
     if (got < 0) {
         free(out);
         return NULL;

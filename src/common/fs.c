@@ -2,6 +2,7 @@
 #include "berth/common.h"
 
 #include <dirent.h>
+#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -109,6 +110,14 @@ int fs_fsync_dir(const char *dir)
     int r = fsync(fd) < 0 ? -errno : 0;
     close(fd);
     return r;
+}
+
+int fs_replace(const char *tmp, const char *path)
+{
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0)
+        return unlink(tmp) < 0 ? -errno : 0;
+    /* ENOENT: nothing to replace yet; EINVAL: fs without exchange. */
+    return rename(tmp, path) < 0 ? -errno : 0;
 }
 
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)

@@ -20,6 +20,8 @@ static struct {
     typeof(EVP_DigestFinal_ex) *final;
     typeof(EVP_sha256) *sha256;
     typeof(EVP_sha1) *sha1;
+    typeof(EVP_EncodeBlock) *b64_encode;
+    typeof(EVP_DecodeBlock) *b64_decode;
 } crypto;
 
 static void *sym(void *lib, const char *name)
@@ -48,6 +50,8 @@ static void load(void)
     crypto.final = sym(lib, "EVP_DigestFinal_ex");
     crypto.sha256 = sym(lib, "EVP_sha256");
     crypto.sha1 = sym(lib, "EVP_sha1");
+    crypto.b64_encode = sym(lib, "EVP_EncodeBlock");
+    crypto.b64_decode = sym(lib, "EVP_DecodeBlock");
     crypto.loaded = true;
 }
 
@@ -107,4 +111,16 @@ void berth_sha1(const void *data, size_t len, unsigned char out[BERTH_SHA1_LEN])
     crypto.update(ctx, data, len);
     crypto.final(ctx, out, &n);
     crypto.ctx_free(ctx);
+}
+
+int berth_base64_encode_block(unsigned char *out, const unsigned char *in, int len)
+{
+    load();
+    return crypto.b64_encode(out, in, len);
+}
+
+int berth_base64_decode_block(unsigned char *out, const unsigned char *in, int len)
+{
+    load();
+    return crypto.b64_decode(out, in, len);
 }

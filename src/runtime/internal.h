@@ -155,10 +155,12 @@ rt_shim_t *rt_shim_wrap(uv_loop_t *loop, pid_t pid, int pidfd, int fd, char *sta
 typedef struct rt_pool rt_pool_t;
 rt_pool_t *rt_pool_new(uv_loop_t *loop, const char *shim_path, int size); /* NULL if size <= 0 */
 /* Like rt_shim_spawn (p not NULL), through an idle shim when there is one (then the pool
- * refills on a later loop turn), else a fresh spawn. */
+ * refills a little later, see shim_pool.c), else a fresh spawn. */
 rt_shim_t *rt_pool_spawn(rt_pool_t *p, const rt_spec_t *spec, const rt_shim_callbacks_t *cbs,
                          void *data, berth_err_t *err);
 int rt_pool_idle(const rt_pool_t *p); /* idle shims right now */
+/* A container exited: refill now rather than after the post-take delay. */
+void rt_pool_kick(rt_pool_t *p);
 /* Kill and reap every idle shim; the struct goes once its handles closed. */
 void rt_pool_free(rt_pool_t *p);
 

@@ -350,8 +350,15 @@ static void on_exit_state(rt_shim_t *shim, const rt_state_t *st, void *data)
     c->stopping = false;
     log_debug("container %.12s exited with %d%s", c->id, c->exit_code,
               c->oom_killed ? " (OOM)" : "");
-    berth_err_t cerr = {0};
-    rt_cleanup(&c->spec, &cerr);
+    bool autoremove = c->remove_pending || mgr_json_bool(c->host_config, "AutoRemove");
+    /* remove_now cleans up an autoremoved container after its waiters were
+     * answered; the shim already removed the cgroup when it exited cleanly. */
+    if (!autoremove) {
+        berth_err_t cerr = {0};
+        rt_cleanup(&c->spec, &cerr);
+    }
+    if (c->m->pool)
+        rt_pool_kick(c->m->pool);
     if (c->oom_killed)
         mgr_event(c, "oom", 0, 0);
     mgr_event(c, "die", c->exit_code, 0);
@@ -363,7 +370,6 @@ static void on_exit_state(rt_shim_t *shim, const rt_state_t *st, void *data)
                       c->error ? c->error : "unknown error");
         pending_run(c, &c->start_done, &err);
     }
-    bool autoremove = c->remove_pending || mgr_json_bool(c->host_config, "AutoRemove");
     bool restart = !autoremove && should_restart(c);
     if (restart) {
         int64_t ran_ms = (c->finished_ns - c->started_ns) / 1000000;
@@ -552,18 +558,17 @@ static void remove_now(rt_ctr_t *c)
     c->status = RT_CTR_REMOVING;
     timer_stop_free(&c->restart_timer);
     timer_stop_free(&c->stop_timer);
-    berth_err_t err = {0};
-    rt_cleanup(&c->spec, &err);
     /* The rename makes the removal final (a restarted berthd clears
-     * leftover .trash-* dirs); the rm child is spawned only after the
-     * waiters got their answer, so its fork+exec is not on the path of a
-     * 'run --rm' (docker run --rm waits for "removed"). */
+     * leftover .trash-* dirs); the cgroup/run-dir cleanup and the rm child
+     * come only after the waiters got their answer, so they are not on the
+     * path of a 'run --rm' (docker run --rm waits for "removed"). */
     cleanup_free char *trash = mgr_trash_rename(m, c->dir, c->id);
-    rmdir(c->spec.run_dir);
     pending_run(c, &c->stop_done, NULL);
     mgr_event(c, "destroy", 0, 0);
     mgr_notify_removed(c);
     log_info("container %.12s removed", c->id);
+    berth_err_t err = {0};
+    rt_cleanup(&c->spec, &err);
     if (trash)
         mgr_trash_spawn(m, trash);
     mgr_forget(m, c);

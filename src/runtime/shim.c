@@ -517,8 +517,10 @@ static int write_etc_files(const rt_spec_t *s, berth_err_t *err)
             return berth_err_sys(err, errno, "writing %s", path);
         int rc = fs_write_all(fd, vals[i], strlen(vals[i]));
         close(fd);
-        if (rc < 0 || rename(tmp, path) < 0)
-            return berth_err_sys(err, rc < 0 ? -rc : errno, "writing %s", path);
+        if (rc == 0)
+            rc = fs_replace(tmp, path);
+        if (rc < 0)
+            return berth_err_sys(err, -rc, "writing %s", path);
     }
     return 0;
 }

@@ -46,13 +46,29 @@ static void slot_drop(rt_pool_t *p, pool_slot_t *s)
 
 static void refill_cb(uv_timer_t *t);
 
-static void schedule_refill(rt_pool_t *p)
+/* A refill is a posix_spawn (berthd waits for the exec) plus the new shim's
+ * dynamic linking and its pre-clone into fresh namespaces: ~2-3 ms of CPU
+ * that, run at once, competes with the start that just took the idle shim
+ * (2 cores here). So after a take it waits REFILL_AFTER_TAKE_MS, or less:
+ * rt_pool_kick when a container exits (the --rm path is done by then). */
+#define REFILL_AFTER_TAKE_MS 10
+
+static void schedule_refill(rt_pool_t *p, uint64_t delay_ms)
 {
-    if (p->closing || p->n_idle >= p->size || uv_is_active((uv_handle_t *)&p->refill))
+    if (p->closing || p->n_idle >= p->size)
         return;
     /* After a failure streak, stop hammering: 1 s, 2 s, ... up to 30 s. */
-    uint64_t delay = p->failures ? 1000U * (uint64_t)(p->failures < 30 ? p->failures : 30) : 0;
-    uv_timer_start(&p->refill, refill_cb, delay, 0);
+    if (p->failures)
+        delay_ms = 1000U * (uint64_t)(p->failures < 30 ? p->failures : 30);
+    if (uv_is_active((uv_handle_t *)&p->refill) && uv_timer_get_due_in(&p->refill) <= delay_ms)
+        return;
+    uv_timer_start(&p->refill, refill_cb, delay_ms, 0);
+}
+
+void rt_pool_kick(rt_pool_t *p)
+{
+    if (p)
+        schedule_refill(p, 0);
 }
 
 static void idle_died_cb(uv_poll_t *h, int status, int events)
@@ -69,7 +85,7 @@ static void idle_died_cb(uv_poll_t *h, int status, int events)
     close(s->pidfd);
     close(s->fd);
     p->failures++;
-    schedule_refill(p);
+    schedule_refill(p, 0);
 }
 
 static void refill_cb(uv_timer_t *t)
@@ -82,7 +98,7 @@ static void refill_cb(uv_timer_t *t)
             log_warn("warm pool: %s", err.msg);
             free(s);
             p->failures++;
-            schedule_refill(p);
+            schedule_refill(p, 0);
             return;
         }
         s->pool = p;
@@ -105,7 +121,7 @@ rt_pool_t *rt_pool_new(uv_loop_t *loop, const char *shim_path, int size)
     p->size = size;
     uv_timer_init(loop, &p->refill);
     p->refill.data = p;
-    schedule_refill(p);
+    schedule_refill(p, 0);
     return p;
 }
 
@@ -130,7 +146,7 @@ rt_shim_t *rt_pool_spawn(rt_pool_t *p, const rt_spec_t *spec, const rt_shim_call
     /* Stop watching before the fds change hands: libuv allows one watcher
      * per fd, and uv_close drops the epoll registration right away. */
     slot_drop(p, s);
-    schedule_refill(p);
+    schedule_refill(p, REFILL_AFTER_TAKE_MS);
     /* The idle shim is blocked in recv on its end; 4 + len bytes fit in any
      * socket buffer, so this does not block. */
     struct iovec iov[2] = {{&len, sizeof(len)}, {spec_path, len}};

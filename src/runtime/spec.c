@@ -591,15 +591,15 @@ int rt_write_replace(const char *path, const char *data, size_t len)
     int rc = fs_write_all(fd, data, len);
     if (close(fd) < 0 && rc == 0)
         rc = -errno;
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -errno;
+    if (rc == 0)
+        rc = fs_replace(tmp, path);
     if (rc < 0)
         unlink(tmp);
     return rc;
 }
 
-/* The state file lives on tmpfs (exec root): rename gives atomicity, and an
- * fsync would only cost time. */
+/* The state file lives in the exec root: the rename gives atomicity; an fsync
+ * would only cost time (a state left by a crash is re-read and checked). */
 int rt_state_write_path(const char *path, const rt_state_t *st)
 {
     cleanup_free char *json = rt_state_to_json(st);
