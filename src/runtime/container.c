@@ -189,9 +189,10 @@ void rt_child_main(rt_child_cfg_t *cfg)
     berth_err_t err = {0};
     int pty[2] = {-1, -1}; /* a tty's master (to the shim) and slave */
 
-    /* Wait for the shim: it puts us in the cgroup (v1) before anything runs. */
+    /* Wait for the shim: it puts us in the cgroup (v1) before anything runs,
+     * unless we are in it already (then the go comes before the exec). */
     char go;
-    if (read(cfg->sync_fd, &go, 1) != 1)
+    if (!cfg->setup_before_go && read(cfg->sync_fd, &go, 1) != 1)
         _exit(RT_EXIT_SETUP_FAILED);
 
     sigset_t none;
@@ -294,6 +295,10 @@ void rt_child_main(rt_child_cfg_t *cfg)
     int code = find_executable(p->args[0], env_get(env, "PATH"), &exe, &err);
     if (code)
         rt_child_fail(cfg->sync_fd, code, &err);
+
+    /* The shim has written the limits and is ready to report the start. */
+    if (cfg->setup_before_go && read(cfg->sync_fd, &go, 1) != 1)
+        _exit(RT_EXIT_SETUP_FAILED);
 
     if (s->init && !cfg->is_exec) {
         pid_t child = fork();

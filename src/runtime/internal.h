@@ -67,6 +67,16 @@ int rt_seccomp_load(void *prog, size_t len);
 /* Create the container cgroup(s), write the limits. 0 or -1 with err. */
 int rt_cgroup_create(const char *parent, const char *id, const rt_resources_t *res,
                      berth_err_t *err);
+/* v1 warm pool: an idle pooled shim puts its pre-cloned init in
+ * "<default parent>/.pool-<shim pid>" while idle, so the slow first
+ * migration (an RCU grace period, ~1.5 ms here) is off the start path; the
+ * start renames it to the container's id in every controller and writes the
+ * limits. 0, or -1 with err and the name left as it was. */
+#define RT_POOL_CGROUP_PREFIX ".pool-"
+int rt_cgroup_adopt(const char *from, const char *id, const rt_resources_t *res,
+                    berth_err_t *err);
+/* rmdir the pool cgroups of pool shims that no longer exist. */
+void rt_cgroup_sweep_pool(void);
 /* Move pid into every controller's cgroup (v1) / the cgroup (v2). */
 int rt_cgroup_enter(const char *parent, const char *id, pid_t pid, berth_err_t *err);
 /* v2 only: O_DIRECTORY fd of the cgroup for CLONE_INTO_CGROUP; -errno on v1. */
@@ -109,6 +119,10 @@ typedef struct rt_child_cfg {
     int stdio[3];           /* fds to become 0,1,2 (-1 with a tty: the child makes it) */
     bool is_exec;           /* joining an existing container: no mounts */
     bool v1_unshare_cgroup; /* unshare(CLONE_NEWCGROUP) once in the cgroup (v1) */
+    /* Already in its final cgroup (a pooled init whose pool cgroup becomes
+     * the container's): set up the rootfs while the shim finishes its own
+     * work, and wait for the shim's go only before the exec. */
+    bool setup_before_go;
 } rt_child_cfg_t;
 
 /* Runs in the cloned child; never returns. Reports "<exit code>\n<text>" on

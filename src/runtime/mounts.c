@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 
 #include "runtime/internal.h"
@@ -199,14 +200,33 @@ static int setup_dev(const rt_spec_t *s, int rootfd, int pty[2], berth_err_t *er
     if (mount_at(rootfd, "/dev", MK_DIR, "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
                  "mode=755,size=65536k", err) < 0)
         return -1;
-    static const char *const devs[] = {"null", "zero", "full", "random", "urandom", "tty"};
+    /* /dev is our fresh tmpfs: plain *at calls through its fd are safe. */
+    cleanup_close int devfd = rt_openat_in_root(rootfd, "/dev", O_RDONLY | O_DIRECTORY, 0);
+    if (devfd < 0)
+        return berth_err_sys(err, -devfd, "opening /dev");
+    static const struct {
+        const char *name;
+        unsigned major, minor;
+    } devs[] = {{"null", 1, 3},    {"zero", 1, 5},    {"full", 1, 7},
+                {"random", 1, 8},  {"urandom", 1, 9}, {"tty", 5, 0}};
     for (size_t i = 0; i < ARRAY_SIZE(devs); i++) {
-        char host[32], dest[32];
-        snprintf(host, sizeof(host), "/dev/%s", devs[i]);
-        snprintf(dest, sizeof(dest), "/dev/%s", devs[i]);
-        if (mount_at(rootfd, dest, MK_FILE, host, NULL, MS_BIND, NULL, err) < 0)
+        /* mknod as runc does for root containers (a bind mount each costs a
+         * mount and its path walk); bind the host's node where we may not. */
+        if (mknodat(devfd, devs[i].name, S_IFCHR | 0666, makedev(devs[i].major, devs[i].minor)) ==
+                0 &&
+            fchmodat(devfd, devs[i].name, 0666, 0) == 0)
+            continue;
+        if (errno != EPERM)
+            return berth_err_sys(err, errno, "creating /dev/%s", devs[i].name);
+        char path[32];
+        snprintf(path, sizeof(path), "/dev/%s", devs[i].name);
+        if (mount_at(rootfd, path, MK_FILE, path, NULL, MS_BIND, NULL, err) < 0)
             return -1;
     }
+    static const char *const dirs[] = {"pts", "shm", "mqueue"};
+    for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
+        if (mkdirat(devfd, dirs[i], 0755) < 0)
+            return berth_err_sys(err, errno, "creating /dev/%s", dirs[i]);
     if (mount_at(rootfd, "/dev/pts", MK_DIR, "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
                  "newinstance,ptmxmode=0666,mode=0620,gid=5", err) < 0)
         return -1;
@@ -228,10 +248,6 @@ static int setup_dev(const rt_spec_t *s, int rootfd, int pty[2], berth_err_t *er
         if (mount_at(rootfd, "/dev/console", MK_FILE, src, NULL, MS_BIND, NULL, err) < 0)
             return -1;
     }
-    /* /dev is our fresh tmpfs: plain symlinkat through its fd is safe. */
-    cleanup_close int devfd = rt_openat_in_root(rootfd, "/dev", O_RDONLY | O_DIRECTORY, 0);
-    if (devfd < 0)
-        return berth_err_sys(err, -devfd, "opening /dev");
     static const char *const links[][2] = {
         {"pts/ptmx", "ptmx"},          {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
         {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"}};

@@ -59,6 +59,8 @@ typedef struct shim {
      * on pre_sync (pre_child_main); -1 when none. */
     pid_t pre_pid;
     int pre_pidfd, pre_sync;
+    char pre_cgroup[32]; /* v1: its pool cgroup name (rt_cgroup_adopt), or "" */
+    bool pre_launched;   /* it has its spec and stdio (pre_launch) */
 } shim_t;
 
 static int64_t mono_ms(void)
@@ -618,15 +620,19 @@ static int open_listener(shim_t *sh, berth_err_t *err)
 }
 
 /* ---- warm pool: the container init cloned ahead of its spec --------------- */
-/* Shim -> pre-cloned child: "C" + one '0'/'1' per stdio fd present + the
- * runtime.json path, the present stdio fds attached (SCM_RIGHTS). */
+/* Shim -> pre-cloned child: "C", 'E' (set up before the go: it is in its
+ * final cgroup) or '-', one '0'/'1' per stdio fd present, the runtime.json
+ * path; the present stdio fds attached (SCM_RIGHTS). */
 #define PRE_CFG_TAG 'C'
+#define PRE_CFG_HDR 5
 
-static int pre_send_cfg(int sock, const char *spec_path, const int stdio[3], berth_err_t *err)
+static int pre_send_cfg(int sock, const char *spec_path, bool early, const int stdio[3],
+                        berth_err_t *err)
 {
     char msg[8 + PATH_MAX];
-    int n = snprintf(msg, sizeof(msg), "%c%c%c%c%s", PRE_CFG_TAG, stdio[0] >= 0 ? '1' : '0',
-                     stdio[1] >= 0 ? '1' : '0', stdio[2] >= 0 ? '1' : '0', spec_path);
+    int n = snprintf(msg, sizeof(msg), "%c%c%c%c%c%s", PRE_CFG_TAG, early ? 'E' : '-',
+                     stdio[0] >= 0 ? '1' : '0', stdio[1] >= 0 ? '1' : '0',
+                     stdio[2] >= 0 ? '1' : '0', spec_path);
     if (n >= (int)sizeof(msg))
         return berth_err_set(err, BERTH_E_INTERNAL, "spec path too long");
     union {
@@ -678,7 +684,7 @@ __attribute__((noreturn)) static void pre_child_main(int sync)
     do
         n = recvmsg(sync, &mh, MSG_CMSG_CLOEXEC);
     while (n < 0 && errno == EINTR);
-    if (n < 5 || msg[0] != PRE_CFG_TAG)
+    if (n <= PRE_CFG_HDR || msg[0] != PRE_CFG_TAG)
         _exit(0);
     msg[n] = '\0';
     int got[3] = {-1, -1, -1}, ngot = 0;
@@ -690,11 +696,11 @@ __attribute__((noreturn)) static void pre_child_main(int sync)
             memcpy(got, CMSG_DATA(c), (size_t)ngot * sizeof(int));
         }
     for (int i = 0, k = 0; i < 3; i++)
-        if (msg[1 + i] == '1' && k < ngot)
+        if (msg[2 + i] == '1' && k < ngot)
             fds[i] = got[k++];
     berth_err_t err = {0};
     static rt_spec_t spec; /* lives until exec */
-    if (rt_spec_load(msg + 4, &spec, &err) < 0)
+    if (rt_spec_load(msg + PRE_CFG_HDR, &spec, &err) < 0)
         rt_child_fail(sync, RT_EXIT_SETUP_FAILED, &err);
     unsigned last_cap = rt_cap_last();
     uint64_t caps;
@@ -718,6 +724,7 @@ __attribute__((noreturn)) static void pre_child_main(int sync)
         .is_exec = false,
         /* it was cloned in berthd's cgroup ns: unshare once moved, as on v1 */
         .v1_unshare_cgroup = true,
+        .setup_before_go = msg[1] == 'E',
     };
     rt_child_main(&cfg);
 }
@@ -736,6 +743,65 @@ static void pre_discard(shim_t *sh)
     close(sh->pre_pidfd);
     sh->pre_pid = -1;
     sh->pre_pidfd = sh->pre_sync = -1;
+    if (sh->pre_cgroup[0])
+        rt_cgroup_destroy(NULL, sh->pre_cgroup);
+    sh->pre_cgroup[0] = '\0';
+}
+
+/* overlay refuses a workdir left by an unclean volatile mount */
+static void clear_volatile_workdir(const rt_spec_t *s)
+{
+    if (s->n_lowerdirs && s->volatile_overlay) {
+        cleanup_free char *inc = xasprintf("%s/work/incompat", s->workdir);
+        fs_rm_rf(inc);
+    }
+}
+
+/* Forget the stdio made for a child that will not run. */
+static void stdio_reset(shim_t *sh)
+{
+    out_close(sh, 1);
+    out_close(sh, 2);
+    if (sh->stdin_fd >= 0 && sh->stdin_fd != sh->pty_master)
+        close(sh->stdin_fd);
+    sh->stdin_fd = -1;
+}
+
+static void close_child_stdio(int child_stdio[3])
+{
+    for (int i = 0; i < 3; i++)
+        if (child_stdio[i] >= 0 && (i == 0 || child_stdio[i] != child_stdio[i - 1]))
+            close(child_stdio[i]);
+}
+
+/* The pooled init already sits in a pool cgroup that can become the
+ * container's (v1, default parent): it gets its spec and stdio at once and
+ * sets up the rootfs while the shim writes its state and opens the log and
+ * the listener (2 cores: in parallel). start_container adopts the cgroup
+ * and sends the go. Any failure here: discarded, the usual path runs. */
+static void pre_launch(shim_t *sh)
+{
+    const rt_spec_t *s = &sh->spec;
+    if (sh->pre_pid <= 0 || !sh->pre_cgroup[0] || s->net_mode != RT_NET_NONE ||
+        (s->cgroup_parent && *s->cgroup_parent) || !sh->spec_path)
+        return;
+    berth_err_t err = {0};
+    int child_stdio[3] = {-1, -1, -1};
+    int rc = write_etc_files(s, &err);
+    if (rc == 0) {
+        clear_volatile_workdir(s);
+        rc = make_stdio(sh, child_stdio, &err);
+    }
+    if (rc == 0)
+        rc = pre_send_cfg(sh->pre_sync, sh->spec_path, true, child_stdio, &err);
+    close_child_stdio(child_stdio);
+    if (rc < 0) {
+        log_warn("pooled container init not used: %s", err.msg);
+        pre_discard(sh);
+        stdio_reset(sh);
+        return;
+    }
+    sh->pre_launched = true;
 }
 
 /* Everything from the shim's start to the container's exec (or failure).
@@ -745,6 +811,24 @@ static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *c
 {
     const rt_spec_t *s = &sh->spec;
     *code = RT_EXIT_SETUP_FAILED;
+    if (sh->pre_launched) {
+        /* Its pool cgroup becomes the container's; on failure (a stale
+         * cgroup of this id, bad limits) the usual path runs instead. */
+        sh->pre_launched = false;
+        berth_err_t aerr = {0};
+        if (rt_cgroup_adopt(sh->pre_cgroup, s->id, &s->resources, &aerr) == 0) {
+            sh->pre_cgroup[0] = '\0';
+            sh->pid = sh->pre_pid;
+            sh->pidfd = sh->pre_pidfd;
+            int sync = sh->pre_sync;
+            sh->pre_pid = -1;
+            sh->pre_pidfd = sh->pre_sync = -1;
+            return release_child(sh, sync, false, code, err);
+        }
+        log_warn("pooled container init not used: %s", aerr.msg);
+        pre_discard(sh);
+        stdio_reset(sh);
+    }
     unsigned last_cap = rt_cap_last();
     uint64_t caps;
     bool privileged = s->privileged;
@@ -760,17 +844,17 @@ static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *c
     int cg_fd = -1;
     /* The pooled init has its own pid/mount/uts/ipc/net namespaces: it fits
      * a run with its own netns; anything else gets a fresh clone. */
-    bool use_pre = sh->pre_pid > 0 && !sh->is_exec && s->net_mode == RT_NET_NONE && sh->spec_path;
+    /* A pooled init not launched early has no pool cgroup (v2), or one
+     * that cannot become the container's (custom parent): then it is only
+     * of use without its pool cgroup. */
+    bool use_pre = sh->pre_pid > 0 && !sh->pre_cgroup[0] && !sh->is_exec &&
+                   s->net_mode == RT_NET_NONE && sh->spec_path;
     if (!use_pre)
         pre_discard(sh);
     if (!sh->is_exec) {
         if (write_etc_files(s, err) < 0)
             return -1;
-        if (s->n_lowerdirs && s->volatile_overlay) {
-            /* overlay refuses a workdir left by an unclean volatile mount */
-            cleanup_free char *inc = xasprintf("%s/work/incompat", s->workdir);
-            fs_rm_rf(inc);
-        }
+        clear_volatile_workdir(s);
         if (rt_cgroup_create(s->cgroup_parent, s->id, &s->resources, err) < 0)
             return -1;
         if (cgv == 2 && !use_pre)
@@ -781,10 +865,8 @@ static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *c
         return -1;
     if (use_pre) {
         free(bpf); /* the init reads it from the cache itself */
-        int rc = pre_send_cfg(sh->pre_sync, sh->spec_path, child_stdio, err);
-        for (int i = 0; i < 3; i++)
-            if (child_stdio[i] >= 0 && (i == 0 || child_stdio[i] != child_stdio[i - 1]))
-                close(child_stdio[i]);
+        int rc = pre_send_cfg(sh->pre_sync, sh->spec_path, false, child_stdio, err);
+        close_child_stdio(child_stdio);
         if (rc < 0) {
             pre_discard(sh);
             return -1;
@@ -1012,6 +1094,7 @@ static int run_started(shim_t *sh, int rc, int code, berth_err_t *err)
 typedef struct pre_child {
     pid_t pid;
     int pidfd, sync;
+    char cgroup[32];
 } pre_child_t;
 
 static int shim_run(const char *spec_path, int primary_fd, pre_child_t *pre)
@@ -1023,6 +1106,7 @@ static int shim_run(const char *spec_path, int primary_fd, pre_child_t *pre)
         sh.pre_pid = pre->pid;
         sh.pre_pidfd = pre->pidfd;
         sh.pre_sync = pre->sync;
+        memcpy(sh.pre_cgroup, pre->cgroup, sizeof(sh.pre_cgroup));
     }
     berth_err_t err = {0};
     setsid();
@@ -1041,6 +1125,7 @@ static int shim_run(const char *spec_path, int primary_fd, pre_child_t *pre)
     sh.process = &sh.spec.process;
     if (primary_fd >= 0)
         client_add(&sh, primary_fd, true);
+    pre_launch(&sh);
     fs_mkdir_p(sh.spec.run_dir, 0700);
     sh.state_path = xasprintf("%s/%s", sh.spec.run_dir, RT_STATE_FILE);
     rt_state_write_path(sh.state_path, &sh.st);
@@ -1075,6 +1160,7 @@ int rt_shim_main_run(const char *spec_path, int primary_fd)
 static void pre_clone(pre_child_t *pre)
 {
     pre->pid = pre->pidfd = pre->sync = -1;
+    pre->cgroup[0] = '\0';
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
         return;
@@ -1096,6 +1182,21 @@ static void pre_clone(pre_child_t *pre)
     pre->pid = pid;
     pre->pidfd = pidfd;
     pre->sync = sp[0];
+    /* v1: move it into a cgroup of its own now, while idle (see
+     * rt_cgroup_adopt); v2 starts take the usual path. */
+    if (rt_cgroup_version() != 1)
+        return;
+    char name[sizeof(pre->cgroup)];
+    snprintf(name, sizeof(name), RT_POOL_CGROUP_PREFIX "%d", (int)getpid());
+    rt_resources_t none = {0};
+    berth_err_t err = {0};
+    if (rt_cgroup_create(NULL, name, &none, &err) < 0 ||
+        rt_cgroup_enter(NULL, name, pid, &err) < 0) {
+        log_warn("pool cgroup: %s", err.msg);
+        rt_cgroup_destroy(NULL, name);
+        return;
+    }
+    memcpy(pre->cgroup, name, sizeof(name));
 }
 
 int rt_shim_main_exec(const char *exec_path, int primary_fd)
@@ -1197,6 +1298,8 @@ idle_exit:
         rt_pidfd_send_signal(pre.pidfd, SIGKILL);
         int status;
         waitpid(pre.pid, &status, 0);
+        if (pre.cgroup[0])
+            rt_cgroup_destroy(NULL, pre.cgroup);
     }
     return ret;
 }

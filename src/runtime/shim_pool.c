@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -46,6 +47,16 @@ static void slot_drop(rt_pool_t *p, pool_slot_t *s)
 
 static void refill_cb(uv_timer_t *t);
 
+/* A pooled shim killed while idle cannot remove its pool cgroup (v1). */
+static void slot_cgroup_destroy(pid_t pid)
+{
+    if (rt_cgroup_version() != 1)
+        return;
+    char name[32];
+    snprintf(name, sizeof(name), RT_POOL_CGROUP_PREFIX "%d", (int)pid);
+    rt_cgroup_destroy(NULL, name);
+}
+
 /* A refill is a posix_spawn (berthd waits for the exec) plus the new shim's
  * dynamic linking and its pre-clone into fresh namespaces: ~2-3 ms of CPU
  * that, run at once, competes with the start that just took the idle shim
@@ -81,6 +92,7 @@ static void idle_died_cb(uv_poll_t *h, int status, int events)
     while (waitid(P_PIDFD, (id_t)s->pidfd, &info, WEXITED | WNOHANG) < 0 && errno == EINTR)
         ;
     log_warn("idle pooled berth-shim %d exited", (int)s->pid);
+    slot_cgroup_destroy(s->pid);
     slot_drop(p, s);
     close(s->pidfd);
     close(s->fd);
@@ -119,6 +131,7 @@ rt_pool_t *rt_pool_new(uv_loop_t *loop, const char *shim_path, int size)
     p->loop = loop;
     p->shim_path = xstrdup(shim_path);
     p->size = size;
+    rt_cgroup_sweep_pool(); /* left by a berthd killed with its pool */
     uv_timer_init(loop, &p->refill);
     p->refill.data = p;
     schedule_refill(p, 0);
@@ -186,6 +199,7 @@ void rt_pool_free(rt_pool_t *p)
         siginfo_t info;
         while (waitid(P_PIDFD, (id_t)s->pidfd, &info, WEXITED) < 0 && errno == EINTR)
             ;
+        slot_cgroup_destroy(s->pid);
         slot_drop(p, s);
         close(s->pidfd);
     }

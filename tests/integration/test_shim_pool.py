@@ -110,3 +110,70 @@ def test_pool_disabled(daemon_factory, monkeypatch):
     dm = daemon_factory()
     time.sleep(0.5)
     assert pooled_shims(dm.proc.pid) == []
+
+
+CG = "/sys/fs/cgroup"
+V1 = not os.path.exists(CG + "/cgroup.controllers")
+
+
+def dead(pid):
+    """Gone, or a zombie nobody reaped yet."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
+def pool_cgroups(pids):
+    """v1 memory-controller pool cgroup dirs of the given pool shim pids that exist."""
+    return [p for p in pids if os.path.isdir("%s/memory/berth/.pool-%d" % (CG, p))]
+
+
+@needs_docker
+@pytest.mark.skipif(not V1, reason="pool cgroups are a cgroup v1 feature")
+def test_pooled_cgroup_becomes_the_containers(d):
+    idle = wait_for(lambda: pool_cgroups(pooled_shims(d.proc.pid)))
+    assert idle, "an idle pooled shim keeps its init in berth/.pool-<pid>"
+    r = d.docker("run", "-d", "--network", "none", "-m", "32m", "busybox", "sleep", "30")
+    assert r.returncode == 0, r.stderr
+    cid = out(r).strip()
+    pid = json.loads(out(d.docker("inspect", cid)))[0]["State"]["Pid"]
+    with open("/proc/%d/cgroup" % pid) as f:
+        groups = dict(line.strip().split(":", 2)[1:] for line in f)
+    for ctrl in ("memory", "pids", "freezer", "cpuset"):
+        assert groups[ctrl] == "/berth/" + cid, groups
+    with open("%s/memory/berth/%s/memory.limit_in_bytes" % (CG, cid)) as f:
+        assert int(f.read()) == 32 << 20
+    # The taken shim's pool cgroup was renamed, not left behind.
+    assert not os.path.exists("%s/memory/berth/.pool-%d" % (CG, idle[0]))
+    assert d.docker("rm", "-f", cid).returncode == 0
+    assert wait_for(lambda: not os.path.exists("%s/memory/berth/%s" % (CG, cid)))
+
+
+@needs_docker
+@pytest.mark.skipif(not V1, reason="pool cgroups are a cgroup v1 feature")
+def test_pool_cgroups_removed_on_stop_and_after_kill9(d):
+    pool = wait_for(lambda: pool_cgroups(pooled_shims(d.proc.pid)))
+    assert pool
+    d.kill9()  # the idle shims die with berthd and cannot clean up
+    assert wait_for(lambda: all(dead(p) for p in pool), 5)
+    d.start()  # sweeps the dead shims' pool cgroups
+    assert wait_for(lambda: pool_cgroups(pool) == [], 5), pool_cgroups(pool)
+    fresh = wait_for(lambda: pool_cgroups(pooled_shims(d.proc.pid)))
+    assert fresh
+    assert d.stop() == 0
+    assert wait_for(lambda: pool_cgroups(fresh) == [], 5)
+
+
+@needs_docker
+def test_dev_nodes_pooled_and_fresh(d):
+    wait_for(lambda: pooled_shims(d.proc.pid))
+    want = ["crw-rw-rw- 1,3", "crw-rw-rw- 1,5", "crw-rw-rw- 1,7", "crw-rw-rw- 1,8",
+            "crw-rw-rw- 1,9", "crw-rw-rw- 5,0"]
+    script = ("for n in null zero full random urandom tty; do "
+              "stat -c '%A %t,%T' /dev/$n; done; echo ok > /dev/null && echo written")
+    for net in ("none", "bridge"):  # a pooled init, a fresh clone
+        r = d.docker("run", "--rm", "--network", net, "-u", "1000", "busybox", "sh", "-c", script)
+        assert r.returncode == 0, r.stderr
+        assert out(r).split("\n")[:7] == want + ["written"], (net, out(r))

@@ -1,4 +1,5 @@
 /* Unit tests for src/common: buffers, time parsing/formatting, bool parsing, fs helpers. */
+#include <stdio.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -70,6 +71,37 @@ static void test_fs_atomic(void **state)
     assert_false(fs_exists(dir));
 }
 
+static void write_tmp(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* fs_replace: creates the target, replaces it whole, leaves no temp file. */
+static void test_fs_replace(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/berth-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    cleanup_free char *file = xasprintf("%s/state.json", dir);
+    cleanup_free char *tmp = xasprintf("%s/state.json.tmp", dir);
+    write_tmp(tmp, "first");
+    assert_int_equal(fs_replace(tmp, file), 0); /* no target yet: plain rename */
+    assert_false(fs_exists(tmp));
+    write_tmp(tmp, "second, longer");
+    assert_int_equal(fs_replace(tmp, file), 0); /* swapped, the old one unlinked */
+    assert_false(fs_exists(tmp));
+    char *got = NULL;
+    size_t len = 0;
+    assert_int_equal(fs_read_file(file, 0, &got, &len), 0);
+    assert_string_equal(got, "second, longer");
+    free(got);
+    assert_int_equal(fs_replace(tmp, file), -ENOENT); /* no source */
+    assert_int_equal(fs_rm_rf(dir), 0);
+}
+
 static void test_human(void **state)
 {
     (void)state;
@@ -99,6 +131,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf),   cmocka_unit_test(test_time_roundtrip),
         cmocka_unit_test(test_bool),  cmocka_unit_test(test_fs_atomic),
+        cmocka_unit_test(test_fs_replace),
         cmocka_unit_test(test_human), cmocka_unit_test(test_err),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
