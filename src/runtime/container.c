@@ -32,7 +32,7 @@ static void fail(rt_child_cfg_t *cfg, berth_err_t *err)
     rt_child_fail(cfg->sync_fd, RT_EXIT_SETUP_FAILED, err);
 }
 
-static int lo_up(berth_err_t *err)
+int rt_lo_up(berth_err_t *err)
 {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -208,7 +208,7 @@ void rt_child_main(rt_child_cfg_t *cfg)
         fail(cfg, &err);
     }
     if (!cfg->is_exec) {
-        if (s->net_mode == RT_NET_NONE && lo_up(&err) < 0)
+        if (s->net_mode == RT_NET_NONE && !cfg->lo_ready && rt_lo_up(&err) < 0)
             fail(cfg, &err);
         if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0) {
             berth_err_sys(&err, errno, "sethostname");

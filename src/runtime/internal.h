@@ -123,7 +123,11 @@ typedef struct rt_child_cfg {
      * the container's): set up the rootfs while the shim finishes its own
      * work, and wait for the shim's go only before the exec. */
     bool setup_before_go;
+    bool lo_ready; /* its own netns' lo is up already (a pooled init) */
 } rt_child_cfg_t;
+
+/* Bring up lo in the current network namespace. 0 or -1 with err. */
+int rt_lo_up(berth_err_t *err);
 
 /* Runs in the cloned child; never returns. Reports "<exit code>\n<text>" on
  * sync_fd when it fails. */
@@ -177,6 +181,11 @@ int rt_pool_idle(const rt_pool_t *p); /* idle shims right now */
 void rt_pool_kick(rt_pool_t *p);
 /* Kill and reap every idle shim; the struct goes once its handles closed. */
 void rt_pool_free(rt_pool_t *p);
+
+/* Fault in the stack, heap and code pages the start path will touch (a
+ * first touch costs ~2-10 us per page in a VM, ~1 ms per start otherwise):
+ * for idle pooled shims and their pre-cloned inits (prefault.c). */
+void rt_prefault(void);
 
 /* ---- raw syscalls ----------------------------------------------------------- */
 pid_t rt_clone3(uint64_t flags, int *pidfd, int cgroup_fd);

@@ -610,6 +610,10 @@ int rt_seccomp_compile(const char *profile_json, uint64_t caps, const char *path
     }
     /* We install the program ourselves; don't let libseccomp imply NNP. */
     seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+    /* A binary tree over syscall numbers instead of a linear chain: the
+     * kernel emulates the filter for every syscall number when it is loaded
+     * (its allow-bitmap cache), and each syscall runs fewer instructions. */
+    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
     cleanup_free char *tmp = xasprintf("%s.%d.tmp", path, (int)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {

@@ -542,10 +542,12 @@ static int prepare_seccomp(const rt_spec_t *s, uint64_t caps, void **bpf, size_t
     }
     cleanup_free char *dir =
         s->bpf_cache_dir ? xstrdup(s->bpf_cache_dir) : xasprintf("%s/../seccomp", s->run_dir);
-    fs_mkdir_p(dir, 0700);
     cleanup_free char *path = rt_seccomp_cache_path(dir, profile, caps);
-    if (access(path, R_OK) < 0 && rt_seccomp_compile(profile, caps, path, err) < 0)
-        return berth_err_prefix(err, "seccomp");
+    if (access(path, R_OK) < 0) {
+        fs_mkdir_p(dir, 0700);
+        if (rt_seccomp_compile(profile, caps, path, err) < 0)
+            return berth_err_prefix(err, "seccomp");
+    }
     return rt_seccomp_read(path, bpf, len, err);
 }
 
@@ -671,6 +673,10 @@ static int prepare_seccomp(const rt_spec_t *s, uint64_t caps, void **bpf, size_t
  * freshly cloned one. EOF (the pooled shim died or gave up) -> exit. */
 __attribute__((noreturn)) static void pre_child_main(int sync)
 {
+    rt_prefault();
+    /* Its netns is its own from the clone: lo can come up while idle. */
+    berth_err_t lo_err = {0};
+    bool lo_ready = rt_lo_up(&lo_err) == 0;
     char msg[8 + PATH_MAX];
     int fds[3] = {-1, -1, -1};
     union {
@@ -725,6 +731,7 @@ __attribute__((noreturn)) static void pre_child_main(int sync)
         /* it was cloned in berthd's cgroup ns: unshare once moved, as on v1 */
         .v1_unshare_cgroup = true,
         .setup_before_go = msg[1] == 'E',
+        .lo_ready = lo_ready,
     };
     rt_child_main(&cfg);
 }
@@ -1273,6 +1280,7 @@ int rt_shim_main_pool(int primary_fd)
     block_signals(&set);
     pre_child_t pre;
     pre_clone(&pre);
+    rt_prefault();
     int ret = 0;
     uint32_t len = 0;
     ssize_t n;

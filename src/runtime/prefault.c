@@ -1,0 +1,56 @@
+/* runtime: fault in ahead of need what an idle pooled shim (and its
+ * pre-cloned init) will touch on the start path. */
+#include <link.h>
+#include <malloc.h>
+#include <sys/mman.h>
+
+#include "runtime/internal.h"
+
+/* The stack the start path uses (noinline: a frame of its own). */
+__attribute__((noinline)) static void prefault_stack(void)
+{
+    volatile char area[256 << 10];
+    for (size_t i = 0; i < sizeof(area); i += 4096)
+        area[i] = 0;
+}
+
+/* Heap pages kept by malloc after the free below (no trim, no mmap). */
+static void prefault_heap(void)
+{
+    mallopt(M_TRIM_THRESHOLD, 8 << 20);
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+    size_t len = 2 << 20;
+    char *p = malloc(len);
+    if (!p)
+        return;
+    for (size_t i = 0; i < len; i += 4096)
+        p[i] = 1;
+    free(p);
+}
+
+/* Page-table entries for every loaded object's segments (the binary,
+ * libc, libcjson, libseccomp): a fork does not copy them for file
+ * mappings, so each process would fault each code page in on first use. */
+static int populate_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    (void)data;
+    long page = sysconf(_SC_PAGESIZE);
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_R))
+            continue;
+        uintptr_t start = (info->dlpi_addr + ph->p_vaddr) & ~(uintptr_t)(page - 1);
+        uintptr_t end = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+        /* best effort: EINVAL before Linux 5.14 */
+        madvise((void *)start, end - start, MADV_POPULATE_READ);
+    }
+    return 0;
+}
+
+void rt_prefault(void)
+{
+    prefault_stack();
+    prefault_heap();
+    dl_iterate_phdr(populate_object, NULL);
+}
