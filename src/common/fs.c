@@ -10,16 +10,24 @@
 
 int fs_mkdir_p(const char *path, mode_t mode)
 {
-    cleanup_free char *p = xstrdup(path);
-    size_t len = strlen(p);
-    for (size_t i = 1; i <= len; i++) {
-        if (p[i] != '/' && p[i] != '\0')
-            continue;
-        char saved = p[i];
-        p[i] = '\0';
-        if (mkdir(p, mode) < 0 && errno != EEXIST)
-            return -errno;
-        p[i] = saved;
+    /* Usually only the last component is missing: one syscall, no walk
+     * (each mkdir of an existing prefix costs a path lookup). */
+    if (mkdir(path, mode) == 0)
+        return 0;
+    if (errno != ENOENT && errno != EEXIST)
+        return -errno;
+    if (errno == ENOENT) {
+        cleanup_free char *p = xstrdup(path);
+        size_t len = strlen(p);
+        for (size_t i = 1; i <= len; i++) {
+            if (p[i] != '/' && p[i] != '\0')
+                continue;
+            char saved = p[i];
+            p[i] = '\0';
+            if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return -errno;
+            p[i] = saved;
+        }
     }
     struct stat st;
     if (stat(path, &st) < 0)

@@ -362,7 +362,11 @@ static const char *kill_dir_ctrl(void)
 static int rmdir_when_empty(const char *dir)
 {
     unsigned waited_us = 0, step_us = 1000;
-    while (rmdir(dir) < 0 && errno == EBUSY && waited_us < 1000000) {
+    for (;;) {
+        if (rmdir(dir) == 0 || errno == ENOENT)
+            return 0;
+        if (errno != EBUSY || waited_us >= 1000000)
+            break;
         usleep(step_us);
         waited_us += step_us;
         if (step_us < 64000)

@@ -123,6 +123,9 @@ typedef struct rt_child_cfg {
      * the container's): set up the rootfs while the shim finishes its own
      * work, and wait for the shim's go only before the exec. */
     bool setup_before_go;
+    /* Set: stdio[] arrives late; called before the rootfs's bind mounts of
+     * the /etc files (the shim writes them first). 0 or -1 with err. */
+    int (*await_stdio)(struct rt_child_cfg *cfg, berth_err_t *err);
     bool lo_ready; /* its own netns' lo is up already (a pooled init) */
 } rt_child_cfg_t;
 
@@ -138,7 +141,11 @@ int rt_init_set_title(char *const *args);
 /* Mount everything and pivot_root (new mount namespace). With pty != NULL
  * (Tty) also open a pty in the container's devpts and bind its slave on
  * /dev/console: pty[0] master, pty[1] slave. -1 + err. */
-int rt_setup_rootfs(const rt_spec_t *spec, int pty[2], berth_err_t *err);
+/* before_binds (may be NULL): called right before the /etc and user bind
+ * mounts, with arg. */
+int rt_setup_rootfs(const rt_spec_t *spec, int pty[2],
+                    int (*before_binds)(void *arg, berth_err_t *err), void *arg,
+                    berth_err_t *err);
 
 /* ---- the container's terminal (console.c) ---------------------------------- */
 /* The sync socket's message carrying the pty master (error reports start

@@ -110,6 +110,11 @@ static int mount_at(int rootfd, const char *dest, int make, const char *src, con
 
 static int mount_overlay(const rt_spec_t *s, berth_err_t *err)
 {
+    if (s->volatile_overlay) {
+        /* overlay refuses a workdir left by an earlier volatile mount */
+        cleanup_free char *inc = xasprintf("%s/work/incompat", s->workdir);
+        fs_rm_rf(inc);
+    }
     int fs = fsopen("overlay", FSOPEN_CLOEXEC);
     if (fs < 0)
         return berth_err_sys(err, errno, "fsopen overlay");
@@ -324,7 +329,9 @@ static int setup_etc_and_user_mounts(const rt_spec_t *s, int rootfd, berth_err_t
     return 0;
 }
 
-int rt_setup_rootfs(const rt_spec_t *s, int pty[2], berth_err_t *err)
+int rt_setup_rootfs(const rt_spec_t *s, int pty[2],
+                    int (*before_binds)(void *arg, berth_err_t *err), void *arg,
+                    berth_err_t *err)
 {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return berth_err_sys(err, errno, "making mounts private");
@@ -360,6 +367,8 @@ int rt_setup_rootfs(const rt_spec_t *s, int pty[2], berth_err_t *err)
     } else if (mount_cgroup_v1(rootfd, ro, err) < 0) {
         return -1;
     }
+    if (before_binds && before_binds(arg, err) < 0)
+        return -1;
     if (setup_etc_and_user_mounts(s, rootfd, err) < 0)
         return -1;
     if (!s->privileged) {

@@ -61,6 +61,7 @@ typedef struct shim {
     int pre_pidfd, pre_sync;
     char pre_cgroup[32]; /* v1: its pool cgroup name (rt_cgroup_adopt), or "" */
     bool pre_launched;   /* it has its spec and stdio (pre_launch) */
+    int mntns_fd;        /* the running container's mount ns, see run_started */
 } shim_t;
 
 static int64_t mono_ms(void)
@@ -408,6 +409,9 @@ static void finish(shim_t *sh)
             client_flush(sh, c);
         }
     }
+    if (sh->mntns_fd >= 0) /* the container's mounts go now, exit reported */
+        close(sh->mntns_fd);
+    sh->mntns_fd = -1;
 }
 
 static int event_loop(shim_t *sh)
@@ -622,19 +626,23 @@ static int open_listener(shim_t *sh, berth_err_t *err)
 }
 
 /* ---- warm pool: the container init cloned ahead of its spec --------------- */
-/* Shim -> pre-cloned child: "C", 'E' (set up before the go: it is in its
- * final cgroup) or '-', one '0'/'1' per stdio fd present, the runtime.json
- * path; the present stdio fds attached (SCM_RIGHTS). */
+/* Shim -> pre-cloned child messages: a tag, a mode byte, one '0'/'1' per
+ * stdio fd present, then text; the present stdio fds ride along
+ * (SCM_RIGHTS).
+ *   "C" mode path   its runtime.json; mode 'E': early (it is in its final
+ *                   cgroup: set up at once; its stdio follows in an "S"),
+ *                   '-': stdio attached, wait for the go before any setup
+ *   "S" '-'         its stdio, sent once the /etc files it binds exist */
 #define PRE_CFG_TAG 'C'
-#define PRE_CFG_HDR 5
+#define PRE_STDIO_TAG 'S'
+#define PRE_HDR 5
 
-static int pre_send_cfg(int sock, const char *spec_path, bool early, const int stdio[3],
-                        berth_err_t *err)
+static int pre_send(int sock, char tag, char mode, const int stdio[3], const char *text,
+                    berth_err_t *err)
 {
     char msg[8 + PATH_MAX];
-    int n = snprintf(msg, sizeof(msg), "%c%c%c%c%c%s", PRE_CFG_TAG, early ? 'E' : '-',
-                     stdio[0] >= 0 ? '1' : '0', stdio[1] >= 0 ? '1' : '0',
-                     stdio[2] >= 0 ? '1' : '0', spec_path);
+    int n = snprintf(msg, sizeof(msg), "%c%c%c%c%c%s", tag, mode, stdio[0] >= 0 ? '1' : '0',
+                     stdio[1] >= 0 ? '1' : '0', stdio[2] >= 0 ? '1' : '0', text);
     if (n >= (int)sizeof(msg))
         return berth_err_set(err, BERTH_E_INTERNAL, "spec path too long");
     union {
@@ -666,6 +674,47 @@ static int pre_send_cfg(int sock, const char *spec_path, bool early, const int s
     return 0;
 }
 
+/* The child's side: one message of tag into msg (NUL-terminated), its
+ * stdio fds into stdio[]. 0, or -1 on EOF (the shim gave up) or garbage. */
+static int pre_recv(int sock, char tag, char *msg, size_t cap, int stdio[3])
+{
+    union {
+        char buf[CMSG_SPACE(3 * sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = {.iov_base = msg, .iov_len = cap - 1};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+    ssize_t n;
+    do
+        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n < PRE_HDR || msg[0] != tag)
+        return -1;
+    msg[n] = '\0';
+    int got[3] = {-1, -1, -1}, ngot = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            ngot = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            if (ngot > 3)
+                ngot = 3;
+            memcpy(got, CMSG_DATA(c), (size_t)ngot * sizeof(int));
+        }
+    for (int i = 0, k = 0; i < 3; i++)
+        stdio[i] = msg[2 + i] == '1' && k < ngot ? got[k++] : -1;
+    return 0;
+}
+
+/* rt_child_cfg_t.await_stdio of an early pooled init. */
+static int pre_await_stdio(rt_child_cfg_t *cfg, berth_err_t *err)
+{
+    char msg[64];
+    if (pre_recv(cfg->sync_fd, PRE_STDIO_TAG, msg, sizeof(msg), cfg->stdio) < 0)
+        _exit(0); /* the shim gave up on us */
+    (void)err;
+    return 0;
+}
+
 static int prepare_seccomp(const rt_spec_t *s, uint64_t caps, void **bpf, size_t *len,
                            berth_err_t *err);
 
@@ -678,35 +727,13 @@ __attribute__((noreturn)) static void pre_child_main(int sync)
     berth_err_t lo_err = {0};
     bool lo_ready = rt_lo_up(&lo_err) == 0;
     char msg[8 + PATH_MAX];
-    int fds[3] = {-1, -1, -1};
-    union {
-        char buf[CMSG_SPACE(3 * sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct iovec iov = {.iov_base = msg, .iov_len = sizeof(msg) - 1};
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-    ssize_t n;
-    do
-        n = recvmsg(sync, &mh, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
-    if (n <= PRE_CFG_HDR || msg[0] != PRE_CFG_TAG)
+    int fds[3];
+    if (pre_recv(sync, PRE_CFG_TAG, msg, sizeof(msg), fds) < 0)
         _exit(0);
-    msg[n] = '\0';
-    int got[3] = {-1, -1, -1}, ngot = 0;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-            ngot = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-            if (ngot > 3)
-                ngot = 3;
-            memcpy(got, CMSG_DATA(c), (size_t)ngot * sizeof(int));
-        }
-    for (int i = 0, k = 0; i < 3; i++)
-        if (msg[2 + i] == '1' && k < ngot)
-            fds[i] = got[k++];
+    bool early = msg[1] == 'E';
     berth_err_t err = {0};
     static rt_spec_t spec; /* lives until exec */
-    if (rt_spec_load(msg + PRE_CFG_HDR, &spec, &err) < 0)
+    if (rt_spec_load(msg + PRE_HDR, &spec, &err) < 0)
         rt_child_fail(sync, RT_EXIT_SETUP_FAILED, &err);
     unsigned last_cap = rt_cap_last();
     uint64_t caps;
@@ -730,7 +757,8 @@ __attribute__((noreturn)) static void pre_child_main(int sync)
         .is_exec = false,
         /* it was cloned in berthd's cgroup ns: unshare once moved, as on v1 */
         .v1_unshare_cgroup = true,
-        .setup_before_go = msg[1] == 'E',
+        .setup_before_go = early,
+        .await_stdio = early ? pre_await_stdio : NULL,
         .lo_ready = lo_ready,
     };
     rt_child_main(&cfg);
@@ -755,15 +783,6 @@ static void pre_discard(shim_t *sh)
     sh->pre_cgroup[0] = '\0';
 }
 
-/* overlay refuses a workdir left by an unclean volatile mount */
-static void clear_volatile_workdir(const rt_spec_t *s)
-{
-    if (s->n_lowerdirs && s->volatile_overlay) {
-        cleanup_free char *inc = xasprintf("%s/work/incompat", s->workdir);
-        fs_rm_rf(inc);
-    }
-}
-
 /* Forget the stdio made for a child that will not run. */
 static void stdio_reset(shim_t *sh)
 {
@@ -782,33 +801,49 @@ static void close_child_stdio(int child_stdio[3])
 }
 
 /* The pooled init already sits in a pool cgroup that can become the
- * container's (v1, default parent): it gets its spec and stdio at once and
- * sets up the rootfs while the shim writes its state and opens the log and
- * the listener (2 cores: in parallel). start_container adopts the cgroup
- * and sends the go. Any failure here: discarded, the usual path runs. */
-static void pre_launch(shim_t *sh)
+ * container's (v1): it gets the runtime.json path before we even parse it
+ * and sets up its rootfs while we write its /etc files, make its stdio
+ * (then "S"), write our state and open the log and the listener (2 cores:
+ * in parallel). start_container adopts the cgroup and sends the go. */
+static void pre_launch_path(shim_t *sh)
 {
-    const rt_spec_t *s = &sh->spec;
-    if (sh->pre_pid <= 0 || !sh->pre_cgroup[0] || s->net_mode != RT_NET_NONE ||
-        (s->cgroup_parent && *s->cgroup_parent) || !sh->spec_path)
+    if (sh->pre_pid <= 0 || !sh->pre_cgroup[0] || !sh->spec_path)
         return;
     berth_err_t err = {0};
-    int child_stdio[3] = {-1, -1, -1};
-    int rc = write_etc_files(s, &err);
-    if (rc == 0) {
-        clear_volatile_workdir(s);
-        rc = make_stdio(sh, child_stdio, &err);
-    }
-    if (rc == 0)
-        rc = pre_send_cfg(sh->pre_sync, sh->spec_path, true, child_stdio, &err);
-    close_child_stdio(child_stdio);
-    if (rc < 0) {
+    int none[3] = {-1, -1, -1};
+    if (pre_send(sh->pre_sync, PRE_CFG_TAG, 'E', none, sh->spec_path, &err) < 0) {
         log_warn("pooled container init not used: %s", err.msg);
         pre_discard(sh);
-        stdio_reset(sh);
         return;
     }
     sh->pre_launched = true;
+}
+
+/* With the spec parsed: does the launched init fit it, then its /etc files
+ * and stdio. Any failure: discarded, the usual path runs. */
+static void pre_launch_stdio(shim_t *sh)
+{
+    const rt_spec_t *s = &sh->spec;
+    if (!sh->pre_launched)
+        return;
+    berth_err_t err = {0};
+    int child_stdio[3] = {-1, -1, -1};
+    int rc = 0;
+    if (s->net_mode != RT_NET_NONE || (s->cgroup_parent && *s->cgroup_parent))
+        rc = berth_err_set(&err, BERTH_E_INTERNAL, "it has no network or a custom cgroup parent");
+    if (rc == 0)
+        rc = write_etc_files(s, &err);
+    if (rc == 0)
+        rc = make_stdio(sh, child_stdio, &err);
+    if (rc == 0)
+        rc = pre_send(sh->pre_sync, PRE_STDIO_TAG, '-', child_stdio, "", &err);
+    close_child_stdio(child_stdio);
+    if (rc < 0) {
+        log_warn("pooled container init not used: %s", err.msg);
+        sh->pre_launched = false;
+        pre_discard(sh);
+        stdio_reset(sh);
+    }
 }
 
 /* Everything from the shim's start to the container's exec (or failure).
@@ -861,7 +896,6 @@ static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *c
     if (!sh->is_exec) {
         if (write_etc_files(s, err) < 0)
             return -1;
-        clear_volatile_workdir(s);
         if (rt_cgroup_create(s->cgroup_parent, s->id, &s->resources, err) < 0)
             return -1;
         if (cgv == 2 && !use_pre)
@@ -872,7 +906,7 @@ static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *c
         return -1;
     if (use_pre) {
         free(bpf); /* the init reads it from the cache itself */
-        int rc = pre_send_cfg(sh->pre_sync, sh->spec_path, false, child_stdio, err);
+        int rc = pre_send(sh->pre_sync, PRE_CFG_TAG, '-', child_stdio, sh->spec_path, err);
         close_child_stdio(child_stdio);
         if (rc < 0) {
             pre_discard(sh);
@@ -1034,6 +1068,7 @@ static void shim_init(shim_t *sh)
     sh->out_fd[0] = sh->out_fd[1] = sh->out_fd[2] = -1;
     sh->log.fd = -1;
     sh->pre_pid = sh->pre_pidfd = sh->pre_sync = -1;
+    sh->mntns_fd = -1;
     buf_init(&sh->stdin_buf);
     sh->epfd = epoll_create1(EPOLL_CLOEXEC);
     sh->st.shim_pid = getpid();
@@ -1081,13 +1116,23 @@ static int run_started(shim_t *sh, int rc, int code, berth_err_t *err)
     sh->st.pid = sh->pid;
     sh->st.started_ns = berth_now_ns();
     sh->st.status = RT_STATUS_RUNNING;
-    rt_state_write_path(sh->state_path, &sh->st);
+    /* Hold the container's mount namespace: when its init exits, the kernel
+     * would otherwise unmount its ~40 mounts (RCU grace periods included)
+     * before the exit is even signalled; with this reference that happens
+     * at our close, after the exit was reported. */
+    if (!sh->is_exec) {
+        char ns[64];
+        snprintf(ns, sizeof(ns), "/proc/%d/ns/mnt", (int)sh->pid);
+        sh->mntns_fd = open(ns, O_RDONLY | O_CLOEXEC);
+    }
+    /* Report first, then record: the file is for a berthd restart. */
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "pid", sh->pid);
     for (shim_client_t *c = sh->clients; c; c = c->next)
         if (c->primary)
             client_send_json(sh, c, RT_FRAME_STARTED, cJSON_Duplicate(o, true));
     cJSON_Delete(o);
+    rt_state_write_path(sh->state_path, &sh->st);
     for (int s = 1; s <= 2; s++)
         if (sh->out_fd[s] >= 0)
             ep_add(sh, EV_OUT, sh->out_fd[s], EPOLLIN);
@@ -1118,6 +1163,7 @@ static int shim_run(const char *spec_path, int primary_fd, pre_child_t *pre)
     berth_err_t err = {0};
     setsid();
     setup_signals(&sh);
+    pre_launch_path(&sh);
     if (rt_spec_load(spec_path, &sh.spec, &err) < 0) {
         log_error("%s", err.msg);
         if (primary_fd >= 0) {
@@ -1132,7 +1178,7 @@ static int shim_run(const char *spec_path, int primary_fd, pre_child_t *pre)
     sh.process = &sh.spec.process;
     if (primary_fd >= 0)
         client_add(&sh, primary_fd, true);
-    pre_launch(&sh);
+    pre_launch_stdio(&sh);
     fs_mkdir_p(sh.spec.run_dir, 0700);
     sh.state_path = xasprintf("%s/%s", sh.spec.run_dir, RT_STATE_FILE);
     rt_state_write_path(sh.state_path, &sh.st);
