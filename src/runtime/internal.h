@@ -192,7 +192,7 @@ void rt_pool_free(rt_pool_t *p);
 /* Fault in the stack, heap and code pages the start path will touch (a
  * first touch costs ~2-10 us per page in a VM, ~1 ms per start otherwise):
  * for idle pooled shims and their pre-cloned inits (prefault.c). */
-void rt_prefault(void);
+void rt_prefault(size_t heap_bytes);
 
 /* ---- raw syscalls ----------------------------------------------------------- */
 pid_t rt_clone3(uint64_t flags, int *pidfd, int cgroup_fd);

@@ -9,17 +9,16 @@
 /* The stack the start path uses (noinline: a frame of its own). */
 __attribute__((noinline)) static void prefault_stack(void)
 {
-    volatile char area[256 << 10];
+    volatile char area[128 << 10];
     for (size_t i = 0; i < sizeof(area); i += 4096)
         area[i] = 0;
 }
 
 /* Heap pages kept by malloc after the free below (no trim, no mmap). */
-static void prefault_heap(void)
+static void prefault_heap(size_t len)
 {
     mallopt(M_TRIM_THRESHOLD, 8 << 20);
     mallopt(M_MMAP_THRESHOLD, 4 << 20);
-    size_t len = 2 << 20;
     char *p = malloc(len);
     if (!p)
         return;
@@ -48,9 +47,9 @@ static int populate_object(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
-void rt_prefault(void)
+void rt_prefault(size_t heap_bytes)
 {
     prefault_stack();
-    prefault_heap();
+    prefault_heap(heap_bytes);
     dl_iterate_phdr(populate_object, NULL);
 }

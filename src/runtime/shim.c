@@ -722,7 +722,7 @@ static int prepare_seccomp(const rt_spec_t *s, uint64_t caps, void **bpf, size_t
  * freshly cloned one. EOF (the pooled shim died or gave up) -> exit. */
 __attribute__((noreturn)) static void pre_child_main(int sync)
 {
-    rt_prefault();
+    rt_prefault(512 << 10); /* the spec and the setup; exec drops it */
     /* Its netns is its own from the clone: lo can come up while idle. */
     berth_err_t lo_err = {0};
     bool lo_ready = rt_lo_up(&lo_err) == 0;
@@ -1326,7 +1326,7 @@ int rt_shim_main_pool(int primary_fd)
     block_signals(&set);
     pre_child_t pre;
     pre_clone(&pre);
-    rt_prefault();
+    rt_prefault(2 << 20); /* the spec, its JSON, the log and client buffers */
     int ret = 0;
     uint32_t len = 0;
     ssize_t n;
