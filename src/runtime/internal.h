@@ -193,6 +193,10 @@ void rt_pool_free(rt_pool_t *p);
  * first touch costs ~2-10 us per page in a VM, ~1 ms per start otherwise):
  * for idle pooled shims and their pre-cloned inits (prefault.c). */
 void rt_prefault(size_t heap_bytes);
+/* rt_prefault once fd has stayed quiet for RT_PREFAULT_IDLE_MS; at once
+ * when fd is readable (the start is here: no time to save). */
+#define RT_PREFAULT_IDLE_MS 20
+void rt_prefault_when_idle(int fd, size_t heap_bytes);
 
 /* ---- raw syscalls ----------------------------------------------------------- */
 pid_t rt_clone3(uint64_t flags, int *pidfd, int cgroup_fd);

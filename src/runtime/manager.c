@@ -314,6 +314,7 @@ static rt_ctr_t *load_one(rt_manager_t *m, const char *id, berth_err_t *err)
 int rt_manager_open(const rt_manager_opts_t *opts, rt_manager_t **out, berth_err_t *err)
 {
     rt_manager_t *m = xcalloc(1, sizeof(*m));
+    m->reaper_fd = m->reaper_pidfd = -1;
     m->loop = opts->loop;
     m->data_root = xstrdup(opts->data_root);
     m->containers_dir = xasprintf("%s/containers", opts->data_root);
@@ -371,6 +372,7 @@ void rt_manager_close(rt_manager_t *m)
     m->closing = true;
     mgr_exec_free_all(m);
     mgr_trash_close_all(m);
+    mgr_reaper_close(m);
     rt_pool_free(m->pool);
     for (size_t i = 0; i < m->n_ctrs; i++) {
         mgr_ctr_cancel_all(m->ctrs[i]);

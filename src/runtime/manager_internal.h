@@ -103,6 +103,7 @@ struct rt_manager {
     void *event_data;
     struct rt_pool *pool;    /* warm berth-shims; NULL = disabled */
     struct mgr_trash *trash; /* rm -rf children for removed container dirs */
+    int reaper_fd, reaper_pidfd; /* the reaper helper (reaper.c), -1 until needed */
     bool closing;
 };
 
@@ -138,5 +139,9 @@ void mgr_exec_free_all(rt_manager_t *m);
 char *mgr_trash_rename(rt_manager_t *m, const char *dir, const char *id);
 void mgr_trash_spawn(rt_manager_t *m, const char *trash);
 void mgr_trash_close_all(rt_manager_t *m);
+/* Queue rm -rf path to the reaper helper (spawned on first use). 0, or -1
+ * when it cannot take it (the caller removes it another way). */
+int mgr_reap(rt_manager_t *m, const char *path);
+void mgr_reaper_close(rt_manager_t *m);
 
 #endif

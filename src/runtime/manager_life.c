@@ -567,8 +567,11 @@ static void remove_now(rt_ctr_t *c)
     mgr_event(c, "destroy", 0, 0);
     mgr_notify_removed(c);
     log_info("container %.12s removed", c->id);
-    berth_err_t err = {0};
-    rt_cleanup(&c->spec, &err);
+    /* The shim removed the cgroup when it exited cleanly (this finds
+     * nothing then); the run dir goes with the container dir. */
+    rt_cgroup_destroy(c->spec.cgroup_parent, c->id);
+    if (c->spec.run_dir && mgr_reap(m, c->spec.run_dir) < 0)
+        fs_rm_rf(c->spec.run_dir); /* a few small files */
     if (trash)
         mgr_trash_spawn(m, trash);
     mgr_forget(m, c);
@@ -806,9 +809,12 @@ static int trash_rm_small(int dirfd, dev_t dev, int *budget)
 
 void mgr_trash_spawn(rt_manager_t *m, const char *trash)
 {
-    /* A --rm container's dir usually holds a dozen small files: unlinking
-     * them here costs less than a fork+exec of rm. Bigger trees (or any
-     * surprise, e.g. a mount) go to the child. */
+    /* Usually the reaper helper takes it (reaper.c). Else: a --rm
+     * container's dir usually holds a dozen small files, unlinking them here
+     * costs less than a fork+exec of rm; bigger trees (or any surprise, e.g.
+     * a mount) go to an rm child. */
+    if (mgr_reap(m, trash) == 0)
+        return;
     int fd = open(trash, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     struct stat st;
     if (fd >= 0 && fstat(fd, &st) == 0) {

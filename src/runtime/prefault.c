@@ -2,6 +2,7 @@
  * pre-cloned init) will touch on the start path. */
 #include <link.h>
 #include <malloc.h>
+#include <poll.h>
 #include <sys/mman.h>
 
 #include "runtime/internal.h"
@@ -52,4 +53,18 @@ void rt_prefault(size_t heap_bytes)
     prefault_stack();
     prefault_heap(heap_bytes);
     dl_iterate_phdr(populate_object, NULL);
+}
+
+void rt_prefault_when_idle(int fd, size_t heap_bytes)
+{
+    /* A first touch costs the host as much as the guest (EPT faults, which
+     * also slow down the other vCPU's faults): in a burst of starts the
+     * prefault would compete with them, so it waits for a quiet moment. */
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int n;
+    do
+        n = poll(&p, 1, RT_PREFAULT_IDLE_MS);
+    while (n < 0 && errno == EINTR);
+    if (n == 0)
+        rt_prefault(heap_bytes);
 }

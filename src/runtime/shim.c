@@ -12,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -722,10 +723,10 @@ static int prepare_seccomp(const rt_spec_t *s, uint64_t caps, void **bpf, size_t
  * freshly cloned one. EOF (the pooled shim died or gave up) -> exit. */
 __attribute__((noreturn)) static void pre_child_main(int sync)
 {
-    rt_prefault(512 << 10); /* the spec and the setup; exec drops it */
     /* Its netns is its own from the clone: lo can come up while idle. */
     berth_err_t lo_err = {0};
     bool lo_ready = rt_lo_up(&lo_err) == 0;
+    rt_prefault_when_idle(sync, 512 << 10); /* the spec and the setup */
     char msg[8 + PATH_MAX];
     int fds[3];
     if (pre_recv(sync, PRE_CFG_TAG, msg, sizeof(msg), fds) < 0)
@@ -1326,7 +1327,7 @@ int rt_shim_main_pool(int primary_fd)
     block_signals(&set);
     pre_child_t pre;
     pre_clone(&pre);
-    rt_prefault(2 << 20); /* the spec, its JSON, the log and client buffers */
+    rt_prefault_when_idle(primary_fd, 2 << 20); /* spec, JSON, log and client buffers */
     int ret = 0;
     uint32_t len = 0;
     ssize_t n;
@@ -1342,8 +1343,20 @@ int rt_shim_main_pool(int primary_fd)
     if (n != (ssize_t)len)
         goto idle_exit;
     path[len] = '\0';
-    /* From here on the shim owns a container and must outlive berthd. */
+    /* From here on the shim owns a container and must outlive berthd, at
+     * the normal priority (idle, it ran at nice 19: berth-shim_main.c), and
+     * so does the container's init. */
     prctl(PR_SET_PDEATHSIG, 0);
+    setpriority(PRIO_PROCESS, 0, 0);
+    if (pre.pid > 0 && setpriority(PRIO_PROCESS, (id_t)pre.pid, 0) < 0) {
+        close(pre.sync); /* an init we cannot restore must not run a container */
+        rt_pidfd_send_signal(pre.pidfd, SIGKILL);
+        waitpid(pre.pid, NULL, 0);
+        close(pre.pidfd);
+        if (pre.cgroup[0])
+            rt_cgroup_destroy(NULL, pre.cgroup);
+        pre.pid = -1;
+    }
     return shim_run(path, primary_fd, pre.pid > 0 ? &pre : NULL);
 
 idle_exit:

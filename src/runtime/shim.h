@@ -10,5 +10,8 @@ int rt_shim_main_exec(const char *exec_path, int primary_fd);
  * EOF first (berthd shrank the pool or shut down) -> exit 0. Dies with
  * berthd (PR_SET_PDEATHSIG) until it has been handed a container. */
 int rt_shim_main_pool(int primary_fd);
+/* Reaper mode (reaper.c): remove each NUL-terminated absolute path read from
+ * fd (rm -rf, same filesystem only) until EOF. */
+int rt_shim_main_reaper(int fd);
 
 #endif

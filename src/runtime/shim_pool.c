@@ -1,5 +1,6 @@
 /* runtime: berthd's warm pool of idle berth-shims (see internal.h). */
 #include <errno.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -156,6 +157,9 @@ rt_shim_t *rt_pool_spawn(rt_pool_t *p, const rt_spec_t *spec, const rt_shim_call
     uint32_t len = (uint32_t)strlen(spec_path);
     pid_t pid = s->pid;
     int pidfd = s->pidfd, fd = s->fd;
+    /* It idles at nice 19 and may still be setting up (a burst of starts
+     * leaves no idle CPU time): from now on it is on the start path. */
+    setpriority(PRIO_PROCESS, (id_t)pid, 0);
     /* Stop watching before the fds change hands: libuv allows one watcher
      * per fd, and uv_close drops the epoll registration right away. */
     slot_drop(p, s);

@@ -177,3 +177,38 @@ def test_dev_nodes_pooled_and_fresh(d):
         r = d.docker("run", "--rm", "--network", net, "-u", "1000", "busybox", "sh", "-c", script)
         assert r.returncode == 0, r.stderr
         assert out(r).split("\n")[:7] == want + ["written"], (net, out(r))
+
+
+def nice_of(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[16])
+
+
+@needs_docker
+def test_pool_idles_at_low_priority_container_runs_normal(d):
+    idle = wait_for(lambda: pooled_shims(d.proc.pid))
+    assert idle and all(nice_of(p) == 19 for p in idle), [(p, nice_of(p)) for p in idle]
+    r = d.docker("run", "-d", "--network", "none", "busybox", "sleep", "30")
+    assert r.returncode == 0, r.stderr
+    pid = json.loads(out(d.docker("inspect", out(r).strip())))[0]["State"]["Pid"]
+    with open("/proc/%d/stat" % pid) as f:
+        shim = int(f.read().rsplit(")", 1)[1].split()[1])
+    assert shim in idle  # the pooled one
+    assert nice_of(pid) == 0 and nice_of(shim) == 0
+
+
+@needs_docker
+def test_removed_containers_are_reaped(d):
+    containers = os.path.join(d.data_root, "containers")
+    ids = []
+    for _ in range(3):
+        r = d.docker("run", "--rm", "--network", "none", "busybox", "sh", "-c",
+                     "echo data > /big; cat /proc/self/cgroup >/dev/null")
+        assert r.returncode == 0, r.stderr
+    r = d.docker("run", "-d", "--network", "none", "busybox", "true")
+    ids.append(out(r).strip())
+    d.docker("wait", ids[0])
+    assert d.docker("rm", ids[0]).returncode == 0
+    # The dirs go in the background (the reaper helper): nothing is left.
+    assert wait_for(lambda: os.listdir(containers) == [], 10), os.listdir(containers)
+    assert wait_for(lambda: [e for e in os.listdir(d.exec_root) if len(e) == 64] == [], 10)
