@@ -19,6 +19,7 @@ typedef struct client {
     char *tcp_port;       /* set for tcp hosts */
     char api_version[16]; /* "1.44": every path gets "/v1.44" in front */
     int fd;               /* kept-alive connection or -1 */
+    bool negotiated;      /* the daemon takes api_version (see client_negotiate) */
 } client_t;
 
 /* Pick the daemon address: flag (-H) if set, else $BERTH_HOST, else
@@ -32,7 +33,11 @@ void client_close(client_t *c);
 
 /* Version negotiation like the docker CLI: HEAD /_ping, then use the lower
  * of our API version and the daemon's API-Version header (kept when the
- * header is missing). 0, or -1 with err set when the daemon is unreachable. */
+ * header is missing). 0, or -1 with err set when the daemon is unreachable.
+ * Called on demand: client_do first tries our own version and negotiates
+ * only when the daemon answers 400 "client version ... is too new" (one
+ * round trip less per command); streams and bodies read from an fd, which
+ * cannot be replayed, negotiate first. */
 int client_negotiate(client_t *c, berth_err_t *err);
 
 /* Extra request headers: NULL-terminated array of "Name: value" lines. */

@@ -113,9 +113,7 @@ client_t *cli_client(cli_t *cli, berth_err_t *err)
         if (client_init(&cli->client, client_host_from_env(cli->host_flag), err) < 0)
             return NULL;
         cli->connected = true;
-        /* Like the docker CLI: ping first and speak the daemon's version. */
-        if (client_negotiate(&cli->client, err) < 0)
-            return NULL;
+        /* The API version is negotiated on demand (client_do). */
     }
     return &cli->client;
 }

@@ -418,7 +418,38 @@ out:
     return ret;
 }
 
+static int client_do_once(client_t *c, const client_req_t *req, client_resp_t *resp,
+                          berth_err_t *err);
+
+/* The daemon refused our API version: it is older than we are. */
+static bool version_too_new(const client_resp_t *resp)
+{
+    return resp->status == 400 && resp->body.len &&
+           memmem(resp->body.data, resp->body.len, "is too new", 10) != NULL;
+}
+
 int client_do(client_t *c, const client_req_t *req, client_resp_t *resp, berth_err_t *err)
+{
+    bool lazy = !c->negotiated && !req->unversioned;
+    if (lazy && req->body_fd >= 0) { /* cannot be sent twice */
+        if (client_negotiate(c, err) < 0)
+            return -1;
+        lazy = false;
+    }
+    int rc = client_do_once(c, req, resp, err);
+    if (rc == 0 && lazy && version_too_new(resp)) {
+        client_resp_free(resp);
+        if (client_negotiate(c, err) < 0)
+            return -1;
+        rc = client_do_once(c, req, resp, err);
+    }
+    if (rc == 0 && !req->unversioned && !version_too_new(resp))
+        c->negotiated = true;
+    return rc;
+}
+
+static int client_do_once(client_t *c, const client_req_t *req, client_resp_t *resp,
+                          berth_err_t *err)
 {
     memset(resp, 0, sizeof(*resp));
     buf_init(&resp->body);
@@ -467,6 +498,8 @@ int client_hijack(client_t *c, const client_req_t *req, int *fd_out, berth_buf_t
                   berth_err_t *err)
 {
     *fd_out = -1;
+    if (!c->negotiated && !req->unversioned && client_negotiate(c, err) < 0)
+        return -1;
     cleanup_close int fd = client_connect(c, err);
     if (fd < 0)
         return -1;
@@ -596,6 +629,8 @@ int client_stream_open(client_t *c, const client_req_t *req, client_stream_t **o
     *out = NULL;
     memset(resp, 0, sizeof(*resp));
     buf_init(&resp->body);
+    if (!c->negotiated && !req->unversioned && client_negotiate(c, err) < 0)
+        return -1;
     int fd = client_connect(c, err);
     if (fd < 0)
         return -1;
@@ -674,5 +709,6 @@ int client_negotiate(client_t *c, berth_err_t *err)
         (dmaj < omaj || (dmaj == omaj && dmin < omin)))
         snprintf(c->api_version, sizeof(c->api_version), "%d.%d", dmaj, dmin);
     client_resp_free(&resp);
+    c->negotiated = true;
     return 0;
 }

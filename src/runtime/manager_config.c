@@ -479,6 +479,20 @@ static char *host_resolv_conf(const rt_manager_t *m)
     return buf_steal(&out);
 }
 
+int mgr_make_dirs(rt_ctr_t *c, berth_err_t *err)
+{
+    int rc = fs_mkdir_p(c->dir, 0700);
+    if (rc < 0)
+        return berth_err_sys(err, -rc, "creating %s", c->dir);
+    const char *dirs[] = {c->spec.upperdir, c->spec.workdir, c->spec.rootfs};
+    for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+        /* the parent exists: a plain mkdir */
+        if (mkdir(dirs[i], 0755) < 0 && errno != EEXIST)
+            return berth_err_sys(err, errno, "creating %s", dirs[i]);
+    }
+    return 0;
+}
+
 int mgr_build_spec(rt_ctr_t *c, const img_image_t *img, berth_err_t *err)
 {
     rt_manager_t *m = c->m;
@@ -493,12 +507,6 @@ int mgr_build_spec(rt_ctr_t *c, const img_image_t *img, berth_err_t *err)
     s->upperdir = xasprintf("%s/upper", c->dir);
     s->workdir = xasprintf("%s/work", c->dir);
     s->rootfs = xasprintf("%s/rootfs", c->dir);
-    const char *dirs[] = {s->upperdir, s->workdir, s->rootfs};
-    for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-        int rc = fs_mkdir_p(dirs[i], 0755);
-        if (rc < 0)
-            return berth_err_sys(err, -rc, "creating %s", dirs[i]);
-    }
     s->volatile_overlay = mgr_json_bool(hc, "AutoRemove");
     s->readonly_rootfs = mgr_json_bool(hc, "ReadonlyRootfs");
 

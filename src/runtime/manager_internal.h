@@ -54,6 +54,11 @@ struct rt_ctr {
     bool stopping;
     bool starting;
     bool fresh; /* created by this berthd and never spawned: no stale cgroup/socket to clean */
+    /* Its dirs, runtime.json and config files are on disk. A --rm create
+     * answers first and writes them on the next loop turn (persist_timer),
+     * or at the latest when it starts (mgr_persist). */
+    bool persisted;
+    uv_timer_t *persist_timer;
 
     rt_shim_t *shim;
     /* stdin that arrived before the shim exists (attach precedes start) */
@@ -121,6 +126,12 @@ void mgr_add(rt_manager_t *m, rt_ctr_t *c);
 int mgr_build_config(rt_ctr_t *c, const cJSON *body, const img_image_t *img, cJSON *warnings,
                      berth_err_t *err);
 int mgr_build_spec(rt_ctr_t *c, const img_image_t *img, berth_err_t *err);
+/* The container dir and its upper/work/rootfs dirs. */
+int mgr_make_dirs(rt_ctr_t *c, berth_err_t *err);
+/* Write what a create writes, now (no-op when done). 0 or -1 with err. */
+int mgr_persist(rt_ctr_t *c, berth_err_t *err);
+/* mgr_persist on the next loop turn (manager_life.c). */
+void mgr_persist_later(rt_ctr_t *c);
 char *mgr_run_dir(const rt_manager_t *m, const char *id);
 int64_t mgr_json_int(const cJSON *o, const char *key);
 const char *mgr_json_str(const cJSON *o, const char *key);

@@ -67,6 +67,21 @@ static uv_timer_t *timer_new(rt_ctr_t *c)
     return t;
 }
 
+static void persist_timer_cb(uv_timer_t *t)
+{
+    rt_ctr_t *c = t->data;
+    timer_stop_free(&c->persist_timer);
+    berth_err_t err = {0};
+    if (mgr_persist(c, &err) < 0) /* its start reports it again */
+        log_error("container %.12s: %s", c->id, err.msg);
+}
+
+void mgr_persist_later(rt_ctr_t *c)
+{
+    c->persist_timer = timer_new(c);
+    uv_timer_start(c->persist_timer, persist_timer_cb, 0, 0);
+}
+
 static void set_error(rt_ctr_t *c, const char *e)
 {
     free(c->error);
@@ -218,6 +233,9 @@ static void thaw_if_paused(rt_ctr_t *c)
 /* ---- start ---- */
 static int spawn(rt_ctr_t *c, berth_err_t *err)
 {
+    timer_stop_free(&c->persist_timer);
+    if (mgr_persist(c, err) < 0)
+        return -1;
     /* Stale cgroup/socket/state of an earlier run (or of a shim that died
      * before berthd restarted). A container created by this berthd that was
      * never spawned has none: skip the ~20 syscalls on the start path. */

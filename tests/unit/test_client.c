@@ -495,6 +495,42 @@ static void test_negotiate_version(void **state)
     fs_rm_rf(s.dir);
 }
 
+/* No ping up front: our version first, a ping and one retry only when an
+ * older daemon refuses it (as dockerd 20.10 does for 1.44). */
+static void test_negotiate_on_demand(void **state)
+{
+    (void)state;
+    static const char *const answers[] = {
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: 83\r\n\r\n"
+        "{\"message\":\"client version 1.44 is too new. Maximum supported API version is 1.41\"}",
+        "HTTP/1.1 200 OK\r\nAPI-Version: 1.41\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 8\r\n"
+        "Connection: close\r\n\r\n{\"Id\":1}",
+        NULL,
+    };
+    server_t s;
+    server_start(&s, answers);
+    client_t c;
+    berth_err_t err = {0};
+    cleanup_free char *host = xasprintf("unix://%s", s.path);
+    assert_int_equal(client_init(&c, host, &err), 0);
+    cJSON *body = cJSON_CreateObject();
+    assert_int_equal(client_json(&c, "POST", "/containers/create", body, NULL, NULL, &err), 0);
+    cJSON_Delete(body);
+    assert_true(c.negotiated);
+    assert_string_equal(c.api_version, "1.41");
+    client_close(&c);
+    int st;
+    waitpid(s.pid, &st, 0);
+    cleanup_free char *r0 = server_req(&s, 0);
+    cleanup_free char *r1 = server_req(&s, 1);
+    cleanup_free char *r2 = server_req(&s, 2);
+    assert_non_null(strstr(r0, "POST /v1.44/containers/create HTTP/1.1\r\n"));
+    assert_non_null(strstr(r1, "HEAD /_ping HTTP/1.1\r\n"));
+    assert_non_null(strstr(r2, "POST /v1.41/containers/create HTTP/1.1\r\n"));
+    fs_rm_rf(s.dir);
+}
+
 static void test_bad_responses(void **state)
 {
     (void)state;
@@ -547,7 +583,8 @@ int main(void)
         cmocka_unit_test(test_json_lines),           cmocka_unit_test(test_base64_and_auth),
         cmocka_unit_test(test_urlencode_and_host),   cmocka_unit_test(test_http_requests),
         cmocka_unit_test(test_http_wire_format),     cmocka_unit_test(test_http_request_bytes),
-        cmocka_unit_test(test_negotiate_version),    cmocka_unit_test(test_bad_responses),
+        cmocka_unit_test(test_negotiate_version),
+        cmocka_unit_test(test_negotiate_on_demand),    cmocka_unit_test(test_bad_responses),
         cmocka_unit_test(test_connect_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
