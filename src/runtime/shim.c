@@ -847,6 +847,17 @@ static void pre_launch_stdio(shim_t *sh)
     }
 }
 
+/* The pooled init becomes the container's process; returns its sync fd. */
+static int pre_take(shim_t *sh)
+{
+    sh->pid = sh->pre_pid;
+    sh->pidfd = sh->pre_pidfd;
+    int sync = sh->pre_sync;
+    sh->pre_pid = -1;
+    sh->pre_pidfd = sh->pre_sync = -1;
+    return sync;
+}
+
 /* Everything from the shim's start to the container's exec (or failure).
  * Returns 0 when the container runs, -1 with err + *code otherwise. */
 static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *code,
@@ -861,12 +872,7 @@ static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *c
         berth_err_t aerr = {0};
         if (rt_cgroup_adopt(sh->pre_cgroup, s->id, &s->resources, &aerr) == 0) {
             sh->pre_cgroup[0] = '\0';
-            sh->pid = sh->pre_pid;
-            sh->pidfd = sh->pre_pidfd;
-            int sync = sh->pre_sync;
-            sh->pre_pid = -1;
-            sh->pre_pidfd = sh->pre_sync = -1;
-            return release_child(sh, sync, false, code, err);
+            return release_child(sh, pre_take(sh), false, code, err);
         }
         log_warn("pooled container init not used: %s", aerr.msg);
         pre_discard(sh);
@@ -886,10 +892,9 @@ static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *c
     int cgv = rt_cgroup_version();
     int cg_fd = -1;
     /* The pooled init has its own pid/mount/uts/ipc/net namespaces: it fits
-     * a run with its own netns; anything else gets a fresh clone. */
-    /* A pooled init not launched early has no pool cgroup (v2), or one
-     * that cannot become the container's (custom parent): then it is only
-     * of use without its pool cgroup. */
+     * a run with its own netns; anything else gets a fresh clone. One not
+     * launched early has no pool cgroup (v2), or one that cannot become the
+     * container's (custom parent): then it is only of use without it. */
     bool use_pre = sh->pre_pid > 0 && !sh->pre_cgroup[0] && !sh->is_exec &&
                    s->net_mode == RT_NET_NONE && sh->spec_path;
     if (!use_pre)
@@ -913,12 +918,7 @@ static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *c
             pre_discard(sh);
             return -1;
         }
-        sh->pid = sh->pre_pid;
-        sh->pidfd = sh->pre_pidfd;
-        int sync = sh->pre_sync;
-        sh->pre_pid = -1;
-        sh->pre_pidfd = sh->pre_sync = -1;
-        return release_child(sh, sync, true, code, err);
+        return release_child(sh, pre_take(sh), true, code, err);
     }
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
