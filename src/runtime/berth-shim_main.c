@@ -20,7 +20,8 @@ int main(int argc, char **argv)
     bool reaper = argc == 2 && strcmp(argv[1], "reaper") == 0;
     if (!pool && !reaper &&
         (argc != 3 || (strcmp(argv[1], "run") != 0 && strcmp(argv[1], "exec") != 0))) {
-        fprintf(stderr, "usage: berth-shim run <runtime.json> | exec <exec.json> | pool | reaper\n");
+        fprintf(stderr,
+                "usage: berth-shim run <runtime.json> | exec <exec.json> | pool | reaper\n");
         return 2;
     }
     /* Nothing of our parent's but stdio and the primary connection. */

@@ -182,12 +182,6 @@ __attribute__((noreturn)) static void run_init(pid_t child, char *const *args)
     }
 }
 
-static int await_stdio_hook(void *arg, berth_err_t *err)
-{
-    rt_child_cfg_t *cfg = arg;
-    return cfg->await_stdio(cfg, err);
-}
-
 void rt_child_main(rt_child_cfg_t *cfg)
 {
     const rt_spec_t *s = cfg->spec;
@@ -224,8 +218,7 @@ void rt_child_main(rt_child_cfg_t *cfg)
             berth_err_sys(&err, errno, "setdomainname");
             fail(cfg, &err);
         }
-        if (rt_setup_rootfs(s, p->tty ? pty : NULL, cfg->await_stdio ? await_stdio_hook : NULL,
-                            cfg, &err) < 0)
+        if (rt_setup_rootfs(s, p->tty ? pty : NULL, cfg->await_stdio, cfg, &err) < 0)
             fail(cfg, &err);
     } else if (p->tty) {
         /* exec -t: a pty of the container's devpts (we are in its mount ns) */

@@ -12,11 +12,13 @@
 
 void rt_strv_free(char **v, size_t n);
 void rt_process_free(rt_process_t *p);
-/* Atomic (rename) state write without fsync: the exec root is a tmpfs. 0 or -errno. */
+/* Atomic (rename) state write without fsync (see spec.c). 0 or -errno. */
 int rt_state_write_path(const char *path, const rt_state_t *st);
-/* Replace path's content atomically for readers (path.tmp + rename), without
- * fsync: for state that need not survive a power loss. 0 or -errno. */
+/* Replace path's content atomically for readers (path.tmp + fs_replace),
+ * without fsync: for state that need not survive a power loss. 0 or -errno. */
 int rt_write_replace(const char *path, const char *data, size_t len);
+/* The same with the new file's mode (rt_write_replace: 0600). */
+int rt_write_replace_mode(const char *path, const char *data, size_t len, mode_t mode);
 
 /* ---- users (user.c) ------------------------------------------------------- */
 typedef struct rt_user {
@@ -73,8 +75,7 @@ int rt_cgroup_create(const char *parent, const char *id, const rt_resources_t *r
  * start renames it to the container's id in every controller and writes the
  * limits. 0, or -1 with err and the name left as it was. */
 #define RT_POOL_CGROUP_PREFIX ".pool-"
-int rt_cgroup_adopt(const char *from, const char *id, const rt_resources_t *res,
-                    berth_err_t *err);
+int rt_cgroup_adopt(const char *from, const char *id, const rt_resources_t *res, berth_err_t *err);
 /* rmdir the pool cgroups of pool shims that no longer exist. */
 void rt_cgroup_sweep_pool(void);
 /* Move pid into every controller's cgroup (v1) / the cgroup (v2). */
@@ -123,9 +124,10 @@ typedef struct rt_child_cfg {
      * the container's): set up the rootfs while the shim finishes its own
      * work, and wait for the shim's go only before the exec. */
     bool setup_before_go;
-    /* Set: stdio[] arrives late; called before the rootfs's bind mounts of
-     * the /etc files (the shim writes them first). 0 or -1 with err. */
-    int (*await_stdio)(struct rt_child_cfg *cfg, berth_err_t *err);
+    /* Set: stdio[] arrives late; rt_setup_rootfs's before_binds hook (arg:
+     * this cfg), so it waits only right before the /etc bind mounts (the
+     * shim writes those files first). 0 or -1 with err. */
+    int (*await_stdio)(void *cfg, berth_err_t *err);
     bool lo_ready; /* its own netns' lo is up already (a pooled init) */
 } rt_child_cfg_t;
 
@@ -144,8 +146,7 @@ int rt_init_set_title(char *const *args);
 /* before_binds (may be NULL): called right before the /etc and user bind
  * mounts, with arg. */
 int rt_setup_rootfs(const rt_spec_t *spec, int pty[2],
-                    int (*before_binds)(void *arg, berth_err_t *err), void *arg,
-                    berth_err_t *err);
+                    int (*before_binds)(void *arg, berth_err_t *err), void *arg, berth_err_t *err);
 
 /* ---- the container's terminal (console.c) ---------------------------------- */
 /* The sync socket's message carrying the pty master (error reports start
@@ -189,12 +190,11 @@ void rt_pool_kick(rt_pool_t *p);
 /* Kill and reap every idle shim; the struct goes once its handles closed. */
 void rt_pool_free(rt_pool_t *p);
 
-/* Fault in the stack, heap and code pages the start path will touch (a
- * first touch costs ~2-10 us per page in a VM, ~1 ms per start otherwise):
- * for idle pooled shims and their pre-cloned inits (prefault.c). */
-void rt_prefault(size_t heap_bytes);
-/* rt_prefault once fd has stayed quiet for RT_PREFAULT_IDLE_MS; at once
- * when fd is readable (the start is here: no time to save). */
+/* For idle pooled shims and their pre-cloned inits (prefault.c): once fd
+ * has stayed quiet for RT_PREFAULT_IDLE_MS, fault in the stack, heap_bytes
+ * of heap and the code pages the start path will touch (a first touch costs
+ * ~2-10 us per page in a VM). Skipped when fd becomes readable first: the
+ * start is already here. */
 #define RT_PREFAULT_IDLE_MS 20
 void rt_prefault_when_idle(int fd, size_t heap_bytes);
 

@@ -103,17 +103,9 @@ void mgr_add(rt_manager_t *m, rt_ctr_t *c)
     m->ctrs[m->n_ctrs++] = c;
 }
 
-static void persist_timer_closed_cb(uv_handle_t *h)
-{
-    free(h);
-}
-
 void mgr_ctr_free(rt_ctr_t *c)
 {
-    if (c->persist_timer) {
-        uv_timer_stop(c->persist_timer);
-        uv_close((uv_handle_t *)c->persist_timer, persist_timer_closed_cb);
-    }
+    mgr_timer_free(&c->persist_timer);
     free(c->name);
     free(c->image_name);
     cJSON_Delete(c->config);

@@ -106,8 +106,8 @@ struct rt_manager {
     struct rt_exec *execs;
     void (*event_cb)(void *data, const rt_ctr_t *c, const char *action, int exit_code, int sig);
     void *event_data;
-    struct rt_pool *pool;    /* warm berth-shims; NULL = disabled */
-    struct mgr_trash *trash; /* rm -rf children for removed container dirs */
+    struct rt_pool *pool;        /* warm berth-shims; NULL = disabled */
+    struct mgr_trash *trash;     /* rm -rf children for removed container dirs */
     int reaper_fd, reaper_pidfd; /* the reaper helper (reaper.c), -1 until needed */
     bool closing;
 };
@@ -130,6 +130,8 @@ int mgr_build_spec(rt_ctr_t *c, const img_image_t *img, berth_err_t *err);
 int mgr_make_dirs(rt_ctr_t *c, berth_err_t *err);
 /* Write what a create writes, now (no-op when done). 0 or -1 with err. */
 int mgr_persist(rt_ctr_t *c, berth_err_t *err);
+/* Stop and free a container's timer (NULL-safe; *t becomes NULL). */
+void mgr_timer_free(uv_timer_t **t);
 /* mgr_persist on the next loop turn (manager_life.c). */
 void mgr_persist_later(rt_ctr_t *c);
 char *mgr_run_dir(const rt_manager_t *m, const char *id);

@@ -50,7 +50,7 @@ static void timer_closed_cb(uv_handle_t *h)
     free(h);
 }
 
-static void timer_stop_free(uv_timer_t **t)
+void mgr_timer_free(uv_timer_t **t)
 {
     if (*t) {
         uv_timer_stop(*t);
@@ -70,7 +70,7 @@ static uv_timer_t *timer_new(rt_ctr_t *c)
 static void persist_timer_cb(uv_timer_t *t)
 {
     rt_ctr_t *c = t->data;
-    timer_stop_free(&c->persist_timer);
+    mgr_timer_free(&c->persist_timer);
     berth_err_t err = {0};
     if (mgr_persist(c, &err) < 0) /* its start reports it again */
         log_error("container %.12s: %s", c->id, err.msg);
@@ -233,7 +233,7 @@ static void thaw_if_paused(rt_ctr_t *c)
 /* ---- start ---- */
 static int spawn(rt_ctr_t *c, berth_err_t *err)
 {
-    timer_stop_free(&c->persist_timer);
+    mgr_timer_free(&c->persist_timer);
     if (mgr_persist(c, err) < 0)
         return -1;
     /* Stale cgroup/socket/state of an earlier run (or of a shim that died
@@ -269,7 +269,7 @@ int rt_ctr_start(rt_ctr_t *c, rt_ctr_done_cb done_cb, void *data, berth_err_t *e
     }
     if (rt_ctr_is_running(c) && c->status != RT_CTR_RESTARTING)
         return berth_err_set(err, 304, "container already started");
-    timer_stop_free(&c->restart_timer);
+    mgr_timer_free(&c->restart_timer);
     if (spawn(c, err) < 0)
         return berth_err_prefix(err, "starting container %.12s", c->id);
     c->manually_stopped = false;
@@ -363,7 +363,7 @@ static void on_exit_state(rt_shim_t *shim, const rt_state_t *st, void *data)
     c->shim = NULL; /* the handle frees itself after this callback */
     c->starting = false;
     record_exit(c, st);
-    timer_stop_free(&c->stop_timer);
+    mgr_timer_free(&c->stop_timer);
     bool was_stopping = c->stopping;
     c->stopping = false;
     log_debug("container %.12s exited with %d%s", c->id, c->exit_code,
@@ -438,7 +438,7 @@ static void on_exit_state(rt_shim_t *shim, const rt_state_t *st, void *data)
 static void restart_timer_cb(uv_timer_t *t)
 {
     rt_ctr_t *c = t->data;
-    timer_stop_free(&c->restart_timer);
+    mgr_timer_free(&c->restart_timer);
     c->restart_count++;
     berth_err_t err = {0};
     if (spawn(c, &err) < 0) {
@@ -453,7 +453,7 @@ static void restart_timer_cb(uv_timer_t *t)
 static void stop_timer_cb(uv_timer_t *t)
 {
     rt_ctr_t *c = t->data;
-    timer_stop_free(&c->stop_timer);
+    mgr_timer_free(&c->stop_timer);
     log_debug("container %.12s: stop timeout, sending SIGKILL", c->id);
     thaw_if_paused(c);
     send_signal(c, SIGKILL);
@@ -463,7 +463,7 @@ int rt_ctr_stop(rt_ctr_t *c, int sig, int timeout_s, rt_ctr_done_cb done_cb, voi
                 berth_err_t *err)
 {
     if (c->status == RT_CTR_RESTARTING && !c->shim) {
-        timer_stop_free(&c->restart_timer);
+        mgr_timer_free(&c->restart_timer);
         c->status = RT_CTR_EXITED;
         c->manually_stopped = true;
         mgr_save(c);
@@ -500,7 +500,7 @@ int rt_ctr_stop(rt_ctr_t *c, int sig, int timeout_s, rt_ctr_done_cb done_cb, voi
 int rt_ctr_restart(rt_ctr_t *c, int timeout_s, rt_ctr_done_cb done_cb, void *data, berth_err_t *err)
 {
     if (!rt_ctr_is_running(c) || (c->status == RT_CTR_RESTARTING && !c->shim)) {
-        timer_stop_free(&c->restart_timer);
+        mgr_timer_free(&c->restart_timer);
         if (c->status == RT_CTR_RESTARTING)
             c->status = RT_CTR_EXITED;
         return rt_ctr_start(c, done_cb, data, err);
@@ -574,8 +574,8 @@ static void remove_now(rt_ctr_t *c)
 {
     rt_manager_t *m = c->m;
     c->status = RT_CTR_REMOVING;
-    timer_stop_free(&c->restart_timer);
-    timer_stop_free(&c->stop_timer);
+    mgr_timer_free(&c->restart_timer);
+    mgr_timer_free(&c->stop_timer);
     /* The rename makes the removal final (a restarted berthd clears
      * leftover .trash-* dirs); the cgroup/run-dir cleanup and the rm child
      * come only after the waiters got their answer, so they are not on the
@@ -710,8 +710,8 @@ void mgr_apply_restart_on_boot(rt_ctr_t *c)
 
 void mgr_ctr_cancel_all(rt_ctr_t *c)
 {
-    timer_stop_free(&c->stop_timer);
-    timer_stop_free(&c->restart_timer);
+    mgr_timer_free(&c->stop_timer);
+    mgr_timer_free(&c->restart_timer);
     if (c->shim) {
         rt_shim_detach(c->shim);
         c->shim = NULL;

@@ -212,8 +212,8 @@ static int setup_dev(const rt_spec_t *s, int rootfd, int pty[2], berth_err_t *er
     static const struct {
         const char *name;
         unsigned major, minor;
-    } devs[] = {{"null", 1, 3},    {"zero", 1, 5},    {"full", 1, 7},
-                {"random", 1, 8},  {"urandom", 1, 9}, {"tty", 5, 0}};
+    } devs[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+                {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
     for (size_t i = 0; i < ARRAY_SIZE(devs); i++) {
         /* mknod as runc does for root containers (a bind mount each costs a
          * mount and its path walk); bind the host's node where we may not. */
@@ -330,8 +330,7 @@ static int setup_etc_and_user_mounts(const rt_spec_t *s, int rootfd, berth_err_t
 }
 
 int rt_setup_rootfs(const rt_spec_t *s, int pty[2],
-                    int (*before_binds)(void *arg, berth_err_t *err), void *arg,
-                    berth_err_t *err)
+                    int (*before_binds)(void *arg, berth_err_t *err), void *arg, berth_err_t *err)
 {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return berth_err_sys(err, errno, "making mounts private");

@@ -48,7 +48,7 @@ static int populate_object(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
-void rt_prefault(size_t heap_bytes)
+static void prefault_all(size_t heap_bytes)
 {
     prefault_stack();
     prefault_heap(heap_bytes);
@@ -66,5 +66,5 @@ void rt_prefault_when_idle(int fd, size_t heap_bytes)
         n = poll(&p, 1, RT_PREFAULT_IDLE_MS);
     while (n < 0 && errno == EINTR);
     if (n == 0)
-        rt_prefault(heap_bytes);
+        prefault_all(heap_bytes);
 }

@@ -35,6 +35,14 @@ typedef struct shim_client {
     struct shim_client *next;
 } shim_client_t;
 
+/* Pool mode: a container init cloned before the spec was known, blocked on
+ * sync (pre_child_main); pid -1 when none. */
+typedef struct pre_child {
+    pid_t pid;
+    int pidfd, sync;
+    char cgroup[32]; /* v1: its pool cgroup name (rt_cgroup_adopt), or "" */
+} pre_child_t;
+
 typedef struct shim {
     bool is_exec;
     rt_spec_t spec;
@@ -56,13 +64,9 @@ typedef struct shim {
     shim_client_t *clients;
     rt_state_t st;
     const char *spec_path; /* run: the runtime.json we were given */
-    /* Pool mode: a container init cloned before the spec was known, blocked
-     * on pre_sync (pre_child_main); -1 when none. */
-    pid_t pre_pid;
-    int pre_pidfd, pre_sync;
-    char pre_cgroup[32]; /* v1: its pool cgroup name (rt_cgroup_adopt), or "" */
-    bool pre_launched;   /* it has its spec and stdio (pre_launch) */
-    int mntns_fd;        /* the running container's mount ns, see run_started */
+    pre_child_t pre;
+    bool pre_launched; /* it has its spec and stdio (pre_launch_path) */
+    int mntns_fd;      /* the running container's mount ns, see run_started */
 } shim_t;
 
 static int64_t mono_ms(void)
@@ -518,14 +522,7 @@ static int write_etc_files(const rt_spec_t *s, berth_err_t *err)
         if (!vals[i] || !s->bundle)
             continue;
         cleanup_free char *path = xasprintf("%s/%s", s->bundle, names[i]);
-        cleanup_free char *tmp = xasprintf("%s.tmp", path);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0)
-            return berth_err_sys(err, errno, "writing %s", path);
-        int rc = fs_write_all(fd, vals[i], strlen(vals[i]));
-        close(fd);
-        if (rc == 0)
-            rc = fs_replace(tmp, path);
+        int rc = rt_write_replace_mode(path, vals[i], strlen(vals[i]), 0644);
         if (rc < 0)
             return berth_err_sys(err, -rc, "writing %s", path);
     }
@@ -707,12 +704,13 @@ static int pre_recv(int sock, char tag, char *msg, size_t cap, int stdio[3])
 }
 
 /* rt_child_cfg_t.await_stdio of an early pooled init. */
-static int pre_await_stdio(rt_child_cfg_t *cfg, berth_err_t *err)
+static int pre_await_stdio(void *arg, berth_err_t *err)
 {
+    (void)err;
+    rt_child_cfg_t *cfg = arg;
     char msg[64];
     if (pre_recv(cfg->sync_fd, PRE_STDIO_TAG, msg, sizeof(msg), cfg->stdio) < 0)
         _exit(0); /* the shim gave up on us */
-    (void)err;
     return 0;
 }
 
@@ -767,21 +765,27 @@ __attribute__((noreturn)) static void pre_child_main(int sync)
 
 static int release_child(shim_t *sh, int sync, bool enter_cgroup, int *code, berth_err_t *err);
 
+/* Kill and reap a pre-cloned init that will not run a container, and
+ * remove its pool cgroup. */
+static void pre_kill(pre_child_t *pre)
+{
+    if (pre->pid <= 0)
+        return;
+    close(pre->sync); /* EOF: it exits by itself; SIGKILL makes sure */
+    rt_pidfd_send_signal(pre->pidfd, SIGKILL);
+    int status;
+    while (waitpid(pre->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    close(pre->pidfd);
+    pre->pid = pre->pidfd = pre->sync = -1;
+    if (pre->cgroup[0])
+        rt_cgroup_destroy(NULL, pre->cgroup);
+    pre->cgroup[0] = '\0';
+}
+
 static void pre_discard(shim_t *sh)
 {
-    if (sh->pre_pid <= 0)
-        return;
-    close(sh->pre_sync); /* EOF: it exits by itself; SIGKILL makes sure */
-    rt_pidfd_send_signal(sh->pre_pidfd, SIGKILL);
-    int status;
-    while (waitpid(sh->pre_pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    close(sh->pre_pidfd);
-    sh->pre_pid = -1;
-    sh->pre_pidfd = sh->pre_sync = -1;
-    if (sh->pre_cgroup[0])
-        rt_cgroup_destroy(NULL, sh->pre_cgroup);
-    sh->pre_cgroup[0] = '\0';
+    pre_kill(&sh->pre);
 }
 
 /* Forget the stdio made for a child that will not run. */
@@ -808,11 +812,11 @@ static void close_child_stdio(int child_stdio[3])
  * in parallel). start_container adopts the cgroup and sends the go. */
 static void pre_launch_path(shim_t *sh)
 {
-    if (sh->pre_pid <= 0 || !sh->pre_cgroup[0] || !sh->spec_path)
+    if (sh->pre.pid <= 0 || !sh->pre.cgroup[0] || !sh->spec_path)
         return;
     berth_err_t err = {0};
     int none[3] = {-1, -1, -1};
-    if (pre_send(sh->pre_sync, PRE_CFG_TAG, 'E', none, sh->spec_path, &err) < 0) {
+    if (pre_send(sh->pre.sync, PRE_CFG_TAG, 'E', none, sh->spec_path, &err) < 0) {
         log_warn("pooled container init not used: %s", err.msg);
         pre_discard(sh);
         return;
@@ -837,7 +841,7 @@ static void pre_launch_stdio(shim_t *sh)
     if (rc == 0)
         rc = make_stdio(sh, child_stdio, &err);
     if (rc == 0)
-        rc = pre_send(sh->pre_sync, PRE_STDIO_TAG, '-', child_stdio, "", &err);
+        rc = pre_send(sh->pre.sync, PRE_STDIO_TAG, '-', child_stdio, "", &err);
     close_child_stdio(child_stdio);
     if (rc < 0) {
         log_warn("pooled container init not used: %s", err.msg);
@@ -850,11 +854,10 @@ static void pre_launch_stdio(shim_t *sh)
 /* The pooled init becomes the container's process; returns its sync fd. */
 static int pre_take(shim_t *sh)
 {
-    sh->pid = sh->pre_pid;
-    sh->pidfd = sh->pre_pidfd;
-    int sync = sh->pre_sync;
-    sh->pre_pid = -1;
-    sh->pre_pidfd = sh->pre_sync = -1;
+    sh->pid = sh->pre.pid;
+    sh->pidfd = sh->pre.pidfd;
+    int sync = sh->pre.sync;
+    sh->pre.pid = sh->pre.pidfd = sh->pre.sync = -1;
     return sync;
 }
 
@@ -870,8 +873,8 @@ static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *c
          * cgroup of this id, bad limits) the usual path runs instead. */
         sh->pre_launched = false;
         berth_err_t aerr = {0};
-        if (rt_cgroup_adopt(sh->pre_cgroup, s->id, &s->resources, &aerr) == 0) {
-            sh->pre_cgroup[0] = '\0';
+        if (rt_cgroup_adopt(sh->pre.cgroup, s->id, &s->resources, &aerr) == 0) {
+            sh->pre.cgroup[0] = '\0';
             return release_child(sh, pre_take(sh), false, code, err);
         }
         log_warn("pooled container init not used: %s", aerr.msg);
@@ -895,7 +898,7 @@ static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *c
      * a run with its own netns; anything else gets a fresh clone. One not
      * launched early has no pool cgroup (v2), or one that cannot become the
      * container's (custom parent): then it is only of use without it. */
-    bool use_pre = sh->pre_pid > 0 && !sh->pre_cgroup[0] && !sh->is_exec &&
+    bool use_pre = sh->pre.pid > 0 && !sh->pre.cgroup[0] && !sh->is_exec &&
                    s->net_mode == RT_NET_NONE && sh->spec_path;
     if (!use_pre)
         pre_discard(sh);
@@ -912,7 +915,7 @@ static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *c
         return -1;
     if (use_pre) {
         free(bpf); /* the init reads it from the cache itself */
-        int rc = pre_send(sh->pre_sync, PRE_CFG_TAG, '-', child_stdio, sh->spec_path, err);
+        int rc = pre_send(sh->pre.sync, PRE_CFG_TAG, '-', child_stdio, sh->spec_path, err);
         close_child_stdio(child_stdio);
         if (rc < 0) {
             pre_discard(sh);
@@ -1068,7 +1071,7 @@ static void shim_init(shim_t *sh)
     sh->listen_fd = sh->stdin_fd = sh->pty_master = sh->pidfd = -1;
     sh->out_fd[0] = sh->out_fd[1] = sh->out_fd[2] = -1;
     sh->log.fd = -1;
-    sh->pre_pid = sh->pre_pidfd = sh->pre_sync = -1;
+    sh->pre.pid = sh->pre.pidfd = sh->pre.sync = -1;
     sh->mntns_fd = -1;
     buf_init(&sh->stdin_buf);
     sh->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -1144,23 +1147,13 @@ static int run_started(shim_t *sh, int rc, int code, berth_err_t *err)
     return 0;
 }
 
-typedef struct pre_child {
-    pid_t pid;
-    int pidfd, sync;
-    char cgroup[32];
-} pre_child_t;
-
 static int shim_run(const char *spec_path, int primary_fd, pre_child_t *pre)
 {
     shim_t sh;
     shim_init(&sh);
     sh.spec_path = spec_path;
-    if (pre) {
-        sh.pre_pid = pre->pid;
-        sh.pre_pidfd = pre->pidfd;
-        sh.pre_sync = pre->sync;
-        memcpy(sh.pre_cgroup, pre->cgroup, sizeof(sh.pre_cgroup));
-    }
+    if (pre)
+        sh.pre = *pre;
     berth_err_t err = {0};
     setsid();
     setup_signals(&sh);
@@ -1348,25 +1341,11 @@ int rt_shim_main_pool(int primary_fd)
      * so does the container's init. */
     prctl(PR_SET_PDEATHSIG, 0);
     setpriority(PRIO_PROCESS, 0, 0);
-    if (pre.pid > 0 && setpriority(PRIO_PROCESS, (id_t)pre.pid, 0) < 0) {
-        close(pre.sync); /* an init we cannot restore must not run a container */
-        rt_pidfd_send_signal(pre.pidfd, SIGKILL);
-        waitpid(pre.pid, NULL, 0);
-        close(pre.pidfd);
-        if (pre.cgroup[0])
-            rt_cgroup_destroy(NULL, pre.cgroup);
-        pre.pid = -1;
-    }
+    if (pre.pid > 0 && setpriority(PRIO_PROCESS, (id_t)pre.pid, 0) < 0)
+        pre_kill(&pre); /* an init we cannot restore must not run a container */
     return shim_run(path, primary_fd, pre.pid > 0 ? &pre : NULL);
 
 idle_exit:
-    if (pre.pid > 0) {
-        close(pre.sync);
-        rt_pidfd_send_signal(pre.pidfd, SIGKILL);
-        int status;
-        waitpid(pre.pid, &status, 0);
-        if (pre.cgroup[0])
-            rt_cgroup_destroy(NULL, pre.cgroup);
-    }
+    pre_kill(&pre);
     return ret;
 }

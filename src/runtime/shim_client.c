@@ -108,8 +108,7 @@ static void on_frame(rt_shim_t *sh, int type, const char *p, size_t len)
             sh->cbs.started_cb(sh, e ? 0 : (pid > 0 ? pid : 0), e ? code : 0,
                                e ? e : (pid > 0 ? NULL : "bad start report"), sh->data);
         cJSON_Delete(o);
-    }
-    else if (type == RT_FRAME_EXIT)
+    } else if (type == RT_FRAME_EXIT)
         sh->exit_seen = true; /* read_cb finishes after this batch of frames */
     /* REPLY needs no action here. */
 }

@@ -1,10 +1,10 @@
 /* runtime: berthd's warm pool of idle berth-shims (see internal.h). */
 #include <errno.h>
-#include <sys/resource.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -584,8 +584,13 @@ int rt_state_read(const char *run_dir, rt_state_t *st, berth_err_t *err)
 
 int rt_write_replace(const char *path, const char *data, size_t len)
 {
+    return rt_write_replace_mode(path, data, len, 0600);
+}
+
+int rt_write_replace_mode(const char *path, const char *data, size_t len, mode_t mode)
+{
     cleanup_free char *tmp = xasprintf("%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
         return -errno;
     int rc = fs_write_all(fd, data, len);

@@ -583,9 +583,8 @@ int main(void)
         cmocka_unit_test(test_json_lines),           cmocka_unit_test(test_base64_and_auth),
         cmocka_unit_test(test_urlencode_and_host),   cmocka_unit_test(test_http_requests),
         cmocka_unit_test(test_http_wire_format),     cmocka_unit_test(test_http_request_bytes),
-        cmocka_unit_test(test_negotiate_version),
-        cmocka_unit_test(test_negotiate_on_demand),    cmocka_unit_test(test_bad_responses),
-        cmocka_unit_test(test_connect_refused),
+        cmocka_unit_test(test_negotiate_version),    cmocka_unit_test(test_negotiate_on_demand),
+        cmocka_unit_test(test_bad_responses),        cmocka_unit_test(test_connect_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

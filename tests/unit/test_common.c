@@ -129,10 +129,10 @@ static void test_err(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf),   cmocka_unit_test(test_time_roundtrip),
-        cmocka_unit_test(test_bool),  cmocka_unit_test(test_fs_atomic),
-        cmocka_unit_test(test_fs_replace),
-        cmocka_unit_test(test_human), cmocka_unit_test(test_err),
+        cmocka_unit_test(test_buf),        cmocka_unit_test(test_time_roundtrip),
+        cmocka_unit_test(test_bool),       cmocka_unit_test(test_fs_atomic),
+        cmocka_unit_test(test_fs_replace), cmocka_unit_test(test_human),
+        cmocka_unit_test(test_err),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
