@@ -88,6 +88,28 @@ if [ "$PINNABLE" = 1 ]; then
     CLIENT_PREFIX=""
 fi
 BERTHD_RSS_AFTER=$(rss_kb "$BERTHD_PID")
+kill "$BERTHD_PID"
+wait "$BERTHD_PID" 2>/dev/null || true
+BERTHD_PID=""
+
+# The same daemon with its connections on plain libuv streams (a read and a
+# write syscall per request instead of the batched io_uring): what the ring buys.
+if [ "$PINNABLE" = 1 ]; then
+    echo "== berthd, BERTH_IO_URING=0"
+    rm -rf "$TMP/berth-data" "$TMP/berth-exec"
+    BERTH_IO_URING=0 "$BUILD/berthd" -H "unix://$TMP/berth.sock" --data-root "$TMP/berth-data" \
+        --exec-root "$TMP/berth-exec" --pidfile "$TMP/berthd.pid" --no-default-image \
+        --log-level warn >"$TMP/berthd.log" 2>&1 &
+    BERTHD_PID=$!
+    wait_ping "$TMP/berth.sock" || { cat "$TMP/berthd.log"; exit 1; }
+    pin "$BERTHD_PID" 0
+    CLIENT_PREFIX="taskset -c 1"
+    run_series berthd-libuv-pinned "$TMP/berth.sock" >>"$TMP/results"
+    CLIENT_PREFIX=""
+    kill "$BERTHD_PID"
+    wait "$BERTHD_PID" 2>/dev/null || true
+    BERTHD_PID=""
+fi
 
 DOCKERD_NOTE=""
 if command -v dockerd >/dev/null 2>&1; then
@@ -123,7 +145,7 @@ TABLE=$(awk '
         for (i = 1; i <= NR; i++) {
             ratio = "-"
             if (name[i] == "berthd" && d[conns[i]] > 0) ratio = sprintf("%.2fx", rps[i] / d[conns[i]])
-            if (name[i] == "berthd-pinned" && dp[conns[i]] > 0) ratio = sprintf("%.2fx", rps[i] / dp[conns[i]])
+            if (name[i] ~ /^berthd-.*pinned$/ && dp[conns[i]] > 0) ratio = sprintf("%.2fx", rps[i] / dp[conns[i]])
             printf "| %s | %s | %s | %s | %s | %s | %s |\n", name[i], conns[i], rps[i], p50[i], p99[i], bad[i], ratio
         }
     }' "$TMP/results")
@@ -151,7 +173,12 @@ echo "$DOCKERD_NOTE"
     echo "- Rows without a suffix: daemon and client share all cores (the client's CPU use"
     echo "  competes with the daemon's; berthd is single-threaded, dockerd uses every core)."
     echo "  -pinned rows: the daemon (with its threads and children) on CPU 0, the client"
-    echo "  alone on CPU 1: both engines get exactly one core."
+    echo "  alone on CPU 1: both engines get exactly one core. berthd-libuv-pinned: berthd"
+    echo "  with BERTH_IO_URING=0 (connections on libuv streams, a read and a write syscall"
+    echo "  per request, as before 2026-12-05 14:30)."
+    echo "- The client (bench/api/bench_api.c) is a libuv program whose socket I/O goes"
+    echo "  through io_uring: with a syscall per read and per write it saturated its own"
+    echo "  core at ~100k req/s, below what berthd serves."
     echo "- berthd idle RSS: ${BERTHD_RSS_IDLE} KiB (after the runs: ${BERTHD_RSS_AFTER} KiB)"
     echo "- $DOCKERD_NOTE"
     echo "- Regenerate with \`bench/api.sh [SECONDS]\`."

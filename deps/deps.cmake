@@ -11,6 +11,7 @@ pkg_check_modules(SSL REQUIRED IMPORTED_TARGET libssl)
 pkg_check_modules(YAML REQUIRED IMPORTED_TARGET yaml-0.1)
 pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)
 
 # llhttp: Debian's node-llhttp ships the generated C sources, not a library.
 set(LLHTTP_SRC_DIR /usr/share/llhttp CACHE PATH "llhttp C sources (node-llhttp)")
@@ -28,4 +29,4 @@ set_target_properties(llhttp_static PROPERTIES POSITION_INDEPENDENT_CODE ON)
 add_library(berth_deps INTERFACE)
 target_link_libraries(berth_deps INTERFACE llhttp_static PkgConfig::UV PkgConfig::CJSON
     PkgConfig::ARCHIVE PkgConfig::SECCOMP PkgConfig::CURL PkgConfig::SSL PkgConfig::CRYPTO
-    PkgConfig::YAML PkgConfig::ZLIB PkgConfig::ZSTD m)
+    PkgConfig::YAML PkgConfig::ZLIB PkgConfig::ZSTD PkgConfig::URING m)

@@ -12,7 +12,7 @@ build_pkgs=(
     build-essential cmake pkg-config
     libuv1-dev libcjson-dev libarchive-dev libseccomp-dev
     libcurl4-openssl-dev libssl-dev libyaml-dev node-llhttp
-    zlib1g-dev libzstd-dev
+    zlib1g-dev libzstd-dev liburing-dev
 )
 run_pkgs=(
     busybox-static iproute2 ca-certificates

@@ -8,6 +8,7 @@
 #include "berth/common.h"
 
 typedef struct http_server http_server_t;
+typedef struct http_ring http_ring_t;
 typedef struct api_router api_router_t;
 typedef struct img_store img_store_t;
 typedef struct rt_manager rt_manager_t;
@@ -39,6 +40,7 @@ typedef struct berthd {
     int lock_fd;
 
     http_server_t *http;
+    http_ring_t *ring; /* the loop waits in it (NULL: plain uv_run, libuv streams) */
     api_router_t *router;
     img_store_t *images;
     rt_manager_t *containers; /* runtime manager; NULL until the runtime lands */

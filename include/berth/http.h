@@ -22,6 +22,7 @@
 #include "berth/common.h"
 
 typedef struct http_server http_server_t;
+typedef struct http_ring http_ring_t;
 typedef struct http_conn http_conn_t;
 typedef struct http_req http_req_t;
 
@@ -112,7 +113,29 @@ typedef struct http_server_opts {
     /* NULL or "Name: value\r\n..." lines sent with every response (Server,
      * Api-Version); the string must outlive the server. */
     const char *common_headers;
+    /* NULL, or the loop's io_uring (http_ring_open): connections then read
+     * and write through it, and the loop must be run by http_ring_run. */
+    http_ring_t *ring;
 } http_server_opts_t;
+
+/* ---- the loop's io_uring ----
+ * Connection I/O batched through io_uring: a read and a write syscall per
+ * request become one io_uring_enter per loop turn. Open it before the
+ * server, run the loop with http_ring_run instead of uv_run, free it after
+ * the server is gone. */
+/* 0/-errno (-ENOTSUP, -EINVAL, -EPERM ...: the kernel cannot or may not;
+ * serve with libuv streams then). */
+int http_ring_open(uv_loop_t *loop, http_ring_t **out);
+/* uv_run(UV_RUN_DEFAULT), waiting in the ring: returns when the loop has
+ * nothing left to do (and no ring op is in flight) or after http_ring_stop.
+ * 0/-errno. */
+int http_ring_run(http_ring_t *r);
+/* uv_run(UV_RUN_NOWAIT) plus one submit and reap of the ring (tests that
+ * play client and server on one thread). */
+void http_ring_run_nowait(http_ring_t *r);
+/* The ring's uv_stop (uv_stop alone does not end http_ring_run). */
+void http_ring_stop(http_ring_t *r);
+void http_ring_free(http_ring_t *r);
 
 /* Create a server; listeners are added with http_server_listen_*. 0/-errno. */
 int http_server_new(const http_server_opts_t *opts, http_server_t **out);

@@ -35,6 +35,7 @@ int main(int argc, char **argv)
         return 1;
     }
     d.loop = &loop;
+    loop.data = &d;
     d.started_ns = berth_now_ns();
     int rc = 0;
 
@@ -58,7 +59,7 @@ int main(int argc, char **argv)
     log_info("berthd %s (API %s) started, data root %s, engine ID %.12s", BERTH_VERSION,
              BERTH_API_VERSION, d.cfg.data_root, d.id);
 
-    uv_run(&loop, UV_RUN_DEFAULT);
+    berthd_run_loop(&d);
     log_info("berthd stopped");
     goto out;
 
@@ -67,7 +68,7 @@ fail:
     log_error("startup failed: %s", err.msg);
     rc = 1;
     berthd_shutdown(&d);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    berthd_run_loop(&d);
 out:
     berthd_close_leftovers(&d);
     berthd_cleanup(&d);

@@ -214,14 +214,28 @@ static int socket_gid(berthd_t *d, gid_t *gid, berth_err_t *err)
     return 0;
 }
 
+/* BERTH_IO_URING=0 keeps connections on libuv streams (comparisons, and
+ * hosts where io_uring is off by policy and says so slowly). */
+static void open_ring(berthd_t *d)
+{
+    const char *env = getenv("BERTH_IO_URING");
+    if (env && strcmp(env, "0") == 0)
+        return;
+    int r = http_ring_open(d->loop, &d->ring);
+    if (r < 0)
+        log_info("io_uring unavailable (%s): API connections use libuv streams", strerror(-r));
+}
+
 int berthd_start_api(berthd_t *d, berth_err_t *err)
 {
+    open_ring(d);
     http_server_opts_t opts = {
         .loop = d->loop,
         .data = d,
         .route = api_route_cb,
         .dispatch = api_dispatch_cb,
         .common_headers = api_common_headers(),
+        .ring = d->ring,
     };
     int r = http_server_new(&opts, &d->http);
     if (r < 0)
@@ -299,7 +313,10 @@ static void deadline_cb(uv_timer_t *t)
 {
     /* Some module left a handle running: do not hang on SIGTERM. */
     log_warn("shutdown: handles still open after 10s, stopping the loop");
+    berthd_t *d = t->loop->data;
     uv_stop(t->loop);
+    if (d && d->ring)
+        http_ring_stop(d->ring);
     uv_close((uv_handle_t *)t, deadline_closed_cb);
 }
 
@@ -343,7 +360,15 @@ static void close_leftover_cb(uv_handle_t *h, void *arg)
 void berthd_close_leftovers(berthd_t *d)
 {
     uv_walk(d->loop, close_leftover_cb, NULL);
+    berthd_run_loop(d);
+}
+
+int berthd_run_loop(berthd_t *d)
+{
+    if (d->ring)
+        return http_ring_run(d->ring);
     uv_run(d->loop, UV_RUN_DEFAULT);
+    return 0;
 }
 
 void berthd_cleanup(berthd_t *d)
@@ -360,6 +385,8 @@ void berthd_cleanup(berthd_t *d)
     d->router = NULL;
     api_events_free(d->events);
     d->events = NULL;
+    http_ring_free(d->ring);
+    d->ring = NULL;
     if (d->lock_fd > 0)
         close(d->lock_fd);
     d->lock_fd = -1;

@@ -53,5 +53,7 @@ void berthd_shutdown(berthd_t *d);
 void berthd_close_leftovers(berthd_t *d);
 /* After the loop ended: remove pidfile, unlock, free. */
 void berthd_cleanup(berthd_t *d);
+/* Run the loop until it has nothing left (in the io_uring when there is one). */
+int berthd_run_loop(berthd_t *d);
 
 #endif

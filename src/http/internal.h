@@ -31,6 +31,7 @@ typedef struct http_listener {
 
 struct http_server {
     http_server_opts_t opts; /* with defaults filled in */
+    http_ring_t *ring;       /* connection I/O through io_uring; NULL: libuv streams */
     http_listener_t *listeners;
     http_conn_t *conns; /* doubly linked list of live connections */
     size_t n_conns;
@@ -72,18 +73,27 @@ struct http_conn {
     int err_status; /* set by parser callbacks: 413 / 431 / 400 */
     const char *err_msg;
 
-    size_t write_queued; /* bytes handed to uv_write, not yet written */
+    size_t write_queued; /* bytes handed to uv_write (or the ring), not yet written */
     unsigned writes_inflight;
 
-    bool dispatched;   /* the handler owns req */
-    bool dispatch_now; /* parser asks the feed loop to dispatch */
-    bool body_end_now; /* parser asks the feed loop to run on_body_end */
-    bool in_feed;      /* inside conn_feed: do not re-enter */
-    bool reading;      /* uv_read_start active */
-    bool read_full;    /* reading stopped: too much read ahead */
-    bool read_eof;     /* client half-closed (or closed) its side */
-    bool body_paused;  /* handler asked for backpressure on its body */
-    bool raw;          /* hijacked */
+    /* io_uring path (srv->ring): the fd is still owned by the libuv handle
+     * above (closed by uv_close), which never reads or writes it. */
+    int fd;
+    unsigned ring_ops;                     /* ops in the ring that point at us */
+    struct http_write *sendq, *sendq_tail; /* one send in the ring at a time: keeps order */
+
+    bool dispatched;      /* the handler owns req */
+    bool dispatch_now;    /* parser asks the feed loop to dispatch */
+    bool body_end_now;    /* parser asks the feed loop to run on_body_end */
+    bool in_feed;         /* inside conn_feed: do not re-enter */
+    bool use_ring;        /* I/O through srv->ring */
+    bool recv_armed;      /* a multishot recv is in the ring */
+    bool recv_cancelling; /* ... and its cancel is on the way */
+    bool reading;         /* uv_read_start active (ring: a recv is wanted) */
+    bool read_full;       /* reading stopped: too much read ahead */
+    bool read_eof;        /* client half-closed (or closed) its side */
+    bool body_paused;     /* handler asked for backpressure on its body */
+    bool raw;             /* hijacked */
     bool close_after_write;
     bool failed; /* write error seen inside a handler's call: close from the defer timer */
     bool closing;
@@ -94,10 +104,31 @@ struct http_conn {
     bool ws_eof_reported; /* on_raw_eof ran (client close frame or EOF) */
 };
 
+/* A queued write: the bytes are copied into data[] or owned. */
+typedef struct http_write {
+    uv_write_t w; /* libuv path */
+    http_conn_t *conn;
+    struct http_write *next; /* ring path: the connection's send queue */
+    size_t len;
+    size_t off;   /* ring path: bytes already sent */
+    bool in_ring; /* ring path: a send SQE for it is in flight */
+    char *owned;  /* NULL when the bytes live in data[] */
+    char data[];
+} http_write_t;
+
 /* server.c */
+/* Input from the connection; data NULL means EOF. */
+void http_conn_on_read(http_conn_t *c, const char *data, size_t len);
+void http_conn_on_read_error(http_conn_t *c);
+/* Drop one hold on a closing connection (a closed handle, a finished ring
+ * op); the last one frees it. */
+void http_conn_release(http_conn_t *c);
 void http_conn_finish_req(http_conn_t *c);
 void http_conn_defer(http_conn_t *c);
 void http_conn_close(http_conn_t *c);
+/* Abort the request (on_abort), then close once queued output is written
+ * (a last word, like a websocket close frame, still goes out). */
+void http_conn_abort_after_writes(http_conn_t *c);
 void http_conn_update_reading(http_conn_t *c);
 void http_req_free(http_req_t *req);
 http_req_t *http_req_new(http_conn_t *c);
@@ -108,6 +139,19 @@ int http_conn_write(http_conn_t *c, const void *data, size_t len);
 int http_conn_write_owned(http_conn_t *c, char *data, size_t len);
 /* A server-made error reply on a request that was never dispatched; closes after. */
 void http_conn_reply_error_close(http_conn_t *c, int status, const char *msg);
+
+/* A send SQE finished: res bytes written, or -errno. */
+void http_conn_on_sent(http_write_t *wr, int res);
+/* Free writes still queued on a closing connection (not the one in the ring). */
+void http_conn_drop_writes(http_conn_t *c);
+
+/* ring.c: io_uring transport (see the top of ring.c). */
+/* Arm or cancel c's recv to match c->reading. */
+void http_ring_update_recv(http_ring_t *r, http_conn_t *c);
+/* Queue a send of wr's bytes from wr->off (submitted before the loop polls). */
+void http_ring_send(http_ring_t *r, http_write_t *wr);
+/* Cancel every op of a closing connection. */
+void http_ring_cancel_conn(http_ring_t *r, http_conn_t *c);
 
 /* websocket.c */
 /* Raw-mode input of a websocket connection is in c->in: decode the frames

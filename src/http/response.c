@@ -6,22 +6,10 @@
 
 #include "http/internal.h"
 
-typedef struct http_write {
-    uv_write_t w;
-    http_conn_t *conn;
-    size_t len;
-    char *owned; /* NULL when the bytes live in data[] */
-    char data[];
-} http_write_t;
-
-static void write_cb(uv_write_t *w, int status)
+/* A write left the queue (status < 0: it failed): backpressure signal,
+ * deferred close. */
+static void conn_write_finished(http_conn_t *c, int status)
 {
-    http_write_t *wr = (http_write_t *)w;
-    http_conn_t *c = wr->conn;
-    c->writes_inflight--;
-    c->write_queued -= wr->len;
-    free(wr->owned);
-    free(wr);
     if (c->closing)
         return;
     if (status < 0) {
@@ -39,6 +27,67 @@ static void write_cb(uv_write_t *w, int status)
         http_conn_close(c);
 }
 
+static void write_cb(uv_write_t *w, int status)
+{
+    http_write_t *wr = (http_write_t *)w;
+    http_conn_t *c = wr->conn;
+    c->writes_inflight--;
+    c->write_queued -= wr->len;
+    free(wr->owned);
+    free(wr);
+    conn_write_finished(c, status);
+}
+
+void http_conn_on_sent(http_write_t *wr, int res)
+{
+    http_conn_t *c = wr->conn;
+    wr->in_ring = false;
+    if (res == 0)
+        res = -EPIPE; /* no progress on a non-empty send */
+    if (res > 0 && !c->closing) {
+        wr->off += (size_t)res;
+        c->write_queued -= (size_t)res;
+        if (wr->off < wr->len) { /* a short send: the rest goes next */
+            wr->in_ring = true;
+            http_ring_send(c->srv->ring, wr);
+            return;
+        }
+    }
+    c->sendq = wr->next;
+    if (!c->sendq)
+        c->sendq_tail = NULL;
+    c->writes_inflight--;
+    c->write_queued -= wr->len - wr->off;
+    free(wr->owned);
+    free(wr);
+    if (c->closing)
+        return;
+    int status = res < 0 ? res : 0;
+    if (status == 0 && c->sendq) {
+        c->sendq->in_ring = true;
+        http_ring_send(c->srv->ring, c->sendq);
+    }
+    conn_write_finished(c, status);
+}
+
+void http_conn_drop_writes(http_conn_t *c)
+{
+    http_write_t **link = &c->sendq;
+    while (*link) {
+        http_write_t *wr = *link;
+        if (wr->in_ring) { /* freed at its CQE */
+            link = &wr->next;
+            continue;
+        }
+        *link = wr->next;
+        c->writes_inflight--;
+        c->write_queued -= wr->len - wr->off;
+        free(wr->owned);
+        free(wr);
+    }
+    c->sendq_tail = c->sendq;
+}
+
 /* Mark the connection broken; the close (and on_abort) happens from the
  * defer timer, not inside the caller's stack. */
 static int conn_fail(http_conn_t *c)
@@ -48,6 +97,44 @@ static int conn_fail(http_conn_t *c)
         http_conn_defer(c);
     }
     return -EPIPE;
+}
+
+/* A queued write owning a malloc'd buffer, or (owned NULL) a copy of data. */
+static http_write_t *write_new(http_conn_t *c, const char *data, size_t len, char *owned)
+{
+    http_write_t *wr = xmalloc(sizeof(*wr) + (owned ? 0 : len));
+    if (owned)
+        wr->owned = owned;
+    else {
+        memcpy(wr->data, data, len);
+        wr->owned = NULL;
+    }
+    wr->conn = c;
+    wr->next = NULL;
+    wr->len = len;
+    wr->off = 0;
+    wr->in_ring = false;
+    return wr;
+}
+
+/* The ring path queues every write: it leaves with the loop turn's one
+ * submit instead of a write syscall of its own. */
+static int conn_write_ring(http_conn_t *c, const char *data, size_t len, char *owned)
+{
+    http_write_t *wr = write_new(c, data, len, owned);
+    c->writes_inflight++;
+    c->write_queued += len;
+    if (c->write_queued >= HTTP_WRITE_LOW_WATER)
+        c->drain_wanted = true;
+    if (c->sendq_tail) {
+        c->sendq_tail->next = wr;
+        c->sendq_tail = wr;
+        return 0;
+    }
+    c->sendq = c->sendq_tail = wr;
+    wr->in_ring = true;
+    http_ring_send(c->srv->ring, wr);
+    return 0;
 }
 
 static int conn_write_impl(http_conn_t *c, const char *data, size_t len, char *owned)
@@ -60,6 +147,8 @@ static int conn_write_impl(http_conn_t *c, const char *data, size_t len, char *o
         free(owned);
         return 0;
     }
+    if (c->use_ring)
+        return conn_write_ring(c, data, len, owned);
     size_t off = 0;
     if (c->writes_inflight == 0) {
         uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
@@ -77,16 +166,11 @@ static int conn_write_impl(http_conn_t *c, const char *data, size_t len, char *o
     }
     http_write_t *wr;
     if (owned && off == 0) {
-        wr = xmalloc(sizeof(*wr));
-        wr->owned = owned;
+        wr = write_new(c, owned, len, owned);
     } else {
-        wr = xmalloc(sizeof(*wr) + (len - off));
-        memcpy(wr->data, data + off, len - off);
-        wr->owned = NULL;
+        wr = write_new(c, data + off, len - off, NULL);
         free(owned);
     }
-    wr->conn = c;
-    wr->len = len - off;
     uv_buf_t b = uv_buf_init(wr->owned ? wr->owned : wr->data, (unsigned)wr->len);
     int r = uv_write(&wr->w, &c->h.stream, &b, 1, write_cb);
     if (r < 0) {

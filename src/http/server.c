@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -90,9 +91,8 @@ static void server_maybe_done(http_server_t *srv)
     }
 }
 
-static void conn_handle_closed_cb(uv_handle_t *h)
+void http_conn_release(http_conn_t *c)
 {
-    http_conn_t *c = h->data;
     if (--c->open_handles > 0)
         return;
     http_server_t *srv = c->srv;
@@ -102,6 +102,11 @@ static void conn_handle_closed_cb(uv_handle_t *h)
     free(c);
     srv->closing_handles--;
     server_maybe_done(srv);
+}
+
+static void conn_handle_closed_cb(uv_handle_t *h)
+{
+    http_conn_release(h->data);
 }
 
 void http_conn_close(http_conn_t *c)
@@ -126,7 +131,13 @@ void http_conn_close(http_conn_t *c)
     srv->n_conns--;
     srv->closing_handles++;
 
+    /* Three handles to close, and every op the ring still has of ours. */
     c->open_handles = 3;
+    if (c->use_ring) {
+        http_conn_drop_writes(c);
+        http_ring_cancel_conn(srv->ring, c);
+        c->open_handles += (int)c->ring_ops;
+    }
     uv_close(&c->h.handle, conn_handle_closed_cb);
     uv_close((uv_handle_t *)&c->header_timer, conn_handle_closed_cb);
     uv_close((uv_handle_t *)&c->defer_timer, conn_handle_closed_cb);
@@ -178,6 +189,18 @@ static void close_now_or_after_writes(http_conn_t *c)
         http_conn_close(c);
 }
 
+void http_conn_abort_after_writes(http_conn_t *c)
+{
+    http_req_t *req = c->req;
+    c->req = NULL;
+    if (req && c->dispatched && req->on_abort)
+        req->on_abort(req);
+    http_req_free(req);
+    conn_reset_parse(c);
+    if (!c->closing)
+        close_now_or_after_writes(c);
+}
+
 void http_conn_finish_req(http_conn_t *c)
 {
     http_req_t *req = c->req;
@@ -217,69 +240,99 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = sizeof(c->srv->read_buf);
 }
 
-static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+static void conn_stop_reading(http_conn_t *c)
 {
-    http_conn_t *c = s->data;
+    if (c->reading && !c->use_ring)
+        uv_read_stop(&c->h.stream);
+    c->reading = false; /* the ring's recv ended with the EOF itself */
+}
+
+static void conn_on_eof(http_conn_t *c)
+{
+    c->read_eof = true;
+    conn_stop_reading(c);
+    if (c->raw) {
+        if (peer_fully_closed(c)) {
+            http_conn_close(c);
+            return;
+        }
+        if (c->ws) {
+            buf_reset(&c->in); /* a frame cut short never completes */
+        } else if (c->in.len > 0) {
+            http_conn_defer(c); /* delivers what is queued, then the EOF */
+            return;
+        }
+        if (c->req && !c->ws_eof_reported) {
+            c->ws_eof_reported = true;
+            if (c->req->on_raw_eof)
+                c->req->on_raw_eof(c->req);
+        }
+        return;
+    }
+    if (c->req && c->dispatched && c->ps == HTTP_PS_DONE) {
+        /* A complete request is being handled: a half-closed client still
+         * gets its answer, a vanished one aborts the handler. */
+        if (peer_fully_closed(c))
+            http_conn_close(c);
+        return;
+    }
+    if (c->in.len > 0 && !c->dispatched)
+        return;                   /* pipelined requests still to parse; closed when done */
+    close_now_or_after_writes(c); /* a half-closed client still reads its answers */
+}
+
+void http_conn_on_read_error(http_conn_t *c)
+{
+    if (!c->closing)
+        http_conn_close(c);
+}
+
+void http_conn_on_read(http_conn_t *c, const char *data, size_t len)
+{
     if (c->closing)
         return;
-    if (nread == UV_EOF) {
-        c->read_eof = true;
-        uv_read_stop(s);
-        c->reading = false;
-        if (c->raw) {
-            if (peer_fully_closed(c)) {
-                http_conn_close(c);
-                return;
-            }
-            if (c->ws) {
-                buf_reset(&c->in); /* a frame cut short never completes */
-            } else if (c->in.len > 0) {
-                http_conn_defer(c); /* delivers what is queued, then the EOF */
-                return;
-            }
-            if (c->req && !c->ws_eof_reported) {
-                c->ws_eof_reported = true;
-                if (c->req->on_raw_eof)
-                    c->req->on_raw_eof(c->req);
-            }
-            return;
-        }
-        if (c->req && c->dispatched && c->ps == HTTP_PS_DONE) {
-            /* A complete request is being handled: a half-closed client still
-             * gets its answer, a vanished one aborts the handler. */
-            if (peer_fully_closed(c))
-                http_conn_close(c);
-            return;
-        }
-        if (c->in.len > 0 && !c->dispatched)
-            return; /* pipelined requests still to parse; closed when done */
-        http_conn_close(c);
+    if (!data) {
+        conn_on_eof(c);
         return;
     }
-    if (nread < 0) {
-        http_conn_close(c);
+    if (len == 0)
+        return;
+    if (!c->reading) {
+        /* The ring's recv delivered after we asked it to stop (the cancel
+         * was still on its way): keep the bytes for when reading resumes. */
+        buf_append(&c->in, data, len);
+        http_conn_defer(c);
         return;
     }
-    if (nread == 0)
-        return;
     if (c->raw && c->ws) {
-        buf_append(&c->in, buf->base, (size_t)nread);
+        buf_append(&c->in, data, len);
         http_ws_process(c);
         return;
     }
     if (c->raw) {
         if (c->in.len > 0) {
             /* Bytes from before the hijack are still queued: keep order. */
-            buf_append(&c->in, buf->base, (size_t)nread);
+            buf_append(&c->in, data, len);
             http_conn_defer(c);
             return;
         }
         if (c->req && c->req->on_raw_data)
-            c->req->on_raw_data(c->req, buf->base, (size_t)nread);
+            c->req->on_raw_data(c->req, data, len);
         return;
     }
-    buf_append(&c->in, buf->base, (size_t)nread);
+    buf_append(&c->in, data, len);
     conn_feed(c);
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    http_conn_t *c = s->data;
+    if (nread == UV_EOF)
+        http_conn_on_read(c, NULL, 0);
+    else if (nread < 0)
+        http_conn_on_read_error(c);
+    else
+        http_conn_on_read(c, buf->base, (size_t)nread);
 }
 
 void http_conn_update_reading(http_conn_t *c)
@@ -288,6 +341,13 @@ void http_conn_update_reading(http_conn_t *c)
         return;
     size_t limit = c->srv->opts.max_header_bytes + HTTP_READ_AHEAD_SLACK;
     bool want = !c->body_paused && c->in.len < limit;
+    if (c->use_ring) {
+        if (want != c->reading) {
+            c->reading = want;
+            http_ring_update_recv(c->srv->ring, c);
+        }
+        return;
+    }
     if (want && !c->reading) {
         if (uv_read_start(&c->h.stream, alloc_cb, read_cb) == 0)
             c->reading = true;
@@ -580,6 +640,11 @@ static void conn_start(http_server_t *srv, http_conn_t *c, bool ok)
     }
     if (c->h.handle.type == UV_TCP)
         uv_tcp_nodelay(&c->h.tcp, 1);
+    uv_os_fd_t fd;
+    if (srv->ring && uv_fileno(&c->h.handle, &fd) == 0) {
+        c->fd = fd;
+        c->use_ring = true;
+    }
     http_conn_update_reading(c);
 }
 
@@ -636,6 +701,7 @@ int http_server_new(const http_server_opts_t *opts, http_server_t **out)
         srv->opts.max_body_bytes = HTTP_DEFAULT_MAX_BODY_BYTES;
     if (!srv->opts.header_timeout_ms)
         srv->opts.header_timeout_ms = HTTP_DEFAULT_HEADER_TIMEOUT_MS;
+    srv->ring = opts->ring;
     *out = srv;
     return 0;
 }

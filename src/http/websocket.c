@@ -128,7 +128,7 @@ static void ws_fail(http_conn_t *c, unsigned code)
     if (!c->ws_close_sent)
         http_ws_send_frame(c, 0x8, payload, 2);
     buf_reset(&c->in);
-    http_conn_close(c); /* aborts the handler */
+    http_conn_abort_after_writes(c);
 }
 
 void http_ws_process(http_conn_t *c)

@@ -1,6 +1,7 @@
 /* In-process tests of the http server: a real server on a Unix socket in a
  * temp dir, test handlers, and a non-blocking client socket pumped together
- * with the loop (uv_run NOWAIT) so one thread plays both sides. */
+ * with the loop (uv_run NOWAIT) so one thread plays both sides. Every test
+ * runs twice: connections on libuv streams, and through the io_uring. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 
 typedef struct fixture {
     uv_loop_t loop;
+    http_ring_t *ring; /* NULL: libuv streams */
     http_server_t *srv;
     char dir[64];
     char path[128];
@@ -136,14 +138,26 @@ static void dispatch(http_req_t *req)
     }
 }
 
-static int setup(void **state)
+/* One loop turn without blocking. */
+static void turn(fixture_t *fx)
+{
+    if (fx->ring)
+        http_ring_run_nowait(fx->ring);
+    else
+        uv_run(&fx->loop, UV_RUN_NOWAIT);
+}
+
+static int setup_with(void **state, bool ring)
 {
     fixture_t *fx = xcalloc(1, sizeof(*fx));
     strcpy(fx->dir, "/tmp/berth-http-test-XXXXXX");
     assert_non_null(mkdtemp(fx->dir));
     snprintf(fx->path, sizeof(fx->path), "%s/s.sock", fx->dir);
     assert_int_equal(uv_loop_init(&fx->loop), 0);
+    if (ring)
+        assert_int_equal(http_ring_open(&fx->loop, &fx->ring), 0);
     http_server_opts_t opts = {
+        .ring = fx->ring,
         .loop = &fx->loop,
         .data = fx,
         .route = route,
@@ -159,6 +173,16 @@ static int setup(void **state)
     return 0;
 }
 
+static int setup(void **state)
+{
+    return setup_with(state, false);
+}
+
+static int setup_ring(void **state)
+{
+    return setup_with(state, true);
+}
+
 static void closed_cb(void *data)
 {
     ((fixture_t *)data)->closed = true;
@@ -168,7 +192,11 @@ static int teardown(void **state)
 {
     fixture_t *fx = *state;
     http_server_close(fx->srv, closed_cb, fx);
-    uv_run(&fx->loop, UV_RUN_DEFAULT);
+    if (fx->ring)
+        assert_int_equal(http_ring_run(fx->ring), 0);
+    else
+        uv_run(&fx->loop, UV_RUN_DEFAULT);
+    http_ring_free(fx->ring);
     assert_true(fx->closed);
     assert_false(fs_exists(fx->path)); /* the socket file goes with the listener */
     assert_int_equal(uv_loop_close(&fx->loop), 0);
@@ -199,7 +227,7 @@ static void csend(fixture_t *fx, int fd, const char *data, size_t len)
             off += (size_t)n;
         else if (n < 0 && errno != EAGAIN)
             fail_msg("send: %s", strerror(errno));
-        uv_run(&fx->loop, UV_RUN_NOWAIT);
+        turn(fx);
     }
 }
 
@@ -209,7 +237,7 @@ static bool pump(fixture_t *fx, int fd, berth_buf_t *out, const char *want, int 
 {
     int64_t deadline = berth_now_ns() + (int64_t)timeout_ms * 1000000;
     while (berth_now_ns() < deadline) {
-        uv_run(&fx->loop, UV_RUN_NOWAIT);
+        turn(fx);
         char tmp[65536];
         ssize_t n = recv(fd, tmp, sizeof(tmp), MSG_DONTWAIT);
         if (n > 0) {
@@ -428,11 +456,11 @@ static void test_abort_when_client_leaves(void **state)
     const char *req = "GET /abort HTTP/1.1\r\nHost: x\r\n\r\n";
     csend(fx, fd, req, strlen(req));
     for (int i = 0; i < 20; i++)
-        uv_run(&fx->loop, UV_RUN_NOWAIT);
+        turn(fx);
     assert_int_equal(fx->aborts, 0);
     close(fd);
     for (int i = 0; i < 50 && fx->aborts == 0; i++) {
-        uv_run(&fx->loop, UV_RUN_NOWAIT);
+        turn(fx);
         usleep(1000);
     }
     assert_int_equal(fx->aborts, 1);
@@ -599,20 +627,35 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pipelining_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pipelining_in_order, setup_ring, teardown),
         cmocka_unit_test_setup_teardown(test_chunked_request_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chunked_request_body, setup_ring, teardown),
         cmocka_unit_test_setup_teardown(test_http10, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http10, setup_ring, teardown),
         cmocka_unit_test_setup_teardown(test_streamed_request_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_streamed_request_body, setup_ring, teardown),
         cmocka_unit_test_setup_teardown(test_body_too_large, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_body_too_large, setup_ring, teardown),
         cmocka_unit_test_setup_teardown(test_headers_too_large, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_headers_too_large, setup_ring, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_closes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_garbage_closes, setup_ring, teardown),
         cmocka_unit_test_setup_teardown(test_hijack_with_body_and_early_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hijack_with_body_and_early_bytes, setup_ring,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_half_closed_client_gets_answer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_half_closed_client_gets_answer, setup_ring, teardown),
         cmocka_unit_test_setup_teardown(test_abort_when_client_leaves, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abort_when_client_leaves, setup_ring, teardown),
         cmocka_unit_test_setup_teardown(test_streamed_response, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_streamed_response, setup_ring, teardown),
         cmocka_unit_test_setup_teardown(test_slow_headers_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slow_headers_dropped, setup_ring, teardown),
         cmocka_unit_test(test_replaced_socket_is_left_alone),
         cmocka_unit_test_setup_teardown(test_backpressure_on_drain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backpressure_on_drain, setup_ring, teardown),
         cmocka_unit_test_setup_teardown(test_websocket, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_websocket, setup_ring, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

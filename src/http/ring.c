@@ -1,0 +1,380 @@
+/* Connection I/O through io_uring, inside the libuv loop.
+ *
+ * Why: on this class of machine a syscall costs ~1.2 us, and a request on a
+ * keep-alive connection costs two of them through libuv (read, write). Here a
+ * connection's reads are one multishot recv into a shared ring of provided
+ * buffers, and writes are send SQEs.
+ *
+ * The loop: the daemon runs libuv through http_ring_run(), which waits in
+ * io_uring_enter instead of epoll_wait. libuv's epoll fd is one more poll
+ * request in the ring; each turn runs libuv without blocking (timers,
+ * handles, callbacks), then submits everything the turn queued and waits for
+ * completions in the same syscall, with libuv's own timeout. The ring is set
+ * up with DEFER_TASKRUN, so the kernel runs our completions only inside that
+ * wait: no signal-style interruptions, and no wake-up can be missed the way
+ * it can when a ring's fd is polled from epoll (COOP_TASKRUN work is not
+ * run while the task sleeps in epoll_wait; we saw requests hang).
+ *
+ * Lifetimes: every SQE's user_data is a connection or a write pointer tagged
+ * in its low bits; an op's final CQE (no IORING_CQE_F_MORE) drops the
+ * connection's c->ring_ops, and a closing connection is freed only when its
+ * libuv handles are closed and ring_ops is back to 0. Closing cancels the ops
+ * by user_data (not by fd: the fd number is closed by uv_close at once and may
+ * be reused before the cancel is submitted). */
+#include <errno.h>
+#include <poll.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http/internal.h"
+
+#define RING_SQ_ENTRIES 256
+#define RING_CQ_ENTRIES 4096
+/* Provided receive buffers: a request usually fits one; bulk uploads arrive
+ * in these steps. 128 x 4 KiB are touched at most once each: <= 512 KiB RSS. */
+#define RING_BUF_COUNT 128
+#define RING_BUF_SIZE 4096
+#define RING_BUF_GROUP 0
+
+enum { RING_TAG_NONE = 0, RING_TAG_RECV = 1, RING_TAG_SEND = 2, RING_TAG_MASK = 3 };
+/* user_data of the polls on libuv's epoll fd, two generations (no pointer
+ * is this small). */
+#define RING_UD_BACKEND_A ((uint64_t)4)
+#define RING_UD_BACKEND_B ((uint64_t)8)
+
+struct http_ring {
+    struct io_uring ring;
+    struct io_uring_buf_ring *buf_ring;
+    size_t buf_ring_bytes;
+    char *bufs;
+    uv_loop_t *loop;
+    size_t ops; /* connection ops in flight (the loop runs until they finish) */
+    bool backend_armed;
+    uint64_t backend_ud; /* the generation armed now */
+    bool stop;
+    bool in_reap;
+};
+
+static uint64_t ring_ud(const void *p, unsigned tag)
+{
+    return (uint64_t)(uintptr_t)p | tag;
+}
+
+static struct io_uring_sqe *ring_sqe(http_ring_t *r)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+    if (!sqe) {
+        /* The SQ is full within one loop turn: submit what is there. */
+        io_uring_submit(&r->ring);
+        sqe = io_uring_get_sqe(&r->ring);
+        if (!sqe)
+            abort(); /* the SQ cannot be full right after a submit */
+    }
+    return sqe;
+}
+
+static void ring_give_buf(http_ring_t *r, unsigned bid)
+{
+    io_uring_buf_ring_add(r->buf_ring, r->bufs + (size_t)bid * RING_BUF_SIZE, RING_BUF_SIZE,
+                          (unsigned short)bid, io_uring_buf_ring_mask(RING_BUF_COUNT), 0);
+    io_uring_buf_ring_advance(r->buf_ring, 1);
+}
+
+static void ring_arm_recv(http_ring_t *r, http_conn_t *c)
+{
+    struct io_uring_sqe *sqe = ring_sqe(r);
+    io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = RING_BUF_GROUP;
+    io_uring_sqe_set_data64(sqe, ring_ud(c, RING_TAG_RECV));
+    c->recv_armed = true;
+    c->recv_cancelling = false;
+    c->ring_ops++;
+    r->ops++;
+}
+
+static void ring_cancel(http_ring_t *r, uint64_t target)
+{
+    struct io_uring_sqe *sqe = ring_sqe(r);
+    io_uring_prep_cancel64(sqe, target, 0);
+    io_uring_sqe_set_data64(sqe, RING_TAG_NONE);
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+}
+
+void http_ring_update_recv(http_ring_t *r, http_conn_t *c)
+{
+    if (c->reading && !c->recv_armed)
+        ring_arm_recv(r, c);
+    else if (!c->reading && c->recv_armed && !c->recv_cancelling) {
+        c->recv_cancelling = true;
+        ring_cancel(r, ring_ud(c, RING_TAG_RECV));
+    }
+}
+
+void http_ring_send(http_ring_t *r, http_write_t *wr)
+{
+    const char *base = wr->owned ? wr->owned : wr->data;
+    struct io_uring_sqe *sqe = ring_sqe(r);
+    /* MSG_NOSIGNAL: a vanished client is an error CQE, not a SIGPIPE. */
+    io_uring_prep_send(sqe, wr->conn->fd, base + wr->off, wr->len - wr->off, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, ring_ud(wr, RING_TAG_SEND));
+    wr->conn->ring_ops++;
+    r->ops++;
+}
+
+void http_ring_cancel_conn(http_ring_t *r, http_conn_t *c)
+{
+    /* SQEs name the fd by number, resolved at submit: what this connection
+     * queued must reach the kernel before uv_close closes the number (which
+     * a new connection may get at once). Its sends are tried first, in
+     * order; the cancels below end what would still wait. */
+    if (io_uring_sq_ready(&r->ring) > 0)
+        io_uring_submit(&r->ring);
+    if (c->recv_armed && !c->recv_cancelling) {
+        c->recv_cancelling = true;
+        ring_cancel(r, ring_ud(c, RING_TAG_RECV));
+    }
+    if (c->sendq && c->sendq->in_ring)
+        ring_cancel(r, ring_ud(c->sendq, RING_TAG_SEND));
+}
+
+/* One op of c finished for good. */
+static void ring_op_done(http_ring_t *r, http_conn_t *c)
+{
+    r->ops--;
+    c->ring_ops--;
+    if (c->closing)
+        http_conn_release(c);
+}
+
+static void ring_recv_cqe(http_ring_t *r, http_conn_t *c, const struct io_uring_cqe *cqe)
+{
+    bool more = cqe->flags & IORING_CQE_F_MORE;
+    if (cqe->res > 0 && (cqe->flags & IORING_CQE_F_BUFFER)) {
+        unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+        if (!c->closing)
+            http_conn_on_read(c, r->bufs + (size_t)bid * RING_BUF_SIZE, (size_t)cqe->res);
+        ring_give_buf(r, bid);
+    }
+    if (more)
+        return;
+    c->recv_armed = false;
+    c->recv_cancelling = false;
+    if (!c->closing) {
+        if (cqe->res == 0)
+            http_conn_on_read(c, NULL, 0); /* EOF */
+        else if (cqe->res < 0 && cqe->res != -ENOBUFS && cqe->res != -ECANCELED)
+            http_conn_on_read_error(c);
+        else if (c->reading && !c->read_eof && !c->closing)
+            ring_arm_recv(r, c); /* out of buffers, or stopped and wanted again */
+    }
+    ring_op_done(r, c);
+}
+
+static void ring_reap(http_ring_t *r)
+{
+    if (r->in_reap)
+        return; /* a handler called back into us: the outer loop goes on */
+    r->in_reap = true;
+    for (;;) {
+        struct io_uring_cqe *cqe;
+        if (io_uring_peek_cqe(&r->ring, &cqe) != 0)
+            break;
+        uint64_t ud = io_uring_cqe_get_data64(cqe);
+        struct io_uring_cqe copy = *cqe;
+        /* Seen before the handler runs: it may submit, and a full CQ must
+         * not hold back the kernel. */
+        io_uring_cqe_seen(&r->ring, cqe);
+        if (ud == RING_UD_BACKEND_A || ud == RING_UD_BACKEND_B) {
+            if (ud == r->backend_ud)
+                r->backend_armed = false; /* libuv has events: the next turn runs them */
+            continue;                     /* else a replaced generation, removed */
+        }
+        void *p = (void *)(uintptr_t)(ud & ~(uint64_t)RING_TAG_MASK);
+        switch (ud & RING_TAG_MASK) {
+        case RING_TAG_RECV:
+            ring_recv_cqe(r, p, &copy);
+            break;
+        case RING_TAG_SEND: {
+            http_write_t *wr = p;
+            http_conn_t *c = wr->conn;
+            r->ops--;
+            c->ring_ops--;
+            bool closing = c->closing;
+            http_conn_on_sent(wr, copy.res);
+            if (closing)
+                http_conn_release(c);
+            break;
+        }
+        default:
+            break; /* a cancel's error: its target completes on its own */
+        }
+    }
+    r->in_reap = false;
+}
+
+void http_ring_run_nowait(http_ring_t *r)
+{
+    uv_run(r->loop, UV_RUN_NOWAIT);
+    ring_reap(r);
+    io_uring_submit_and_get_events(&r->ring);
+    ring_reap(r);
+}
+
+int http_ring_run(http_ring_t *r)
+{
+    uv_loop_t *loop = r->loop;
+    r->stop = false;
+    for (;;) {
+        uv_run(loop, UV_RUN_NOWAIT);
+        ring_reap(r);
+        if (r->stop || (r->ops == 0 && !uv_loop_alive(loop)))
+            break;
+        /* A fresh one-shot poll every turn: a poll checks readiness when it
+         * is armed, but an armed poll hears only wake-ups, and epoll puts a
+         * level-triggered fd that is still ready back on its ready list
+         * without waking its pollers; an old poll would sleep through what
+         * libuv left ready (we saw a `docker run` hang on it). */
+        struct io_uring_sqe *sqe;
+        if (r->backend_armed) {
+            sqe = ring_sqe(r);
+            io_uring_prep_poll_remove(sqe, r->backend_ud);
+            io_uring_sqe_set_data64(sqe, RING_TAG_NONE);
+            sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+        }
+        r->backend_ud = r->backend_ud == RING_UD_BACKEND_A ? RING_UD_BACKEND_B : RING_UD_BACKEND_A;
+        sqe = ring_sqe(r);
+        io_uring_prep_poll_add(sqe, uv_backend_fd(loop), POLLIN);
+        io_uring_sqe_set_data64(sqe, r->backend_ud);
+        r->backend_armed = true;
+        int timeout_ms = uv_backend_timeout(loop);
+        struct __kernel_timespec ts = {
+            .tv_sec = timeout_ms / 1000,
+            .tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
+        };
+        struct io_uring_cqe *cqe;
+        int e =
+            io_uring_submit_and_wait_timeout(&r->ring, &cqe, 1, timeout_ms >= 0 ? &ts : NULL, NULL);
+        if (e < 0 && e != -ETIME && e != -EINTR && e != -EAGAIN && e != -EBUSY) {
+            log_error("http: io_uring wait: %s", strerror(-e));
+            return e;
+        }
+        ring_reap(r);
+    }
+    return 0;
+}
+
+void http_ring_stop(http_ring_t *r)
+{
+    r->stop = true;
+}
+
+/* Does this kernel do multishot recv with provided buffers (6.0+)? One
+ * round trip on a socketpair says for sure. */
+static int ring_probe(http_ring_t *r)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return -errno;
+    int res = -ENOTSUP;
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+    io_uring_prep_recv_multishot(sqe, sv[0], NULL, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = RING_BUF_GROUP;
+    io_uring_sqe_set_data64(sqe, 1);
+    if (io_uring_submit(&r->ring) == 1 && write(sv[1], "x", 1) == 1) {
+        struct io_uring_cqe *cqe;
+        if (io_uring_wait_cqe(&r->ring, &cqe) == 0) {
+            if (cqe->res == 1 && (cqe->flags & IORING_CQE_F_MORE) &&
+                (cqe->flags & IORING_CQE_F_BUFFER)) {
+                ring_give_buf(r, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+                res = 0;
+            } else if (cqe->res < 0)
+                res = cqe->res;
+            io_uring_cqe_seen(&r->ring, cqe);
+        }
+    }
+    close(sv[1]); /* EOF ends the multishot */
+    close(sv[0]);
+    struct io_uring_cqe *cqe;
+    while (res == 0 && io_uring_wait_cqe(&r->ring, &cqe) == 0) {
+        bool last = !(cqe->flags & IORING_CQE_F_MORE);
+        io_uring_cqe_seen(&r->ring, cqe);
+        if (last)
+            break;
+    }
+    return res;
+}
+
+void http_ring_free(http_ring_t *r)
+{
+    if (!r)
+        return;
+    io_uring_queue_exit(&r->ring);
+    if (r->buf_ring)
+        munmap(r->buf_ring, r->buf_ring_bytes);
+    free(r->bufs);
+    free(r);
+}
+
+int http_ring_open(uv_loop_t *loop, http_ring_t **out)
+{
+    http_ring_t *r = xcalloc(1, sizeof(*r));
+    r->loop = loop;
+    struct io_uring_params p = {0};
+    /* DEFER_TASKRUN (6.1+) is what makes waiting in the ring safe (see the
+     * top); without it, no ring: libuv streams. */
+    p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
+              IORING_SETUP_DEFER_TASKRUN;
+    p.cq_entries = RING_CQ_ENTRIES;
+    int e = io_uring_queue_init_params(RING_SQ_ENTRIES, &r->ring, &p);
+    if (e < 0) {
+        free(r);
+        return e;
+    }
+    if (!(p.features & IORING_FEAT_NODROP)) {
+        io_uring_queue_exit(&r->ring);
+        free(r);
+        return -ENOTSUP; /* a CQ overflow would lose completions */
+    }
+    if (!(p.features & IORING_FEAT_EXT_ARG)) {
+        io_uring_queue_exit(&r->ring);
+        free(r);
+        return -ENOTSUP; /* waits need a timeout */
+    }
+    r->buf_ring_bytes = RING_BUF_COUNT * sizeof(struct io_uring_buf);
+    void *br =
+        mmap(NULL, r->buf_ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (br == MAP_FAILED) {
+        e = -errno;
+        r->buf_ring = NULL;
+        goto err;
+    }
+    r->buf_ring = br;
+    io_uring_buf_ring_init(r->buf_ring);
+    struct io_uring_buf_reg reg = {
+        .ring_addr = (uint64_t)(uintptr_t)br,
+        .ring_entries = RING_BUF_COUNT,
+        .bgid = RING_BUF_GROUP,
+    };
+    e = io_uring_register_buf_ring(&r->ring, &reg, 0);
+    if (e < 0)
+        goto err;
+    r->bufs = xmalloc((size_t)RING_BUF_COUNT * RING_BUF_SIZE);
+    for (unsigned i = 0; i < RING_BUF_COUNT; i++)
+        io_uring_buf_ring_add(r->buf_ring, r->bufs + (size_t)i * RING_BUF_SIZE, RING_BUF_SIZE,
+                              (unsigned short)i, io_uring_buf_ring_mask(RING_BUF_COUNT), (int)i);
+    io_uring_buf_ring_advance(r->buf_ring, RING_BUF_COUNT);
+    e = ring_probe(r);
+    if (e < 0)
+        goto err;
+    *out = r;
+    return 0;
+err:
+    http_ring_free(r);
+    return e;
+}
