@@ -109,18 +109,24 @@ static void conn_handle_closed_cb(uv_handle_t *h)
     http_conn_release(h->data);
 }
 
-void http_conn_close(http_conn_t *c)
+/* The request in progress is dropped: its handler hears on_abort. */
+static void conn_abort_req(http_conn_t *c)
 {
-    if (c->closing)
-        return;
-    c->closing = true;
-    http_server_t *srv = c->srv;
     http_req_t *req = c->req;
     c->req = NULL;
     if (req && c->dispatched && req->on_abort)
         req->on_abort(req);
     http_req_free(req);
     conn_reset_parse(c);
+}
+
+void http_conn_close(http_conn_t *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    http_server_t *srv = c->srv;
+    conn_abort_req(c);
 
     if (c->prev)
         c->prev->next = c->next;
@@ -191,12 +197,7 @@ static void close_now_or_after_writes(http_conn_t *c)
 
 void http_conn_abort_after_writes(http_conn_t *c)
 {
-    http_req_t *req = c->req;
-    c->req = NULL;
-    if (req && c->dispatched && req->on_abort)
-        req->on_abort(req);
-    http_req_free(req);
-    conn_reset_parse(c);
+    conn_abort_req(c);
     if (!c->closing)
         close_now_or_after_writes(c);
 }
