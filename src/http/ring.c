@@ -234,11 +234,11 @@ int http_ring_run(http_ring_t *r)
         ring_reap(r);
         if (r->stop || (r->ops == 0 && !uv_loop_alive(loop)))
             break;
-        /* A fresh one-shot poll every turn: a poll checks readiness when it
-         * is armed, but an armed poll hears only wake-ups, and epoll puts a
-         * level-triggered fd that is still ready back on its ready list
-         * without waking its pollers; an old poll would sleep through what
-         * libuv left ready (we saw a `docker run` hang on it). */
+        /* A fresh one-shot poll every turn (remove the old one, add a new
+         * one: two SQEs, no extra syscall): a poll checks readiness when it
+         * is armed, so whatever libuv left ready is seen at every wait
+         * without relying on epoll waking its pollers for fds it re-queues
+         * (level-triggered) inside epoll_wait. */
         struct io_uring_sqe *sqe;
         if (r->backend_armed) {
             sqe = ring_sqe(r);

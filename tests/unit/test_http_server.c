@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "http/internal.h"
 
@@ -623,9 +624,57 @@ static void test_replaced_socket_is_left_alone(void **state)
     free(fx);
 }
 
+/* ---- the loop waiting in the ring ---- */
+
+typedef struct drip {
+    uv_poll_t poll;
+    int fd;
+    int calls;
+} drip_t;
+
+/* Reads one byte per call: the pipe stays readable across turns and the
+ * loop waiting in the ring must keep serving it until it is drained. */
+static void drip_cb(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    drip_t *d = h->data;
+    char c;
+    if (read(d->fd, &c, 1) == 1)
+        d->calls++;
+    if (d->calls == 3)
+        uv_close((uv_handle_t *)h, NULL);
+}
+
+static void test_ring_loop_runs_level_triggered_leftovers(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    http_ring_t *ring = NULL;
+    assert_int_equal(http_ring_open(&loop, &ring), 0);
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+    assert_int_equal(write(p[1], "abc", 3), 3);
+    drip_t d = {.fd = p[0]};
+    uv_poll_init(&loop, &d.poll, p[0]);
+    d.poll.data = &d;
+    uv_poll_start(&d.poll, UV_READABLE, drip_cb);
+    /* A stuck loop never returns: an alarm ends the test with a failure. */
+    alarm(10);
+    assert_int_equal(http_ring_run(ring), 0);
+    alarm(0);
+    assert_int_equal(d.calls, 3);
+    http_ring_free(ring);
+    close(p[0]);
+    close(p[1]);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ring_loop_runs_level_triggered_leftovers),
         cmocka_unit_test_setup_teardown(test_pipelining_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelining_in_order, setup_ring, teardown),
         cmocka_unit_test_setup_teardown(test_chunked_request_body, setup, teardown),
