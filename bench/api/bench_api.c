@@ -4,12 +4,12 @@
  *
  *   bench_api -s /run/berth.sock [-c 16] [-d 5] [-p /_ping -p /v1.44/images/json] [-l]
  *
- * A libuv client. Its socket I/O goes through io_uring (multishot recv into
- * provided buffers, sends submitted once per loop turn from a prepare
- * handle), because a load generator must cost less per request than the
- * server it measures: with a read and a write syscall per request (-l, libuv
- * streams) this client saturates its core at ~100k req/s on our 2-core VMs,
- * below what berthd serves. */
+ * By default the socket I/O goes through io_uring (a multishot recv per
+ * connection into provided buffers, every send of a round submitted with one
+ * io_uring_enter that also waits, DEFER_TASKRUN), because a load generator
+ * must cost less per request than the server it measures: as a libuv client
+ * with a read and a write syscall per request (-l) it saturates its core at
+ * ~100k req/s on our 2-core VMs, below what berthd serves. */
 #include <errno.h>
 #include <getopt.h>
 #include <fcntl.h>
@@ -45,9 +45,6 @@ typedef struct bench_ring {
     struct io_uring ring;
     struct io_uring_buf_ring *br;
     char *bufs;
-    uv_poll_t poll;
-    uv_prepare_t prepare;
-    unsigned queued;
     size_t live; /* connections still running */
 } bench_ring_t;
 
@@ -77,8 +74,6 @@ static void close_cb(uv_handle_t *h)
     (void)h;
 }
 
-static void ring_stop(bench_ring_t *r);
-
 static void finish_conn(bench_conn_t *c)
 {
     if (c->done)
@@ -90,8 +85,7 @@ static void finish_conn(bench_conn_t *c)
     }
     /* Shut both ways: the multishot recv ends with EOF, close() is then safe. */
     shutdown(c->fd, SHUT_RDWR);
-    if (--c->bench->ring->live == 0)
-        ring_stop(c->bench->ring);
+    c->bench->ring->live--;
 }
 
 static int on_message_complete(llhttp_t *p)
@@ -168,10 +162,8 @@ static struct io_uring_sqe *ring_sqe(bench_ring_t *r)
     struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
     if (!sqe) {
         io_uring_submit(&r->ring);
-        r->queued = 0;
         sqe = io_uring_get_sqe(&r->ring);
     }
-    r->queued++;
     return sqe;
 }
 
@@ -219,40 +211,21 @@ static void ring_reap(bench_ring_t *r)
     }
 }
 
-static void ring_flush(bench_ring_t *r)
+/* Until every connection is done: submit what the last round queued, wait
+ * for at least one completion, handle them all. */
+static void ring_run(bench_ring_t *r)
 {
-    while (r->queued || io_uring_cq_ready(&r->ring)) {
-        if (r->queued) {
-            r->queued = 0;
-            io_uring_submit(&r->ring);
-        }
+    while (r->live > 0) {
+        io_uring_submit_and_wait(&r->ring, 1);
         ring_reap(r);
     }
 }
 
-static void ring_poll_cb(uv_poll_t *h, int status, int events)
-{
-    (void)status;
-    (void)events;
-    ring_reap(h->data);
-}
-
-static void ring_prepare_cb(uv_prepare_t *h)
-{
-    ring_flush(h->data);
-}
-
-static void ring_stop(bench_ring_t *r)
-{
-    uv_close((uv_handle_t *)&r->poll, close_cb);
-    uv_close((uv_handle_t *)&r->prepare, close_cb);
-}
-
-static bench_ring_t *ring_new(uv_loop_t *loop)
+static bench_ring_t *ring_new(void)
 {
     bench_ring_t *r = xcalloc(1, sizeof(*r));
     struct io_uring_params p = {0};
-    p.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER;
+    p.flags = IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SINGLE_ISSUER;
     if (io_uring_queue_init_params(1024, &r->ring, &p) < 0) {
         free(r);
         return NULL;
@@ -272,12 +245,6 @@ static bench_ring_t *ring_new(uv_loop_t *loop)
         io_uring_buf_ring_add(r->br, r->bufs + (size_t)i * RING_BUF_SIZE, RING_BUF_SIZE,
                               (unsigned short)i, io_uring_buf_ring_mask(RING_BUFS), (int)i);
     io_uring_buf_ring_advance(r->br, RING_BUFS);
-    uv_poll_init(loop, &r->poll, r->ring.ring_fd);
-    r->poll.data = r;
-    uv_poll_start(&r->poll, UV_READABLE, ring_poll_cb);
-    uv_prepare_init(loop, &r->prepare);
-    r->prepare.data = r;
-    uv_prepare_start(&r->prepare, ring_prepare_cb);
     return r;
 }
 
@@ -399,7 +366,7 @@ int main(int argc, char **argv)
                               paths[i]);
     bench_conn_t *cs = xcalloc((size_t)conns, sizeof(*cs));
     if (!use_libuv_streams) {
-        b.ring = ring_new(&loop);
+        b.ring = ring_new();
         if (!b.ring)
             fprintf(stderr, "bench_api: io_uring unavailable, using libuv streams\n");
     }
@@ -427,7 +394,10 @@ int main(int argc, char **argv)
         c->connect_req.data = c;
         uv_pipe_connect(&c->connect_req, &c->pipe, sock, connect_cb);
     }
-    uv_run(&loop, UV_RUN_DEFAULT);
+    if (b.ring)
+        ring_run(b.ring);
+    else
+        uv_run(&loop, UV_RUN_DEFAULT);
     double elapsed = (double)(now_ns() - start) / 1e9;
     qsort(b.lat_ns, b.n_lat, sizeof(*b.lat_ns), cmp_u64);
     double p50 = b.n_lat ? (double)b.lat_ns[b.n_lat / 2] / 1e3 : 0;

@@ -35,7 +35,6 @@ int main(int argc, char **argv)
         return 1;
     }
     d.loop = &loop;
-    loop.data = &d;
     d.started_ns = berth_now_ns();
     int rc = 0;
 

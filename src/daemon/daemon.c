@@ -313,9 +313,9 @@ static void deadline_cb(uv_timer_t *t)
 {
     /* Some module left a handle running: do not hang on SIGTERM. */
     log_warn("shutdown: handles still open after 10s, stopping the loop");
-    berthd_t *d = t->loop->data;
+    berthd_t *d = t->data;
     uv_stop(t->loop);
-    if (d && d->ring)
+    if (d->ring)
         http_ring_stop(d->ring);
     uv_close((uv_handle_t *)t, deadline_closed_cb);
 }
@@ -336,7 +336,7 @@ void berthd_shutdown(berthd_t *d)
     }
     uv_timer_t *t = xmalloc(sizeof(*t));
     uv_timer_init(d->loop, t);
-    t->data = t; /* marks it for berthd_close_leftovers */
+    t->data = d; /* marks it for berthd_close_leftovers (no other timer points at d) */
     uv_timer_start(t, deadline_cb, 10000, 0);
     uv_unref((uv_handle_t *)t); /* a deadline must not keep the loop alive itself */
 }
@@ -346,12 +346,11 @@ int berthd_open_modules(berthd_t *d, berth_err_t *err)
     return modules_open(d, err);
 }
 
-static void close_leftover_cb(uv_handle_t *h, void *arg)
+static void close_leftover_cb(uv_handle_t *h, void *daemon)
 {
-    (void)arg;
     if (uv_is_closing(h))
         return;
-    if (h->type == UV_TIMER && h->data == h)
+    if (h->type == UV_TIMER && h->data == daemon)
         uv_close(h, deadline_closed_cb);
     else
         uv_close(h, NULL);
@@ -359,7 +358,7 @@ static void close_leftover_cb(uv_handle_t *h, void *arg)
 
 void berthd_close_leftovers(berthd_t *d)
 {
-    uv_walk(d->loop, close_leftover_cb, NULL);
+    uv_walk(d->loop, close_leftover_cb, d);
     berthd_run_loop(d);
 }
 

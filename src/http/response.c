@@ -166,7 +166,7 @@ static int conn_write_impl(http_conn_t *c, const char *data, size_t len, char *o
     }
     http_write_t *wr;
     if (owned && off == 0) {
-        wr = write_new(c, owned, len, owned);
+        wr = write_new(c, data, len, owned);
     } else {
         wr = write_new(c, data + off, len - off, NULL);
         free(owned);

@@ -56,7 +56,6 @@ struct http_ring {
     bool backend_armed;
     uint64_t backend_ud; /* the generation armed now */
     bool stop;
-    bool in_reap;
 };
 
 static uint64_t ring_ud(const void *p, unsigned tag)
@@ -169,7 +168,7 @@ static void ring_recv_cqe(http_ring_t *r, http_conn_t *c, const struct io_uring_
             http_conn_on_read(c, NULL, 0); /* EOF */
         else if (cqe->res < 0 && cqe->res != -ENOBUFS && cqe->res != -ECANCELED)
             http_conn_on_read_error(c);
-        else if (c->reading && !c->read_eof && !c->closing)
+        else if (c->reading && !c->read_eof)
             ring_arm_recv(r, c); /* out of buffers, or stopped and wanted again */
     }
     ring_op_done(r, c);
@@ -177,9 +176,6 @@ static void ring_recv_cqe(http_ring_t *r, http_conn_t *c, const struct io_uring_
 
 static void ring_reap(http_ring_t *r)
 {
-    if (r->in_reap)
-        return; /* a handler called back into us: the outer loop goes on */
-    r->in_reap = true;
     for (;;) {
         struct io_uring_cqe *cqe;
         if (io_uring_peek_cqe(&r->ring, &cqe) != 0)
@@ -200,21 +196,15 @@ static void ring_reap(http_ring_t *r)
             ring_recv_cqe(r, p, &copy);
             break;
         case RING_TAG_SEND: {
-            http_write_t *wr = p;
-            http_conn_t *c = wr->conn;
-            r->ops--;
-            c->ring_ops--;
-            bool closing = c->closing;
-            http_conn_on_sent(wr, copy.res);
-            if (closing)
-                http_conn_release(c);
+            http_conn_t *c = ((http_write_t *)p)->conn; /* the write is freed in there */
+            http_conn_on_sent(p, copy.res);
+            ring_op_done(r, c);
             break;
         }
         default:
             break; /* a cancel's error: its target completes on its own */
         }
     }
-    r->in_reap = false;
 }
 
 void http_ring_run_nowait(http_ring_t *r)
@@ -336,22 +326,16 @@ int http_ring_open(uv_loop_t *loop, http_ring_t **out)
         free(r);
         return e;
     }
-    if (!(p.features & IORING_FEAT_NODROP)) {
-        io_uring_queue_exit(&r->ring);
-        free(r);
-        return -ENOTSUP; /* a CQ overflow would lose completions */
-    }
-    if (!(p.features & IORING_FEAT_EXT_ARG)) {
-        io_uring_queue_exit(&r->ring);
-        free(r);
-        return -ENOTSUP; /* waits need a timeout */
-    }
+    /* NODROP: a CQ overflow must not lose completions; EXT_ARG: waits
+     * take libuv's timeout. */
+    e = -ENOTSUP;
+    if (!(p.features & IORING_FEAT_NODROP) || !(p.features & IORING_FEAT_EXT_ARG))
+        goto err;
     r->buf_ring_bytes = RING_BUF_COUNT * sizeof(struct io_uring_buf);
     void *br =
         mmap(NULL, r->buf_ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
     if (br == MAP_FAILED) {
         e = -errno;
-        r->buf_ring = NULL;
         goto err;
     }
     r->buf_ring = br;
