@@ -4,8 +4,13 @@
 #define BERTH_HTTP_INTERNAL_H
 
 #include <llhttp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "berth/http.h"
+
+/* At most this many queued writes leave in one send. */
+#define HTTP_SEND_IOV 16
 
 /* on_drain runs once queued output falls under this again. */
 #define HTTP_WRITE_LOW_WATER (64 * 1024)
@@ -81,6 +86,12 @@ struct http_conn {
     int fd;
     unsigned ring_ops;                     /* ops in the ring that point at us */
     struct http_write *sendq, *sendq_tail; /* one send in the ring at a time: keeps order */
+    /* The send in the ring gathers the queue's first writes (sendmsg). */
+    struct iovec send_iov[HTTP_SEND_IOV];
+    struct msghdr send_msg;
+    http_conn_t *send_next; /* on the ring's list of connections to send for */
+    bool send_listed;
+    bool send_in_ring;
 
     bool dispatched;      /* the handler owns req */
     bool dispatch_now;    /* parser asks the feed loop to dispatch */
@@ -111,7 +122,7 @@ typedef struct http_write {
     struct http_write *next; /* ring path: the connection's send queue */
     size_t len;
     size_t off;   /* ring path: bytes already sent */
-    bool in_ring; /* ring path: a send SQE for it is in flight */
+    bool in_ring; /* ring path: the send in flight covers it */
     char *owned;  /* NULL when the bytes live in data[] */
     char data[];
 } http_write_t;
@@ -141,15 +152,16 @@ int http_conn_write_owned(http_conn_t *c, char *data, size_t len);
 void http_conn_reply_error_close(http_conn_t *c, int status, const char *msg);
 
 /* A send SQE finished: res bytes written, or -errno. */
-void http_conn_on_sent(http_write_t *wr, int res);
+void http_conn_on_sent(http_conn_t *c, int res);
 /* Free writes still queued on a closing connection (not the one in the ring). */
 void http_conn_drop_writes(http_conn_t *c);
 
 /* ring.c: io_uring transport (see the top of ring.c). */
 /* Arm or cancel c's recv to match c->reading. */
 void http_ring_update_recv(http_ring_t *r, http_conn_t *c);
-/* Queue a send of wr's bytes from wr->off (submitted before the loop polls). */
-void http_ring_send(http_ring_t *r, http_write_t *wr);
+/* c has queued writes: send them (gathered, prepared at the end of the loop
+ * turn, so what a turn writes leaves in one send). */
+void http_ring_want_send(http_ring_t *r, http_conn_t *c);
 /* Cancel every op of a closing connection. */
 void http_ring_cancel_conn(http_ring_t *r, http_conn_t *c);
 

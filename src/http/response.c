@@ -38,35 +38,38 @@ static void write_cb(uv_write_t *w, int status)
     conn_write_finished(c, status);
 }
 
-void http_conn_on_sent(http_write_t *wr, int res)
+void http_conn_on_sent(http_conn_t *c, int res)
 {
-    http_conn_t *c = wr->conn;
-    wr->in_ring = false;
+    c->send_in_ring = false;
     if (res == 0)
         res = -EPIPE; /* no progress on a non-empty send */
-    if (res > 0 && !c->closing) {
-        wr->off += (size_t)res;
-        c->write_queued -= (size_t)res;
-        if (wr->off < wr->len) { /* a short send: the rest goes next */
-            wr->in_ring = true;
-            http_ring_send(c->srv->ring, wr);
-            return;
-        }
+    size_t done = res > 0 ? (size_t)res : 0;
+    /* The writes the send covered: sent ones leave the queue (all of them
+     * on an error or a closing connection); a short send leaves the rest of
+     * its first unsent write at the head, to go next. */
+    while (c->sendq && c->sendq->in_ring) {
+        http_write_t *wr = c->sendq;
+        size_t n = wr->len - wr->off < done ? wr->len - wr->off : done;
+        wr->off += n;
+        done -= n;
+        c->write_queued -= n;
+        if (wr->off < wr->len && res > 0 && !c->closing)
+            break;
+        c->sendq = wr->next;
+        c->writes_inflight--;
+        c->write_queued -= wr->len - wr->off;
+        free(wr->owned);
+        free(wr);
     }
-    c->sendq = wr->next;
     if (!c->sendq)
         c->sendq_tail = NULL;
-    c->writes_inflight--;
-    c->write_queued -= wr->len - wr->off;
-    free(wr->owned);
-    free(wr);
+    for (http_write_t *wr = c->sendq; wr && wr->in_ring; wr = wr->next)
+        wr->in_ring = false;
     if (c->closing)
         return;
     int status = res < 0 ? res : 0;
-    if (status == 0 && c->sendq) {
-        c->sendq->in_ring = true;
-        http_ring_send(c->srv->ring, c->sendq);
-    }
+    if (status == 0 && c->sendq)
+        http_ring_want_send(c->srv->ring, c);
     conn_write_finished(c, status);
 }
 
@@ -117,8 +120,8 @@ static http_write_t *write_new(http_conn_t *c, const char *data, size_t len, cha
     return wr;
 }
 
-/* The ring path queues every write: it leaves with the loop turn's one
- * submit instead of a write syscall of its own. */
+/* The ring path queues every write: the loop turn's one submit carries a
+ * send per connection gathering what the turn wrote. */
 static int conn_write_ring(http_conn_t *c, const char *data, size_t len, char *owned)
 {
     http_write_t *wr = write_new(c, data, len, owned);
@@ -126,14 +129,12 @@ static int conn_write_ring(http_conn_t *c, const char *data, size_t len, char *o
     c->write_queued += len;
     if (c->write_queued >= HTTP_WRITE_LOW_WATER)
         c->drain_wanted = true;
-    if (c->sendq_tail) {
+    if (c->sendq_tail)
         c->sendq_tail->next = wr;
-        c->sendq_tail = wr;
-        return 0;
-    }
-    c->sendq = c->sendq_tail = wr;
-    wr->in_ring = true;
-    http_ring_send(c->srv->ring, wr);
+    else
+        c->sendq = wr;
+    c->sendq_tail = wr;
+    http_ring_want_send(c->srv->ring, c);
     return 0;
 }
 

@@ -15,7 +15,11 @@
  * it can when a ring's fd is polled from epoll (COOP_TASKRUN work is not
  * run while the task sleeps in epoll_wait; we saw requests hang).
  *
- * Lifetimes: every SQE's user_data is a connection or a write pointer tagged
+ * Writes are queued per connection and leave at the end of the loop turn:
+ * one sendmsg gathering what the turn wrote (a reply's status and its end
+ * chunk go together), one send in flight per connection to keep order.
+ *
+ * Lifetimes: every SQE's user_data is a connection pointer tagged
  * in its low bits; an op's final CQE (no IORING_CQE_F_MORE) drops the
  * connection's c->ring_ops, and a closing connection is freed only when its
  * libuv handles are closed and ring_ops is back to 0. Closing cancels the ops
@@ -41,10 +45,8 @@
 #define RING_BUF_GROUP 0
 
 enum { RING_TAG_NONE = 0, RING_TAG_RECV = 1, RING_TAG_SEND = 2, RING_TAG_MASK = 3 };
-/* user_data of the polls on libuv's epoll fd, two generations (no pointer
- * is this small). */
-#define RING_UD_BACKEND_A ((uint64_t)4)
-#define RING_UD_BACKEND_B ((uint64_t)8)
+/* user_data of the poll on libuv's epoll fd (no pointer is this small). */
+#define RING_UD_BACKEND ((uint64_t)4)
 
 struct http_ring {
     struct io_uring ring;
@@ -52,9 +54,9 @@ struct http_ring {
     size_t buf_ring_bytes;
     char *bufs;
     uv_loop_t *loop;
-    size_t ops; /* connection ops in flight (the loop runs until they finish) */
-    bool backend_armed;
-    uint64_t backend_ud; /* the generation armed now */
+    size_t ops;             /* connection ops in flight (the loop runs until they finish) */
+    bool backend_armed;     /* a poll on libuv's epoll fd is pending */
+    http_conn_t *send_list; /* connections with writes to send this turn */
     bool stop;
 };
 
@@ -114,31 +116,82 @@ void http_ring_update_recv(http_ring_t *r, http_conn_t *c)
     }
 }
 
-void http_ring_send(http_ring_t *r, http_write_t *wr)
+void http_ring_want_send(http_ring_t *r, http_conn_t *c)
 {
-    const char *base = wr->owned ? wr->owned : wr->data;
+    if (c->send_listed || c->send_in_ring)
+        return; /* listed already, or the CQE of the send in flight lists it */
+    c->send_listed = true;
+    c->send_next = r->send_list;
+    r->send_list = c;
+}
+
+/* One sendmsg of c's first queued writes. */
+static void ring_send_conn(http_ring_t *r, http_conn_t *c)
+{
+    int n = 0;
+    for (http_write_t *wr = c->sendq; wr && n < HTTP_SEND_IOV; wr = wr->next, n++) {
+        const char *base = wr->owned ? wr->owned : wr->data;
+        c->send_iov[n] = (struct iovec){(char *)base + wr->off, wr->len - wr->off};
+        wr->in_ring = true;
+    }
+    if (n == 0)
+        return;
+    c->send_msg = (struct msghdr){.msg_iov = c->send_iov, .msg_iovlen = (size_t)n};
     struct io_uring_sqe *sqe = ring_sqe(r);
     /* MSG_NOSIGNAL: a vanished client is an error CQE, not a SIGPIPE. */
-    io_uring_prep_send(sqe, wr->conn->fd, base + wr->off, wr->len - wr->off, MSG_NOSIGNAL);
-    io_uring_sqe_set_data64(sqe, ring_ud(wr, RING_TAG_SEND));
-    wr->conn->ring_ops++;
+    io_uring_prep_sendmsg(sqe, c->fd, &c->send_msg, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, ring_ud(c, RING_TAG_SEND));
+    c->send_in_ring = true;
+    c->ring_ops++;
     r->ops++;
+}
+
+static void ring_unlist_send(http_ring_t *r, http_conn_t *c)
+{
+    if (!c->send_listed)
+        return;
+    for (http_conn_t **link = &r->send_list; *link; link = &(*link)->send_next) {
+        if (*link == c) {
+            *link = c->send_next;
+            break;
+        }
+    }
+    c->send_listed = false;
+    c->send_next = NULL;
+}
+
+/* Before the turn's submit: a send for every connection written to. */
+static void ring_flush_sends(http_ring_t *r)
+{
+    http_conn_t *c;
+    while ((c = r->send_list)) {
+        r->send_list = c->send_next;
+        c->send_listed = false;
+        c->send_next = NULL;
+        if (!c->send_in_ring)
+            ring_send_conn(r, c);
+    }
 }
 
 void http_ring_cancel_conn(http_ring_t *r, http_conn_t *c)
 {
-    /* SQEs name the fd by number, resolved at submit: what this connection
-     * queued must reach the kernel before uv_close closes the number (which
-     * a new connection may get at once). Its sends are tried first, in
-     * order; the cancels below end what would still wait. */
+    /* What this connection wrote goes first (a reply right before a
+     * close). SQEs name the fd by number, resolved at submit: they must
+     * reach the kernel before uv_close closes the number (which a new
+     * connection may get at once). The cancels below end what would still
+     * wait. */
+    if (c->send_listed) {
+        ring_unlist_send(r, c);
+        ring_send_conn(r, c);
+    }
     if (io_uring_sq_ready(&r->ring) > 0)
         io_uring_submit(&r->ring);
     if (c->recv_armed && !c->recv_cancelling) {
         c->recv_cancelling = true;
         ring_cancel(r, ring_ud(c, RING_TAG_RECV));
     }
-    if (c->sendq && c->sendq->in_ring)
-        ring_cancel(r, ring_ud(c->sendq, RING_TAG_SEND));
+    if (c->send_in_ring)
+        ring_cancel(r, ring_ud(c, RING_TAG_SEND));
 }
 
 /* One op of c finished for good. */
@@ -185,22 +238,19 @@ static void ring_reap(http_ring_t *r)
         /* Seen before the handler runs: it may submit, and a full CQ must
          * not hold back the kernel. */
         io_uring_cqe_seen(&r->ring, cqe);
-        if (ud == RING_UD_BACKEND_A || ud == RING_UD_BACKEND_B) {
-            if (ud == r->backend_ud)
-                r->backend_armed = false; /* libuv has events: the next turn runs them */
-            continue;                     /* else a replaced generation, removed */
+        if (ud == RING_UD_BACKEND) {
+            r->backend_armed = false; /* libuv has events: the next turn runs them */
+            continue;
         }
         void *p = (void *)(uintptr_t)(ud & ~(uint64_t)RING_TAG_MASK);
         switch (ud & RING_TAG_MASK) {
         case RING_TAG_RECV:
             ring_recv_cqe(r, p, &copy);
             break;
-        case RING_TAG_SEND: {
-            http_conn_t *c = ((http_write_t *)p)->conn; /* the write is freed in there */
+        case RING_TAG_SEND:
             http_conn_on_sent(p, copy.res);
-            ring_op_done(r, c);
+            ring_op_done(r, p);
             break;
-        }
         default:
             break; /* a cancel's error: its target completes on its own */
         }
@@ -211,6 +261,7 @@ void http_ring_run_nowait(http_ring_t *r)
 {
     uv_run(r->loop, UV_RUN_NOWAIT);
     ring_reap(r);
+    ring_flush_sends(r);
     io_uring_submit_and_get_events(&r->ring);
     ring_reap(r);
 }
@@ -222,25 +273,22 @@ int http_ring_run(http_ring_t *r)
     for (;;) {
         uv_run(loop, UV_RUN_NOWAIT);
         ring_reap(r);
+        ring_flush_sends(r);
         if (r->stop || (r->ops == 0 && !uv_loop_alive(loop)))
             break;
-        /* A fresh one-shot poll every turn (remove the old one, add a new
-         * one: two SQEs, no extra syscall): a poll checks readiness when it
-         * is armed, so whatever libuv left ready is seen at every wait
-         * without relying on epoll waking its pollers for fds it re-queues
-         * (level-triggered) inside epoll_wait. */
-        struct io_uring_sqe *sqe;
-        if (r->backend_armed) {
-            sqe = ring_sqe(r);
-            io_uring_prep_poll_remove(sqe, r->backend_ud);
-            io_uring_sqe_set_data64(sqe, RING_TAG_NONE);
-            sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+        /* One one-shot poll on libuv's epoll fd, armed again only after it
+         * fired (removing and re-adding a pending poll completes the old
+         * one, and that completion ends the wait at once: a busy loop).
+         * Readiness is checked when a poll is armed and again when its wake
+         * is processed, so what epoll re-queues level-triggered inside
+         * uv_run's epoll_wait is seen: either the poll is armed after that
+         * turn, or its pending wake re-polls the epoll fd. */
+        if (!r->backend_armed) {
+            struct io_uring_sqe *sqe = ring_sqe(r);
+            io_uring_prep_poll_add(sqe, uv_backend_fd(loop), POLLIN);
+            io_uring_sqe_set_data64(sqe, RING_UD_BACKEND);
+            r->backend_armed = true;
         }
-        r->backend_ud = r->backend_ud == RING_UD_BACKEND_A ? RING_UD_BACKEND_B : RING_UD_BACKEND_A;
-        sqe = ring_sqe(r);
-        io_uring_prep_poll_add(sqe, uv_backend_fd(loop), POLLIN);
-        io_uring_sqe_set_data64(sqe, r->backend_ud);
-        r->backend_armed = true;
         int timeout_ms = uv_backend_timeout(loop);
         struct __kernel_timespec ts = {
             .tv_sec = timeout_ms / 1000,

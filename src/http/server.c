@@ -140,8 +140,8 @@ void http_conn_close(http_conn_t *c)
     /* Three handles to close, and every op the ring still has of ours. */
     c->open_handles = 3;
     if (c->use_ring) {
+        http_ring_cancel_conn(srv->ring, c); /* first: it sends what is queued */
         http_conn_drop_writes(c);
-        http_ring_cancel_conn(srv->ring, c);
         c->open_handles += (int)c->ring_ops;
     }
     uv_close(&c->h.handle, conn_handle_closed_cb);

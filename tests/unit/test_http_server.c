@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -671,10 +672,70 @@ static void test_ring_loop_runs_level_triggered_leftovers(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+typedef struct ticker {
+    uv_timer_t timer;
+    http_ring_t *ring;
+    int ticks;
+} ticker_t;
+
+static void ticker_cb(uv_timer_t *t)
+{
+    ticker_t *k = t->data;
+    if (++k->ticks == 10) {
+        uv_timer_stop(t);
+        http_ring_stop(k->ring);
+    }
+}
+
+static double cpu_ms(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+/* Waits that end by timeout (no completion) must not leave the loop
+ * spinning: 10 ticks of 20 ms cost next to no CPU. (Re-arming the pending
+ * epoll-fd poll every turn made each wait return at once.) */
+static void test_ring_loop_sleeps_between_timers(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    http_ring_t *ring = NULL;
+    assert_int_equal(http_ring_open(&loop, &ring), 0);
+    int p[2]; /* an idle fd in libuv's epoll set, like the daemon's socket */
+    assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+    drip_t idle = {.fd = p[0]};
+    uv_poll_init(&loop, &idle.poll, p[0]);
+    idle.poll.data = &idle;
+    uv_poll_start(&idle.poll, UV_READABLE, drip_cb);
+    ticker_t k = {.ring = ring};
+    uv_timer_init(&loop, &k.timer);
+    k.timer.data = &k;
+    uv_timer_start(&k.timer, ticker_cb, 20, 20);
+    double before = cpu_ms();
+    alarm(10);
+    assert_int_equal(http_ring_run(ring), 0);
+    alarm(0);
+    double spent = cpu_ms() - before;
+    assert_int_equal(k.ticks, 10);
+    assert_true(spent < 60.0); /* a busy loop burns ~200 ms */
+    uv_close((uv_handle_t *)&idle.poll, NULL);
+    uv_close((uv_handle_t *)&k.timer, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    http_ring_free(ring);
+    close(p[0]);
+    close(p[1]);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ring_loop_runs_level_triggered_leftovers),
+        cmocka_unit_test(test_ring_loop_sleeps_between_timers),
         cmocka_unit_test_setup_teardown(test_pipelining_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelining_in_order, setup_ring, teardown),
         cmocka_unit_test_setup_teardown(test_chunked_request_body, setup, teardown),
