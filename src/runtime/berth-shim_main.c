@@ -3,7 +3,8 @@
  *   berth-shim exec <exec.json>      fd 3: primary connection (optional)
  *   berth-shim pool                  fd 3: primary connection; idles in berthd's
  *                                    warm pool until it is sent the runtime.json path
- *   berth-shim reaper                fd 3: paths (NUL-terminated) to rm -rf */
+ *   berth-shim reaper                fd 3: paths (NUL-terminated) to rm -rf
+ *   berth-shim zygote                fd 3: requests for pool shims, forked */
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <stdbool.h>
@@ -18,10 +19,11 @@ int main(int argc, char **argv)
 {
     bool pool = argc == 2 && strcmp(argv[1], "pool") == 0;
     bool reaper = argc == 2 && strcmp(argv[1], "reaper") == 0;
-    if (!pool && !reaper &&
+    bool zygote = argc == 2 && strcmp(argv[1], "zygote") == 0;
+    if (!pool && !reaper && !zygote &&
         (argc != 3 || (strcmp(argv[1], "run") != 0 && strcmp(argv[1], "exec") != 0))) {
-        fprintf(stderr,
-                "usage: berth-shim run <runtime.json> | exec <exec.json> | pool | reaper\n");
+        fprintf(stderr, "usage: berth-shim run <runtime.json> | exec <exec.json> | pool | reaper | "
+                        "zygote\n");
         return 2;
     }
     /* Nothing of our parent's but stdio and the primary connection. */
@@ -33,8 +35,10 @@ int main(int argc, char **argv)
      * setup yields the cores to berthd and starts in progress (a pool shim
      * returns to nice 0 when it is handed a container). Not SCHED_IDLE: they
      * take cgroup and directory locks that a starved holder would keep. */
-    if (pool || reaper)
+    if (pool || reaper || zygote)
         setpriority(PRIO_PROCESS, 0, 19);
+    if (zygote)
+        return primary >= 0 ? rt_shim_main_zygote(primary, argv[1]) : 2;
     if (pool)
         return primary >= 0 ? rt_shim_main_pool(primary) : 2;
     if (reaper)

@@ -198,6 +198,13 @@ void rt_pool_free(rt_pool_t *p);
 #define RT_PREFAULT_IDLE_MS 20
 void rt_prefault_when_idle(int fd, size_t heap_bytes);
 
+/* berthd's side of the zygote (zygote.c): ask it for a pool shim whose end
+ * of its socketpair with berthd is shim_fd (non-blocking); read one answer:
+ * 0 with the shim's pid and pidfd, or with *pid = -errno of a failed fork;
+ * else -EAGAIN (none yet), -EPIPE (the zygote is gone), -errno. */
+int rt_zygote_request(int zygote_fd, int shim_fd);
+int rt_zygote_reply(int zygote_fd, pid_t *pid, int *pidfd);
+
 /* ---- raw syscalls ----------------------------------------------------------- */
 pid_t rt_clone3(uint64_t flags, int *pidfd, int cgroup_fd);
 int rt_pidfd_open(pid_t pid);

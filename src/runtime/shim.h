@@ -13,5 +13,9 @@ int rt_shim_main_pool(int primary_fd);
 /* Reaper mode (reaper.c): remove each NUL-terminated absolute path read from
  * fd (rm -rf, same filesystem only) until EOF. */
 int rt_shim_main_reaper(int fd);
+/* Zygote mode (zygote.c): fork a pool shim (rt_shim_main_pool on the fd
+ * sent) for each request on fd, until EOF; mode_arg is argv[1], retitled
+ * "pool" in the forks. */
+int rt_shim_main_zygote(int fd, char *mode_arg);
 
 #endif

@@ -24,9 +24,18 @@ struct rt_pool {
     char *shim_path;
     int size, n_idle;
     pool_slot_t *idle;
+    /* Asked of the zygote, oldest first (it answers in order). */
+    pool_slot_t *pending, **pending_tail;
+    int n_pending;
     uv_timer_t refill;
     int failures; /* idle shims that died in a row: back off */
     bool closing;
+    /* The zygote (zygote.c): forks the pool shims. */
+    bool has_zygote;
+    bool zygote_poll_closing; /* uv_close of the last one's poll not done yet */
+    pid_t zygote_pid;
+    int zygote_fd, zygote_pidfd;
+    uv_poll_t zygote_poll; /* its answers */
 };
 
 static void slot_closed_cb(uv_handle_t *h)
@@ -58,16 +67,16 @@ static void slot_cgroup_destroy(pid_t pid)
     rt_cgroup_destroy(NULL, name);
 }
 
-/* A refill is a posix_spawn (berthd waits for the exec) plus the new shim's
- * dynamic linking and its pre-clone into fresh namespaces: ~2-3 ms of CPU
- * that, run at once, competes with the start that just took the idle shim
- * (2 cores here). So after a take it waits REFILL_AFTER_TAKE_MS, or less:
- * rt_pool_kick when a container exits (the --rm path is done by then). */
+/* A refill is a fork of the zygote (or, without it, a posix_spawn: berthd
+ * waits for the exec, then the shim's dynamic linking) plus the new shim's
+ * pre-clone into fresh namespaces: CPU that, run at once, competes with the
+ * start that just took the idle shim (2 cores here). So after a take it waits REFILL_AFTER_TAKE_MS,
+ * or less: rt_pool_kick when a container exits (the --rm path is done by then). */
 #define REFILL_AFTER_TAKE_MS 10
 
 static void schedule_refill(rt_pool_t *p, uint64_t delay_ms)
 {
-    if (p->closing || p->n_idle >= p->size)
+    if (p->closing || p->n_idle + p->n_pending >= p->size)
         return;
     /* After a failure streak, stop hammering: 1 s, 2 s, ... up to 30 s. */
     if (p->failures)
@@ -101,10 +110,137 @@ static void idle_died_cb(uv_poll_t *h, int status, int events)
     schedule_refill(p, 0);
 }
 
+/* s has its shim (pid, pidfd, fd): idle from now on. */
+static void slot_add_idle(rt_pool_t *p, pool_slot_t *s)
+{
+    s->pool = p;
+    uv_poll_init(p->loop, &s->poll, s->pidfd);
+    s->poll.data = s;
+    uv_poll_start(&s->poll, UV_READABLE, idle_died_cb);
+    s->next = p->idle;
+    p->idle = s;
+    p->n_idle++;
+}
+
+static void zygote_closed_cb(uv_handle_t *h)
+{
+    rt_pool_t *p = h->data;
+    p->zygote_poll_closing = false;
+}
+
+/* The zygote is gone or useless: reap it; the pending requests' shims, if
+ * forked, get EOF on their socket and exit. Refills spawn until a new
+ * zygote starts. */
+static void zygote_drop(rt_pool_t *p)
+{
+    if (!p->has_zygote)
+        return;
+    p->has_zygote = false;
+    p->zygote_poll_closing = true;
+    uv_close((uv_handle_t *)&p->zygote_poll, zygote_closed_cb);
+    close(p->zygote_fd);
+    kill(p->zygote_pid, SIGKILL);
+    siginfo_t info;
+    while (waitid(P_PIDFD, (id_t)p->zygote_pidfd, &info, WEXITED) < 0 && errno == EINTR)
+        ;
+    close(p->zygote_pidfd);
+    while (p->pending) {
+        pool_slot_t *s = p->pending;
+        p->pending = s->next;
+        close(s->fd);
+        free(s);
+    }
+    p->pending_tail = &p->pending;
+    p->n_pending = 0;
+}
+
+static void zygote_readable_cb(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    rt_pool_t *p = h->data;
+    for (;;) {
+        pid_t pid;
+        int pidfd;
+        int rc = rt_zygote_reply(p->zygote_fd, &pid, &pidfd);
+        if (rc == -EAGAIN)
+            return;
+        pool_slot_t *s = p->pending;
+        if (rc < 0 || !s) {
+            log_warn("warm pool: the zygote %s", rc == -EPIPE ? "exited" : "misbehaved");
+            if (rc == 0 && pidfd >= 0)
+                close(pidfd);
+            zygote_drop(p);
+            p->failures++;
+            schedule_refill(p, 0);
+            return;
+        }
+        p->pending = s->next;
+        if (!p->pending)
+            p->pending_tail = &p->pending;
+        p->n_pending--;
+        if (pid < 0) {
+            log_warn("warm pool: forking a shim: %s", strerror(-pid));
+            close(s->fd);
+            free(s);
+            p->failures++;
+            schedule_refill(p, 0);
+            continue;
+        }
+        s->pid = pid;
+        s->pidfd = pidfd;
+        slot_add_idle(p, s);
+    }
+}
+
+static int zygote_start(rt_pool_t *p)
+{
+    if (p->zygote_poll_closing)
+        return -1;
+    berth_err_t err = {0};
+    if (rt_shim_spawn_proc(p->shim_path, "zygote", NULL, &p->zygote_pid, &p->zygote_pidfd,
+                           &p->zygote_fd, &err) < 0) {
+        log_warn("warm pool: %s", err.msg);
+        return -1;
+    }
+    uv_poll_init(p->loop, &p->zygote_poll, p->zygote_fd);
+    p->zygote_poll.data = p;
+    uv_poll_start(&p->zygote_poll, UV_READABLE, zygote_readable_cb);
+    p->has_zygote = true;
+    return 0;
+}
+
+/* Ask the zygote for one shim; -1: it is not there (or just failed). */
+static int refill_from_zygote(rt_pool_t *p)
+{
+    if (!p->has_zygote && (p->failures > 0 || zygote_start(p) < 0))
+        return -1;
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+        return -1;
+    int rc = rt_zygote_request(p->zygote_fd, sp[1]);
+    close(sp[1]);
+    if (rc < 0) {
+        close(sp[0]);
+        zygote_drop(p);
+        return -1;
+    }
+    pool_slot_t *s = xcalloc(1, sizeof(*s));
+    s->fd = sp[0];
+    s->pid = -1;
+    s->pidfd = -1;
+    *p->pending_tail = s;
+    p->pending_tail = &s->next;
+    p->n_pending++;
+    return 0;
+}
+
 static void refill_cb(uv_timer_t *t)
 {
     rt_pool_t *p = t->data;
-    while (!p->closing && p->n_idle < p->size) {
+    while (!p->closing && p->n_idle + p->n_pending < p->size) {
+        if (refill_from_zygote(p) == 0)
+            continue;
         berth_err_t err = {0};
         pool_slot_t *s = xcalloc(1, sizeof(*s));
         if (rt_shim_spawn_proc(p->shim_path, "pool", NULL, &s->pid, &s->pidfd, &s->fd, &err) < 0) {
@@ -114,13 +250,7 @@ static void refill_cb(uv_timer_t *t)
             schedule_refill(p, 0);
             return;
         }
-        s->pool = p;
-        uv_poll_init(p->loop, &s->poll, s->pidfd);
-        s->poll.data = s;
-        uv_poll_start(&s->poll, UV_READABLE, idle_died_cb);
-        s->next = p->idle;
-        p->idle = s;
-        p->n_idle++;
+        slot_add_idle(p, s);
     }
 }
 
@@ -132,6 +262,7 @@ rt_pool_t *rt_pool_new(uv_loop_t *loop, const char *shim_path, int size)
     p->loop = loop;
     p->shim_path = xstrdup(shim_path);
     p->size = size;
+    p->pending_tail = &p->pending;
     rt_cgroup_sweep_pool(); /* left by a berthd killed with its pool */
     uv_timer_init(loop, &p->refill);
     p->refill.data = p;
@@ -196,6 +327,7 @@ void rt_pool_free(rt_pool_t *p)
     if (!p)
         return;
     p->closing = true;
+    zygote_drop(p);
     while (p->idle) {
         pool_slot_t *s = p->idle;
         close(s->fd); /* EOF: an idle shim exits by itself; SIGKILL makes sure */

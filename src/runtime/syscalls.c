@@ -17,7 +17,8 @@ pid_t rt_clone3(uint64_t flags, int *pidfd, int cgroup_fd)
     struct clone_args args;
     memset(&args, 0, sizeof(args));
     args.flags = flags;
-    args.exit_signal = SIGCHLD;
+    /* A CLONE_PARENT child signals our parent as we would: clone3 wants 0. */
+    args.exit_signal = flags & CLONE_PARENT ? 0 : SIGCHLD;
     if (flags & CLONE_PIDFD)
         args.pidfd = (uint64_t)(uintptr_t)pidfd;
     if (cgroup_fd >= 0) {

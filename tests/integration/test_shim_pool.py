@@ -105,6 +105,74 @@ def test_kill9_pooled_shim_dies_and_is_not_adopted(d):
     assert wait_for(lambda: pooled_shims(d.proc.pid)), d.log()
 
 
+def zygotes(ppid):
+    """pids of `berth-shim zygote` children of ppid."""
+    found = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % p, "rb") as f:
+                argv = f.read().split(b"\0")
+            with open("/proc/%s/stat" % p) as f:
+                st = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if argv[:2] == [argv[0], b"zygote"] and argv[0].endswith(b"berth-shim"):
+            if int(st[1]) == ppid and st[0] not in ("Z", "X"):
+                found.append(int(p))
+    return found
+
+
+def raw_cmdline(pid):
+    with open("/proc/%d/cmdline" % pid, "rb") as f:
+        return f.read()
+
+
+@needs_docker
+def test_pool_shims_are_forked_by_the_zygote(d):
+    zs = wait_for(lambda: zygotes(d.proc.pid))
+    assert len(zs) == 1, d.log()
+    with open("/proc/%d/stat" % zs[0]) as f:
+        assert int(f.read().rsplit(")", 1)[1].split()[16]) == 19  # nice: works ahead of need
+    r = d.docker("run", "--rm", "--network", "none", "busybox", "true")
+    assert r.returncode == 0, r.stderr
+    # The refill: berthd's child (CLONE_PARENT), its argv the zygote's with
+    # "zygote" retitled "pool" (a spawned one has no padding after "pool").
+    pool = wait_for(lambda: pooled_shims(d.proc.pid))
+    assert len(pool) == 1
+    assert raw_cmdline(pool[0]).endswith(b"\0pool\0\0\0")
+    r = d.docker("run", "--rm", "--network", "none", "busybox", "echo", "forked")
+    assert r.returncode == 0 and out(r) == "forked\n", r.stderr
+
+
+@needs_docker
+def test_pool_refills_without_the_zygote(d):
+    zs = wait_for(lambda: zygotes(d.proc.pid))
+    assert zs
+    os.kill(zs[0], 9)
+    assert wait_for(lambda: dead(zs[0]) and not os.path.exists("/proc/%d" % zs[0]), 5), \
+        "the killed zygote was not reaped"
+    for i in range(3):
+        r = d.docker("run", "--rm", "--network", "none", "busybox", "echo", str(i))
+        assert r.returncode == 0 and out(r) == "%d\n" % i, r.stderr
+    assert wait_for(lambda: pooled_shims(d.proc.pid)), d.log()
+    assert "the zygote exited" in d.log()
+
+
+def test_stop_and_kill9_leave_no_zygote(daemon_factory):
+    dm = daemon_factory()
+    zs = wait_for(lambda: zygotes(dm.proc.pid))
+    assert zs
+    assert dm.stop() == 0
+    assert wait_for(lambda: not os.path.exists("/proc/%d" % zs[0]), 5)
+    dm.start()
+    zs = wait_for(lambda: zygotes(dm.proc.pid))
+    assert zs
+    dm.kill9()
+    assert wait_for(lambda: dead(zs[0]), 5)
+
+
 def test_pool_disabled(daemon_factory, monkeypatch):
     monkeypatch.setenv("BERTH_SHIM_POOL", "0")
     dm = daemon_factory()
