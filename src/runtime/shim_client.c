@@ -217,8 +217,22 @@ int rt_shim_spawn_proc(const char *shim_path, const char *mode, const char *arg,
     /* setsid: survives berthd's session going away */
     posix_spawnattr_setflags(&attr,
                              POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    /* The zygote binds every symbol at its start (not lazily): its forks,
+     * the pool shims and their inits, then resolve no PLT entry (a symbol
+     * lookup and a copy-on-write fault of the GOT) on the start path. */
+    char **envp = environ;
+    cleanup_free char **zygote_env = NULL;
+    if (strcmp(mode, "zygote") == 0) {
+        size_t n = 0;
+        while (environ[n])
+            n++;
+        zygote_env = xcalloc(n + 2, sizeof(char *));
+        memcpy(zygote_env, environ, n * sizeof(char *));
+        zygote_env[n] = (char *)"LD_BIND_NOW=1";
+        envp = zygote_env;
+    }
     pid_t pid;
-    int rc = posix_spawn(&pid, shim_path, &fa, &attr, args, environ);
+    int rc = posix_spawn(&pid, shim_path, &fa, &attr, args, envp);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     close(sp[1]);

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -145,8 +146,10 @@ int rt_shim_main_zygote(int fd, char *mode_arg)
     if (getppid() != parent || parent == 1)
         return 0;
     signal(SIGPIPE, SIG_IGN);
-    /* Its forks start with these pages (heap, stack) present. */
-    rt_prefault_when_idle(fd, 2 << 20);
+    /* malloc set up once here, not in every fork; no prefault: each page
+     * present here is one more entry to copy per fork (the pool shims
+     * prefault what they use when idle). */
+    free(malloc(1));
     for (;;) {
         char op;
         int shim_fd;
