@@ -26,6 +26,25 @@ static int open_in_root_depth(int rootfd, const char *path, int make, int depth)
         return fd;
     if (depth > 40)
         return -ELOOP;
+    /* Usually only the last component is missing: create it in its parent
+     * (two lookups instead of one per component). Anything else (a missing
+     * parent, a dangling symlink in the way) takes the walk below. */
+    const char *base = strrchr(path, '/');
+    if (base && base[1] && strcmp(base + 1, ".") != 0 && strcmp(base + 1, "..") != 0) {
+        cleanup_free char *parent =
+            base == path ? xstrdup("/") : xstrndup(path, (size_t)(base - path));
+        cleanup_close int pfd = rt_openat_in_root(rootfd, parent, O_PATH, 0);
+        int r = -1;
+        if (pfd >= 0 && make == MK_FILE) {
+            r = openat(pfd, base + 1, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+            if (r >= 0)
+                close(r);
+        } else if (pfd >= 0) {
+            r = mkdirat(pfd, base + 1, 0755);
+        }
+        if (r >= 0)
+            return rt_openat_in_root(rootfd, path, O_PATH, 0);
+    }
     cleanup_free char *p = xstrdup(path);
     char *s = p;
     while (*s == '/')
@@ -214,20 +233,26 @@ static int setup_dev(const rt_spec_t *s, int rootfd, int pty[2], berth_err_t *er
         unsigned major, minor;
     } devs[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
                 {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+    /* No umask: the nodes are created 0666 at once (no chmod each). */
+    mode_t old_umask = umask(0);
     for (size_t i = 0; i < ARRAY_SIZE(devs); i++) {
         /* mknod as runc does for root containers (a bind mount each costs a
          * mount and its path walk); bind the host's node where we may not. */
         if (mknodat(devfd, devs[i].name, S_IFCHR | 0666, makedev(devs[i].major, devs[i].minor)) ==
-                0 &&
-            fchmodat(devfd, devs[i].name, 0666, 0) == 0)
+            0)
             continue;
-        if (errno != EPERM)
+        if (errno != EPERM) {
+            umask(old_umask);
             return berth_err_sys(err, errno, "creating /dev/%s", devs[i].name);
+        }
         char path[32];
         snprintf(path, sizeof(path), "/dev/%s", devs[i].name);
-        if (mount_at(rootfd, path, MK_FILE, path, NULL, MS_BIND, NULL, err) < 0)
+        if (mount_at(rootfd, path, MK_FILE, path, NULL, MS_BIND, NULL, err) < 0) {
+            umask(old_umask);
             return -1;
+        }
     }
+    umask(old_umask);
     static const char *const dirs[] = {"pts", "shm", "mqueue"};
     for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
         if (mkdirat(devfd, dirs[i], 0755) < 0)
