@@ -55,6 +55,9 @@ $PY "$ROOT/bench/compare/mkimage.py" "$IMG" "$CMP_TMP/bundle/rootfs"
 RES="$CMP_TMP/results"
 : >"$RES"
 row() { $TIMEIT "$@" | tee -a "$RES"; }
+# After an image load: its writeback and the engine's own settling (warm
+# pools, helpers) done before the timed runs, the same for every engine.
+settle() { sync; sleep 2; }
 
 # Memory of the per-container processes named $1 (comm): "count rss_kib pss_kib"
 shim_mem() {
@@ -79,6 +82,7 @@ cmp_log "berth"
 cmp_start_berthd "$BUILD" "$CMP_TMP/berth"
 BH="unix://$BERTHD_SOCK"
 "$BUILD/berth" -H "$BH" load -i "$IMG" >/dev/null
+settle
 row berth-cli-netnone "$N" "$CONC" "$TOTAL" -- "$BUILD/berth" -H "$BH" run --rm --network none busybox true
 DOCKER_HOST="$BH" row berth-dockercli-netnone "$N" "$CONC" "$TOTAL" -- docker run --rm --network none busybox true
 row berth-cli-default "$N" 0 0 -- "$BUILD/berth" -H "$BH" run --rm busybox true
@@ -110,6 +114,7 @@ if cmp_start_dockerd "$CMP_TMP/docker"; then
     cmp_log "dockerd"
     DH="unix://$DOCKERD_SOCK"
     DOCKER_HOST="$DH" docker load -i "$IMG" >/dev/null
+    settle
     DOCKER_HOST="$DH" row dockerd-netnone "$N" "$CONC" "$TOTAL" -- docker run --rm --network none busybox true
     DOCKER_HOST="$DH" row dockerd-default "$N" "$CONC" "$TOTAL" -- docker run --rm busybox true
     for i in $(seq $NMEM); do
@@ -126,6 +131,7 @@ if command -v podman >/dev/null 2>&1; then
     P=$(cmp_podman_cmd "$CMP_TMP/p")
     UL="--ulimit nofile=1024:1024 --ulimit nproc=4096:4096"
     $P load -i "$IMG" >/dev/null 2>&1
+    settle
     row podman-netnone "$N" "$CONC" "$TOTAL" -- $P run --rm $UL --network none busybox true
     row podman-default "$N" "$CONC" "$TOTAL" -- $P run --rm $UL busybox true
     for i in $(seq $NMEM); do $P run -d $UL --network none busybox sleep 600 >/dev/null; done
