@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -74,13 +76,17 @@ static void on_abort(http_req_t *req)
     fx->aborts++;
 }
 
-/* /big: 3 MiB in 16 KiB chunks, pausing whenever 256 KiB are queued. */
+/* /big: 3 MiB in 16 KiB chunks, pausing whenever 256 KiB are queued; every
+ * byte of chunk k is (k & 0xff), so the client can check the order (the
+ * ring gathers many queued writes into one send, and sends can be short). */
 #define BIG_TOTAL (3 * 1024 * 1024)
+#define BIG_CHUNK 16384
 static void big_pump(http_req_t *req)
 {
-    static const char chunk[16384] = {0};
+    char chunk[BIG_CHUNK];
     size_t sent = (size_t)(uintptr_t)req->handler_data;
     while (sent < BIG_TOTAL && http_stream_pending(req) < 256 * 1024) {
+        memset(chunk, (int)((sent / BIG_CHUNK) & 0xff), sizeof(chunk));
         if (http_stream_write(req, chunk, sizeof(chunk)) < 0)
             return;
         sent += sizeof(chunk);
@@ -495,6 +501,26 @@ static void test_backpressure_on_drain(void **state)
     assert_true(pump(fx, fd, &out, NULL, 10000)); /* all of it, then close */
     assert_true(out.len > BIG_TOTAL);
     assert_true(out.len > 5 && memcmp(out.data + out.len - 5, "0\r\n\r\n", 5) == 0);
+    /* De-chunk: the body is every chunk, in order. */
+    const char *p = strstr(out.data, "\r\n\r\n");
+    assert_non_null(p);
+    p += 4;
+    size_t body = 0;
+    for (;;) {
+        char *end;
+        unsigned long n = strtoul(p, &end, 16);
+        assert_true(end[0] == '\r' && end[1] == '\n');
+        p = end + 2;
+        if (n == 0)
+            break;
+        bool in_order = true;
+        for (unsigned long i = 0; i < n; i++)
+            in_order &= (unsigned char)p[i] == (((body + i) / BIG_CHUNK) & 0xff);
+        assert_true(in_order);
+        body += n;
+        p += n + 2;
+    }
+    assert_int_equal(body, BIG_TOTAL);
     close(fd);
     buf_free(&out);
 }
