@@ -61,51 +61,11 @@ int rt_pty_open_in(int rootfd, const char *ptmx, const rt_process_t *p, int fds[
 int rt_pty_send_master(int sock, int master)
 {
     char tag = RT_PTY_TAG;
-    struct iovec iov = {.iov_base = &tag, .iov_len = 1};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    memset(&u, 0, sizeof(u));
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &master, sizeof(int));
-    ssize_t n;
-    do
-        n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    return n == 1 ? 0 : -errno;
+    ssize_t n = rt_send_with_fd(sock, &tag, 1, master, 0);
+    return n == 1 ? 0 : n < 0 ? (int)n : -EPIPE;
 }
 
 ssize_t rt_sync_recv(int sock, char *buf, size_t len, int *fd)
 {
-    *fd = -1;
-    struct iovec iov = {.iov_base = buf, .iov_len = len};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-    ssize_t n;
-    do
-        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return -errno;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-            c->cmsg_len >= CMSG_LEN(sizeof(int))) {
-            int got;
-            memcpy(&got, CMSG_DATA(c), sizeof(int));
-            if (*fd < 0)
-                *fd = got;
-            else
-                close(got);
-        }
-    return n;
+    return rt_recv_with_fd(sock, buf, len, 0, fd);
 }

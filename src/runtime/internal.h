@@ -157,6 +157,11 @@ int rt_setup_rootfs(const rt_spec_t *spec, int pty[2],
  * CLOEXEC, not a controlling tty yet). -1 + err. */
 int rt_pty_open_in(int rootfd, const char *ptmx, const rt_process_t *p, int fds[2],
                    berth_err_t *err);
+/* fdpass.c: len bytes with fd attached (none if fd < 0); bytes sent or
+ * -errno (MSG_NOSIGNAL always). Receive: one message, *fd the first fd that
+ * came with it (CLOEXEC; any other is closed) or -1; bytes, 0 at EOF, -errno. */
+ssize_t rt_send_with_fd(int sock, const void *data, size_t len, int fd, int flags);
+ssize_t rt_recv_with_fd(int sock, void *buf, size_t len, int flags, int *fd);
 /* Child -> shim: RT_PTY_TAG with the master fd attached. 0/-errno. */
 int rt_pty_send_master(int sock, int master);
 /* Shim side of the sync socket: one message into buf; *fd an fd that came

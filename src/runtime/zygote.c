@@ -26,72 +26,23 @@
 #include "runtime/internal.h"
 #include "runtime/shim.h"
 
-/* Send an int32 with at most one fd attached. */
 static int zygote_send(int sock, int32_t v, int fd)
 {
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct iovec iov = {&v, sizeof(v)};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (fd >= 0) {
-        memset(&u, 0, sizeof(u));
-        mh.msg_control = u.buf;
-        mh.msg_controllen = sizeof(u.buf);
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-    }
-    ssize_t n;
-    do
-        n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    return n == (ssize_t)sizeof(v) ? 0 : -EPIPE;
+    return rt_send_with_fd(sock, &v, sizeof(v), fd, 0) == (ssize_t)sizeof(v) ? 0 : -EPIPE;
 }
 
 /* Receive len bytes with at most one fd attached (*fd = -1 when none).
- * 0 on success, -EPIPE on EOF, else -errno. */
+ * 0 on success, -EPIPE on EOF, -EPROTO on a short message, else -errno. */
 static int zygote_recv(int sock, void *data, size_t len, int flags, int *fd)
 {
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct iovec iov = {data, len};
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-    ssize_t n;
-    do
-        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | flags);
-    while (n < 0 && errno == EINTR);
-    *fd = -1;
-    if (n > 0) {
-        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-            if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-                continue;
-            size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-            for (size_t i = 0; i < nfd; i++) {
-                int got;
-                memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-                if (*fd < 0)
-                    *fd = got;
-                else
-                    close(got); /* one fd per message; never keep extras */
-            }
-        }
-    }
+    ssize_t n = rt_recv_with_fd(sock, data, len, flags, fd);
     if (n < 0)
-        return -errno;
-    if (n == 0)
-        return -EPIPE;
-    if ((size_t)n != len) {
+        return (int)n;
+    if (n == 0 || (size_t)n != len) {
         if (*fd >= 0)
             close(*fd);
         *fd = -1;
-        return -EPROTO;
+        return n == 0 ? -EPIPE : -EPROTO;
     }
     return 0;
 }
@@ -100,24 +51,11 @@ static int zygote_recv(int sock, void *data, size_t len, int flags, int *fd)
 
 int rt_zygote_request(int zygote_fd, int shim_fd)
 {
-    char op = 'F';
-    struct iovec iov = {&op, 1};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    memset(&u, 0, sizeof(u));
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &shim_fd, sizeof(int));
     /* A byte never fills the buffer of a helper that keeps up; if it did,
      * the refill falls back to a spawn. */
-    ssize_t n = sendmsg(zygote_fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-    return n == 1 ? 0 : n < 0 ? -errno : -EPIPE;
+    char op = 'F';
+    ssize_t n = rt_send_with_fd(zygote_fd, &op, 1, shim_fd, MSG_DONTWAIT);
+    return n == 1 ? 0 : n < 0 ? (int)n : -EPIPE;
 }
 
 int rt_zygote_reply(int zygote_fd, pid_t *pid, int *pidfd)
