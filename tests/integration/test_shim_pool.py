@@ -8,8 +8,9 @@ import pytest
 from conftest import needs_docker
 
 
-def pooled_shims(ppid=None):
-    """pids of idle `berth-shim pool` processes (children of ppid if given)."""
+def berth_shims(mode, ppid=None, live=False):
+    """pids of `berth-shim <mode>` processes (children of ppid if given;
+    not zombies if live)."""
     found = []
     for p in os.listdir("/proc"):
         if not p.isdigit():
@@ -18,13 +19,18 @@ def pooled_shims(ppid=None):
             with open("/proc/%s/cmdline" % p, "rb") as f:
                 argv = f.read().split(b"\0")
             with open("/proc/%s/stat" % p) as f:
-                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+                st = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if len(argv) >= 2 and argv[0].endswith(b"berth-shim") and argv[1] == b"pool":
-            if ppid is None or parent == ppid:
+        if len(argv) >= 2 and argv[0].endswith(b"berth-shim") and argv[1] == mode:
+            if (ppid is None or int(st[1]) == ppid) and not (live and st[0] in ("Z", "X")):
                 found.append(int(p))
     return found
+
+
+def pooled_shims(ppid=None):
+    """pids of idle `berth-shim pool` processes (children of ppid if given)."""
+    return berth_shims(b"pool", ppid)
 
 
 def wait_for(pred, timeout=10):
@@ -106,22 +112,8 @@ def test_kill9_pooled_shim_dies_and_is_not_adopted(d):
 
 
 def zygotes(ppid):
-    """pids of `berth-shim zygote` children of ppid."""
-    found = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % p, "rb") as f:
-                argv = f.read().split(b"\0")
-            with open("/proc/%s/stat" % p) as f:
-                st = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if argv[:2] == [argv[0], b"zygote"] and argv[0].endswith(b"berth-shim"):
-            if int(st[1]) == ppid and st[0] not in ("Z", "X"):
-                found.append(int(p))
-    return found
+    """pids of live `berth-shim zygote` children of ppid."""
+    return berth_shims(b"zygote", ppid, live=True)
 
 
 def raw_cmdline(pid):
