@@ -614,8 +614,12 @@ int rt_seccomp_compile(const char *profile_json, uint64_t caps, const char *path
      * kernel emulates the filter for every syscall number when it is loaded
      * (its allow-bitmap cache), and each syscall runs fewer instructions. */
     seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-    cleanup_free char *tmp = xasprintf("%s.%d.tmp", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* A unique temporary name: pooled inits all have pid 1 (in their own pid
+     * namespaces), and concurrent starts compile the same program. */
+    cleanup_free char *tmp = xasprintf("%s.XXXXXX", path);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd >= 0)
+        fchmod(fd, 0644);
     if (fd < 0) {
         seccomp_release(ctx);
         return berth_err_sys(err, errno, "creating %s", tmp);

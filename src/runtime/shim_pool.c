@@ -32,10 +32,9 @@ struct rt_pool {
     bool closing;
     /* The zygote (zygote.c): forks the pool shims. */
     bool has_zygote;
-    bool zygote_poll_closing; /* uv_close of the last one's poll not done yet */
     pid_t zygote_pid;
     int zygote_fd, zygote_pidfd;
-    uv_poll_t zygote_poll; /* its answers */
+    uv_poll_t *zygote_poll; /* its answers (freed by its close callback) */
 };
 
 static void slot_closed_cb(uv_handle_t *h)
@@ -124,8 +123,7 @@ static void slot_add_idle(rt_pool_t *p, pool_slot_t *s)
 
 static void zygote_closed_cb(uv_handle_t *h)
 {
-    rt_pool_t *p = h->data;
-    p->zygote_poll_closing = false;
+    free(h); /* not the pool: it may be freed first (rt_pool_free) */
 }
 
 /* The zygote is gone or useless: reap it; the pending requests' shims, if
@@ -136,8 +134,8 @@ static void zygote_drop(rt_pool_t *p)
     if (!p->has_zygote)
         return;
     p->has_zygote = false;
-    p->zygote_poll_closing = true;
-    uv_close((uv_handle_t *)&p->zygote_poll, zygote_closed_cb);
+    uv_close((uv_handle_t *)p->zygote_poll, zygote_closed_cb);
+    p->zygote_poll = NULL;
     close(p->zygote_fd);
     kill(p->zygote_pid, SIGKILL);
     siginfo_t info;
@@ -195,17 +193,16 @@ static void zygote_readable_cb(uv_poll_t *h, int status, int events)
 
 static int zygote_start(rt_pool_t *p)
 {
-    if (p->zygote_poll_closing)
-        return -1;
     berth_err_t err = {0};
     if (rt_shim_spawn_proc(p->shim_path, "zygote", NULL, &p->zygote_pid, &p->zygote_pidfd,
                            &p->zygote_fd, &err) < 0) {
         log_warn("warm pool: %s", err.msg);
         return -1;
     }
-    uv_poll_init(p->loop, &p->zygote_poll, p->zygote_fd);
-    p->zygote_poll.data = p;
-    uv_poll_start(&p->zygote_poll, UV_READABLE, zygote_readable_cb);
+    p->zygote_poll = xmalloc(sizeof(*p->zygote_poll));
+    uv_poll_init(p->loop, p->zygote_poll, p->zygote_fd);
+    p->zygote_poll->data = p;
+    uv_poll_start(p->zygote_poll, UV_READABLE, zygote_readable_cb);
     p->has_zygote = true;
     return 0;
 }
