@@ -106,11 +106,49 @@ static void test_custom_profile(void **state)
     assert_int_not_equal(rt_seccomp_compile("not json", 0, "/tmp/x", &err), 0);
 }
 
+/* Pooled inits compile the program as pid 1 of their own pid namespaces,
+ * several at once when starts come together: each must get a valid file. */
+static void test_concurrent_compiles_as_pid1(void **state)
+{
+    (void)state;
+    char *path = rt_seccomp_cache_path(dir, "{\"defaultAction\":\"SCMP_ACT_ALLOW\"}", 7);
+    enum { N = 8 };
+    pid_t kids[N];
+    for (int i = 0; i < N; i++) {
+        kids[i] = fork();
+        if (kids[i] == 0) {
+            if (unshare(CLONE_NEWPID) < 0)
+                _exit(100);
+            pid_t init = fork(); /* pid 1 of the new namespace */
+            if (init == 0) {
+                berth_err_t err = {0};
+                int ok = 0;
+                for (int k = 0; k < 20; k++)
+                    ok |=
+                        rt_seccomp_compile("{\"defaultAction\":\"SCMP_ACT_ALLOW\"}", 7, path, &err);
+                _exit(getpid() == 1 && ok == 0 ? 0 : 1);
+            }
+            int st;
+            waitpid(init, &st, 0);
+            _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 2);
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        int st;
+        assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+    }
+    assert_int_equal(in_child(path, probe_getpid), 0);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_default_profile),
         cmocka_unit_test(test_custom_profile),
+        cmocka_unit_test(test_concurrent_compiles_as_pid1),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
