@@ -218,8 +218,18 @@ void rt_child_main(rt_child_cfg_t *cfg)
             berth_err_sys(&err, errno, "setdomainname");
             fail(cfg, &err);
         }
-        if (rt_setup_rootfs(s, p->tty ? pty : NULL, cfg->await_stdio, cfg, &err) < 0)
+        if (cfg->prepared_rootfs) {
+            /* The shim renames the prepared upper/work dirs into the
+             * container's before it sends the stdio, or says no. */
+            if (cfg->await_stdio(cfg, &err) < 0)
+                fail(cfg, &err);
+            if (cfg->prep_accepted
+                    ? rt_rootfs_enter_prepared(s, cfg->prepared_rootfs, NULL, NULL, &err) < 0
+                    : rt_setup_rootfs(s, NULL, NULL, NULL, &err) < 0)
+                fail(cfg, &err);
+        } else if (rt_setup_rootfs(s, p->tty ? pty : NULL, cfg->await_stdio, cfg, &err) < 0) {
             fail(cfg, &err);
+        }
     } else if (p->tty) {
         /* exec -t: a pty of the container's devpts (we are in its mount ns) */
         cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -129,6 +129,11 @@ typedef struct rt_child_cfg {
      * shim writes those files first). 0 or -1 with err. */
     int (*await_stdio)(void *cfg, berth_err_t *err);
     bool lo_ready; /* its own netns' lo is up already (a pooled init) */
+    /* A pooled init's prepared rootfs that fits the spec (prep.c): wait for
+     * the stdio first, then take it if the shim says so (prep_accepted, set
+     * by await_stdio), else set up as usual. */
+    const char *prepared_rootfs;
+    bool prep_accepted;
 } rt_child_cfg_t;
 
 /* Bring up lo in the current network namespace. 0 or -1 with err. */
@@ -147,6 +152,37 @@ int rt_init_set_title(char *const *args);
  * mounts, with arg. */
 int rt_setup_rootfs(const rt_spec_t *spec, int pty[2],
                     int (*before_binds)(void *arg, berth_err_t *err), void *arg, berth_err_t *err);
+/* A pooled init, ahead of its spec: the standard mounts and masks of the
+ * template (rt_prep_template) in our mount namespace. -1 + err. */
+int rt_rootfs_prepare(const rt_spec_t *tmpl, berth_err_t *err);
+/* The rest for a spec that fits (rt_prep_fits): /etc binds and pivot_root
+ * into the prepared rootfs. -1 + err. */
+int rt_rootfs_enter_prepared(const rt_spec_t *spec, const char *rootfs,
+                             int (*before_binds)(void *arg, berth_err_t *err), void *arg,
+                             berth_err_t *err);
+
+/* ---- a rootfs prepared ahead by a pooled init (prep.c) --------------------- */
+typedef struct rt_prep {
+    char *dir; /* <containers>/.pool-<shim pid>: upper/, work/, rootfs/ */
+    bool volatile_overlay;
+    char **lowerdirs;
+    size_t n_lowerdirs;
+} rt_prep_t;
+#define RT_PREP_DIR_PREFIX ".pool-"
+/* berthd -> idle pool shim: u32 length + payload; a payload starting with
+ * this is a prep request (the rest: rt_prep_encode), else the start's
+ * runtime.json path. */
+#define RT_POOL_PREP_TAG 'P'
+/* "<volatile 0|1>\n<dir>\n<lowerdir>..." and back (-EINVAL on garbage). */
+char *rt_prep_encode(const rt_prep_t *p);
+int rt_prep_decode(const char *text, rt_prep_t *p);
+void rt_prep_free(rt_prep_t *p);
+char *rt_prep_path(const rt_prep_t *p, const char *name);
+/* Would a start of s have mounted just what p prepared? */
+bool rt_prep_fits(const rt_spec_t *s, const rt_prep_t *p);
+/* The spec the prepared mounts are made from (borrows p's strings). */
+void rt_prep_template(const rt_prep_t *p, rt_spec_t *t);
+void rt_prep_template_free(rt_spec_t *t);
 
 /* ---- the container's terminal (console.c) ---------------------------------- */
 /* The sync socket's message carrying the pty master (error reports start
@@ -184,7 +220,9 @@ rt_shim_t *rt_shim_wrap(uv_loop_t *loop, pid_t pid, int pidfd, int fd, char *sta
  * containers (no run dir, no state): they are never listed, never adopted,
  * die with berthd (PDEATHSIG) and are killed and reaped by rt_pool_free. */
 typedef struct rt_pool rt_pool_t;
-rt_pool_t *rt_pool_new(uv_loop_t *loop, const char *shim_path, int size); /* NULL if size <= 0 */
+/* NULL if size <= 0; idle shims prepare rootfs dirs in containers_dir. */
+rt_pool_t *rt_pool_new(uv_loop_t *loop, const char *shim_path, const char *containers_dir,
+                       int size);
 /* Like rt_shim_spawn (p not NULL), through an idle shim when there is one (then the pool
  * refills a little later, see shim_pool.c), else a fresh spawn. */
 rt_shim_t *rt_pool_spawn(rt_pool_t *p, const rt_spec_t *spec, const rt_shim_callbacks_t *cbs,

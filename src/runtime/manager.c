@@ -345,7 +345,7 @@ int rt_manager_open(const rt_manager_opts_t *opts, rt_manager_t **out, berth_err
     m->images = opts->images;
     m->event_cb = opts->event_cb;
     m->event_data = opts->event_data;
-    m->pool = rt_pool_new(m->loop, m->shim_path, opts->shim_pool);
+    m->pool = rt_pool_new(m->loop, m->shim_path, m->containers_dir, opts->shim_pool);
     int rc = fs_mkdir_p(m->containers_dir, 0700);
     if (rc == 0)
         rc = fs_mkdir_p(m->exec_root, 0700);
@@ -357,8 +357,10 @@ int rt_manager_open(const rt_manager_opts_t *opts, rt_manager_t **out, berth_err
     DIR *d = opendir(m->containers_dir);
     struct dirent *de;
     while (d && (de = readdir(d))) {
-        if (strncmp(de->d_name, ".trash-", 7) == 0) {
-            /* a removal interrupted by a daemon exit */
+        if (strncmp(de->d_name, ".trash-", 7) == 0 ||
+            strncmp(de->d_name, RT_PREP_DIR_PREFIX, strlen(RT_PREP_DIR_PREFIX)) == 0) {
+            /* a removal interrupted by a daemon exit; a rootfs prepared by
+             * an idle pooled shim of an earlier berthd (prep.c) */
             cleanup_free char *t = xasprintf("%s/%s", m->containers_dir, de->d_name);
             fs_rm_rf(t);
             continue;

@@ -354,8 +354,10 @@ static int setup_etc_and_user_mounts(const rt_spec_t *s, int rootfd, berth_err_t
     return 0;
 }
 
-int rt_setup_rootfs(const rt_spec_t *s, int pty[2],
-                    int (*before_binds)(void *arg, berth_err_t *err), void *arg, berth_err_t *err)
+/* The standard mounts, up to the /etc binds: the rootfs (overlay, or a
+ * bind of the rootfs dir) on s->rootfs, /proc, /dev, /sys and the cgroups.
+ * Returns an O_PATH fd of the rootfs, or -1 with err. */
+static int setup_base(const rt_spec_t *s, int pty[2], berth_err_t *err)
 {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return berth_err_sys(err, errno, "making mounts private");
@@ -365,44 +367,58 @@ int rt_setup_rootfs(const rt_spec_t *s, int pty[2],
     } else if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
         return berth_err_sys(err, errno, "bind-mounting rootfs %s", s->rootfs);
     }
-    cleanup_close int rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)
         return berth_err_sys(err, errno, "opening rootfs %s", s->rootfs);
+    int rc = -1;
     if (mount_at(rootfd, "/proc", MK_DIR, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
                  err) < 0)
-        return -1;
+        goto out;
     if (setup_dev(s, rootfd, pty, err) < 0)
-        return -1;
+        goto out;
     unsigned long ro = s->privileged ? 0 : MS_RDONLY;
     if (s->net_mode == RT_NET_NONE) {
         if (mount_at(rootfd, "/sys", MK_DIR, "sysfs", "sysfs",
                      MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL, err) < 0)
-            return -1;
+            goto out;
     } else if (mount_at(rootfd, "/sys", MK_DIR, "/sys", NULL,
                         MS_BIND | MS_REC | MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL, err) < 0) {
-        return -1;
+        goto out;
     }
     /* The cgroup ns (entered once we were in our cgroup) makes each
      * hierarchy's root our own cgroup, like Docker shows it. */
     if (rt_cgroup_version() == 2) {
         if (mount_at(rootfd, "/sys/fs/cgroup", MK_NONE, "cgroup2", "cgroup2",
                      MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL, err) < 0)
-            return -1;
+            goto out;
     } else if (mount_cgroup_v1(rootfd, ro, err) < 0) {
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc < 0) {
+        close(rootfd);
         return -1;
     }
-    if (before_binds && before_binds(arg, err) < 0)
-        return -1;
-    if (setup_etc_and_user_mounts(s, rootfd, err) < 0)
-        return -1;
-    if (!s->privileged) {
-        for (size_t i = 0; i < ARRAY_SIZE(masked_paths); i++)
-            if (mask_path(rootfd, masked_paths[i], err) < 0)
-                return -1;
-        for (size_t i = 0; i < ARRAY_SIZE(readonly_paths); i++)
-            if (readonly_path(rootfd, readonly_paths[i], err) < 0)
-                return -1;
-    }
+    return rootfd;
+}
+
+static int setup_masks(const rt_spec_t *s, int rootfd, berth_err_t *err)
+{
+    if (s->privileged)
+        return 0;
+    for (size_t i = 0; i < ARRAY_SIZE(masked_paths); i++)
+        if (mask_path(rootfd, masked_paths[i], err) < 0)
+            return -1;
+    for (size_t i = 0; i < ARRAY_SIZE(readonly_paths); i++)
+        if (readonly_path(rootfd, readonly_paths[i], err) < 0)
+            return -1;
+    return 0;
+}
+
+/* Make rootfd the root of our mount namespace, the old root detached. */
+static int enter_root(const rt_spec_t *s, int rootfd, berth_err_t *err)
+{
     /* pivot_root(".", ".") stacks the old root on top of the new one; from the
      * old root's fd we detach it (runc's sequence, no put_old directory). */
     cleanup_close int oldroot = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -419,4 +435,43 @@ int rt_setup_rootfs(const rt_spec_t *s, int pty[2],
     if (s->readonly_rootfs && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
         return berth_err_sys(err, errno, "remounting the rootfs read-only");
     return 0;
+}
+
+int rt_setup_rootfs(const rt_spec_t *s, int pty[2],
+                    int (*before_binds)(void *arg, berth_err_t *err), void *arg, berth_err_t *err)
+{
+    cleanup_close int rootfd = setup_base(s, pty, err);
+    if (rootfd < 0)
+        return -1;
+    if (before_binds && before_binds(arg, err) < 0)
+        return -1;
+    if (setup_etc_and_user_mounts(s, rootfd, err) < 0)
+        return -1;
+    /* After the user's mounts: a bind cannot uncover a masked path. */
+    if (setup_masks(s, rootfd, err) < 0)
+        return -1;
+    return enter_root(s, rootfd, err);
+}
+
+int rt_rootfs_prepare(const rt_spec_t *tmpl, berth_err_t *err)
+{
+    cleanup_close int rootfd = setup_base(tmpl, NULL, err);
+    if (rootfd < 0 || setup_masks(tmpl, rootfd, err) < 0)
+        return -1;
+    return 0;
+}
+
+int rt_rootfs_enter_prepared(const rt_spec_t *s, const char *rootfs,
+                             int (*before_binds)(void *arg, berth_err_t *err), void *arg,
+                             berth_err_t *err)
+{
+    cleanup_close int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return berth_err_sys(err, errno, "opening rootfs %s", rootfs);
+    if (before_binds && before_binds(arg, err) < 0)
+        return -1;
+    /* rt_prep_fits: no mounts of the user's, so only the /etc files. */
+    if (setup_etc_and_user_mounts(s, rootfd, err) < 0)
+        return -1;
+    return enter_root(s, rootfd, err);
 }

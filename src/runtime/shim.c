@@ -41,6 +41,8 @@ typedef struct pre_child {
     pid_t pid;
     int pidfd, sync;
     char cgroup[32]; /* v1: its pool cgroup name (rt_cgroup_adopt), or "" */
+    rt_prep_t prep;  /* prep.dir set: the init was asked to prepare a rootfs there */
+    bool prep_used;  /* its upper/work dirs became the container's */
 } pre_child_t;
 
 typedef struct shim {
@@ -635,9 +637,12 @@ static int open_listener(shim_t *sh, berth_err_t *err)
  *   "C" mode path   its runtime.json; mode 'E': early (it is in its final
  *                   cgroup: set up at once; its stdio follows in an "S"),
  *                   '-': stdio attached, wait for the go before any setup
- *   "S" '-'         its stdio, sent once the /etc files it binds exist */
+ *   "S" mode        its stdio, sent once the /etc files it binds exist; mode
+ *                   'P': its prepared rootfs is the container's (prep.c)
+ *   "P" '-' text    while idle: prepare a rootfs (rt_prep_encode's text) */
 #define PRE_CFG_TAG 'C'
 #define PRE_STDIO_TAG 'S'
+#define PRE_PREP_TAG 'P'
 #define PRE_HDR 5
 
 static int pre_send(int sock, char tag, char mode, const int stdio[3], const char *text,
@@ -677,8 +682,8 @@ static int pre_send(int sock, char tag, char mode, const int stdio[3], const cha
     return 0;
 }
 
-/* The child's side: one message of tag into msg (NUL-terminated), its
- * stdio fds into stdio[]. 0, or -1 on EOF (the shim gave up) or garbage. */
+/* The child's side: one message of tag (0: any) into msg (NUL-terminated),
+ * its stdio fds into stdio[]. 0, or -1 on EOF (the shim gave up) or garbage. */
 static int pre_recv(int sock, char tag, char *msg, size_t cap, int stdio[3])
 {
     union {
@@ -692,7 +697,7 @@ static int pre_recv(int sock, char tag, char *msg, size_t cap, int stdio[3])
     do
         n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
     while (n < 0 && errno == EINTR);
-    if (n < PRE_HDR || msg[0] != tag)
+    if (n < PRE_HDR || (tag && msg[0] != tag))
         return -1;
     msg[n] = '\0';
     int got[3] = {-1, -1, -1}, ngot = 0;
@@ -716,7 +721,27 @@ static int pre_await_stdio(void *arg, berth_err_t *err)
     char msg[64];
     if (pre_recv(cfg->sync_fd, PRE_STDIO_TAG, msg, sizeof(msg), cfg->stdio) < 0)
         _exit(0); /* the shim gave up on us */
+    cfg->prep_accepted = msg[1] == 'P';
     return 0;
+}
+
+/* While idle: the mounts of the rootfs the shim asked for (prep.c), in a
+ * cgroup ns of our own (we are in our pool cgroup). */
+static bool pre_prepare(const char *text, rt_prep_t *prep, bool *cg_unshared)
+{
+    if (prep->dir || rt_prep_decode(text, prep) < 0)
+        return false;
+    berth_err_t err = {0};
+    if (!*cg_unshared && unshare(CLONE_NEWCGROUP) < 0)
+        return false;
+    *cg_unshared = true;
+    rt_spec_t t;
+    rt_prep_template(prep, &t);
+    int rc = rt_rootfs_prepare(&t, &err);
+    rt_prep_template_free(&t);
+    if (rc < 0)
+        log_warn("pooled container init: preparing a rootfs: %s", err.msg);
+    return rc == 0;
 }
 
 static int prepare_seccomp(const rt_spec_t *s, uint64_t caps, void **bpf, size_t *len,
@@ -732,8 +757,18 @@ __attribute__((noreturn)) static void pre_child_main(int sync)
     rt_prefault_when_idle(sync, 512 << 10); /* the spec and the setup */
     char msg[8 + PATH_MAX];
     int fds[3];
-    if (pre_recv(sync, PRE_CFG_TAG, msg, sizeof(msg), fds) < 0)
-        _exit(0);
+    static rt_prep_t prep; /* lives until exec */
+    bool prepared = false, cg_unshared = false;
+    for (;;) {
+        if (pre_recv(sync, 0, msg, sizeof(msg), fds) < 0)
+            _exit(0);
+        if (msg[0] == PRE_CFG_TAG)
+            break;
+        if (msg[0] != PRE_PREP_TAG)
+            _exit(0);
+        prepared = pre_prepare(msg + PRE_HDR, &prep, &cg_unshared) || prepared;
+        rt_prefault_when_idle(sync, 512 << 10);
+    }
     bool early = msg[1] == 'E';
     berth_err_t err = {0};
     static rt_spec_t spec; /* lives until exec */
@@ -760,11 +795,14 @@ __attribute__((noreturn)) static void pre_child_main(int sync)
         .stdio = {fds[0], fds[1], fds[2]},
         .is_exec = false,
         /* it was cloned in berthd's cgroup ns: unshare once moved, as on v1 */
-        .v1_unshare_cgroup = true,
+        .v1_unshare_cgroup = !cg_unshared,
         .setup_before_go = early,
         .await_stdio = early ? pre_await_stdio : NULL,
         .lo_ready = lo_ready,
     };
+    /* The shim checks the same (rt_prep_fits) and says yes or no in "S". */
+    if (prepared && early && rt_prep_fits(&spec, &prep))
+        cfg.prepared_rootfs = rt_prep_path(&prep, "rootfs");
     rt_child_main(&cfg);
 }
 
@@ -829,6 +867,45 @@ static void pre_launch_path(shim_t *sh)
     sh->pre_launched = true;
 }
 
+/* The init's prepared rootfs fits the spec (it checks the same): its upper
+ * and work dirs become the container's, replacing the empty ones berthd
+ * made. True when the init may take it. */
+static bool prep_adopt(shim_t *sh)
+{
+    const rt_spec_t *s = &sh->spec;
+    pre_child_t *pre = &sh->pre;
+    if (!pre->prep.dir || !rt_prep_fits(s, &pre->prep))
+        return false;
+    cleanup_free char *upper = rt_prep_path(&pre->prep, "upper");
+    cleanup_free char *work = rt_prep_path(&pre->prep, "work");
+    if (rename(upper, s->upperdir) < 0)
+        return false;
+    if (rename(work, s->workdir) < 0) {
+        /* back as it was: the container's upper dir empty again */
+        if (rename(s->upperdir, upper) < 0 || mkdir(s->upperdir, 0755) < 0)
+            log_warn("pooled rootfs: restoring %s: %s", s->upperdir, strerror(errno));
+        return false;
+    }
+    pre->prep_used = true;
+    return true;
+}
+
+/* After the start (the init has pivoted away from the pool dir, or is gone):
+ * remove what is left of the pool dir. */
+static void prep_cleanup(pre_child_t *pre)
+{
+    if (!pre->prep.dir)
+        return;
+    if (pre->prep_used) {
+        cleanup_free char *root = rt_prep_path(&pre->prep, "rootfs");
+        if (rmdir(root) < 0 || rmdir(pre->prep.dir) < 0)
+            log_warn("pooled rootfs: removing %s: %s", pre->prep.dir, strerror(errno));
+    } else {
+        fs_rm_rf(pre->prep.dir);
+    }
+    rt_prep_free(&pre->prep);
+}
+
 /* With the spec parsed: does the launched init fit it, then its /etc files
  * and stdio. Any failure: discarded, the usual path runs. */
 static void pre_launch_stdio(shim_t *sh)
@@ -841,12 +918,13 @@ static void pre_launch_stdio(shim_t *sh)
     int rc = 0;
     if (s->net_mode != RT_NET_NONE || (s->cgroup_parent && *s->cgroup_parent))
         rc = berth_err_set(&err, BERTH_E_INTERNAL, "it has no network or a custom cgroup parent");
+    char mode = rc == 0 && prep_adopt(sh) ? 'P' : '-';
     if (rc == 0)
         rc = write_etc_files(s, &err);
     if (rc == 0)
         rc = make_stdio(sh, child_stdio, &err);
     if (rc == 0)
-        rc = pre_send(sh->pre.sync, PRE_STDIO_TAG, '-', child_stdio, "", &err);
+        rc = pre_send(sh->pre.sync, PRE_STDIO_TAG, mode, child_stdio, "", &err);
     close_child_stdio(child_stdio);
     if (rc < 0) {
         log_warn("pooled container init not used: %s", err.msg);
@@ -1087,6 +1165,7 @@ static void shim_init(shim_t *sh)
 static void shim_free(shim_t *sh)
 {
     pre_discard(sh);
+    prep_cleanup(&sh->pre);
     for (shim_client_t *c = sh->clients; c;) {
         shim_client_t *next = c->next;
         client_free(sh, c);
@@ -1193,6 +1272,9 @@ static int shim_run(const char *spec_path, int primary_fd, pre_child_t *pre)
     }
     if (rc == 0)
         rc = start_container(&sh, -1, -1, &code, &err);
+    /* Exec'd (or failed): the init no longer stands in the pool dir. */
+    pre_discard(&sh);
+    prep_cleanup(&sh.pre);
     if (rc < 0 && sh.listen_fd >= 0) {
         cleanup_free char *sock = xasprintf("%s/%s", sh.spec.run_dir, RT_SOCKET_FILE);
         unlink(sock);
@@ -1211,8 +1293,8 @@ int rt_shim_main_run(const char *spec_path, int primary_fd)
  * the run then clones as usual). */
 static void pre_clone(pre_child_t *pre)
 {
+    memset(pre, 0, sizeof(*pre));
     pre->pid = pre->pidfd = pre->sync = -1;
-    pre->cgroup[0] = '\0';
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
         return;
@@ -1310,6 +1392,31 @@ int rt_shim_main_exec(const char *exec_path, int primary_fd)
     return ret;
 }
 
+/* berthd asks for a rootfs prepared ahead (prep.c): make the pool dir and
+ * pass the request on to the pre-cloned init. Only for the early path (v1
+ * pool cgroup); one per shim; best effort. */
+static void pool_prep(pre_child_t *pre, const char *text)
+{
+    if (pre->pid <= 0 || !pre->cgroup[0] || pre->prep.dir || strlen(text) > PATH_MAX)
+        return;
+    if (rt_prep_decode(text, &pre->prep) < 0)
+        return;
+    if (mkdir(pre->prep.dir, 0700) < 0) { /* not ours to use (or remove) */
+        rt_prep_free(&pre->prep);
+        return;
+    }
+    const char *subs[] = {"upper", "work", "rootfs"};
+    int rc = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(subs) && rc == 0; i++) {
+        cleanup_free char *d = rt_prep_path(&pre->prep, subs[i]);
+        rc = mkdir(d, 0755);
+    }
+    berth_err_t err = {0};
+    int none[3] = {-1, -1, -1};
+    if (rc < 0 || pre_send(pre->sync, PRE_PREP_TAG, '-', none, text, &err) < 0)
+        prep_cleanup(pre);
+}
+
 int rt_shim_main_pool(int primary_fd)
 {
     /* An idle pooled shim belongs to the berthd that spawned it: gone with it
@@ -1327,20 +1434,26 @@ int rt_shim_main_pool(int primary_fd)
     pre_clone(&pre);
     rt_prefault_when_idle(primary_fd, 2 << 20); /* spec, JSON, log and client buffers */
     int ret = 0;
-    uint32_t len = 0;
-    ssize_t n;
-    do
-        n = recv(primary_fd, &len, sizeof(len), MSG_WAITALL);
-    while (n < 0 && errno == EINTR);
     char path[4096];
-    if (n != (ssize_t)sizeof(len) || len == 0 || len >= sizeof(path))
-        goto idle_exit;
-    do
-        n = recv(primary_fd, path, len, MSG_WAITALL);
-    while (n < 0 && errno == EINTR);
-    if (n != (ssize_t)len)
-        goto idle_exit;
-    path[len] = '\0';
+    uint32_t len = 0;
+    for (;;) {
+        ssize_t n;
+        do
+            n = recv(primary_fd, &len, sizeof(len), MSG_WAITALL);
+        while (n < 0 && errno == EINTR);
+        if (n != (ssize_t)sizeof(len) || len == 0 || len >= sizeof(path))
+            goto idle_exit;
+        do
+            n = recv(primary_fd, path, len, MSG_WAITALL);
+        while (n < 0 && errno == EINTR);
+        if (n != (ssize_t)len)
+            goto idle_exit;
+        path[len] = '\0';
+        if (path[0] != RT_POOL_PREP_TAG)
+            break; /* the runtime.json path: a start */
+        pool_prep(&pre, path + 1);
+        rt_prefault_when_idle(primary_fd, 2 << 20);
+    }
     /* From here on the shim owns a container and must outlive berthd, at
      * the normal priority (idle, it ran at nice 19: berth-shim_main.c), and
      * so does the container's init. */
@@ -1348,9 +1461,12 @@ int rt_shim_main_pool(int primary_fd)
     setpriority(PRIO_PROCESS, 0, 0);
     if (pre.pid > 0 && setpriority(PRIO_PROCESS, (id_t)pre.pid, 0) < 0)
         pre_kill(&pre); /* an init we cannot restore must not run a container */
+    if (pre.pid <= 0)
+        prep_cleanup(&pre);
     return shim_run(path, primary_fd, pre.pid > 0 ? &pre : NULL);
 
 idle_exit:
     pre_kill(&pre);
+    prep_cleanup(&pre);
     return ret;
 }

@@ -16,12 +16,16 @@ typedef struct pool_slot {
     rt_pool_t *pool;
     pid_t pid;
     int pidfd, fd;
+    char *prep_dir; /* asked to prepare a rootfs there (prep.c), or NULL */
     struct pool_slot *next;
 } pool_slot_t;
 
 struct rt_pool {
     uv_loop_t *loop;
     char *shim_path;
+    char *containers_dir;
+    /* What the last pooled start used: new idle shims prepare its rootfs. */
+    rt_prep_t last;
     int size, n_idle;
     pool_slot_t *idle;
     /* Asked of the zygote, oldest first (it answers in order). */
@@ -39,7 +43,38 @@ struct rt_pool {
 
 static void slot_closed_cb(uv_handle_t *h)
 {
-    free(h->data);
+    pool_slot_t *s = h->data;
+    free(s->prep_dir);
+    free(s);
+}
+
+/* A shim that died or was stopped while idle leaves its pool dir (its init
+ * is gone with it: no mounts hold the dir any more). */
+static void slot_prep_remove(pool_slot_t *s)
+{
+    if (s->prep_dir)
+        fs_rm_rf(s->prep_dir);
+}
+
+/* A new idle shim: ask it to prepare the rootfs of the last pooled start
+ * (best effort: a message of a few hundred bytes to an idle socket). */
+static void slot_send_prep(rt_pool_t *p, pool_slot_t *s)
+{
+    if (!p->last.n_lowerdirs)
+        return;
+    rt_prep_t want = p->last;
+    want.dir = xasprintf("%s/" RT_PREP_DIR_PREFIX "%d", p->containers_dir, (int)s->pid);
+    cleanup_free char *text = rt_prep_encode(&want);
+    size_t tlen = strlen(text);
+    uint32_t len = (uint32_t)(tlen + 1);
+    char tag = RT_POOL_PREP_TAG;
+    struct iovec iov[3] = {{&len, sizeof(len)}, {&tag, 1}, {text, tlen}};
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 3};
+    if (tlen < 4000 &&
+        sendmsg(s->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)(sizeof(len) + len))
+        s->prep_dir = want.dir;
+    else
+        free(want.dir);
 }
 
 /* Unlink s, stop watching it; the caller has taken or closed pidfd/fd. */
@@ -102,6 +137,7 @@ static void idle_died_cb(uv_poll_t *h, int status, int events)
         ;
     log_warn("idle pooled berth-shim %d exited", (int)s->pid);
     slot_cgroup_destroy(s->pid);
+    slot_prep_remove(s);
     slot_drop(p, s);
     close(s->pidfd);
     close(s->fd);
@@ -113,6 +149,7 @@ static void idle_died_cb(uv_poll_t *h, int status, int events)
 static void slot_add_idle(rt_pool_t *p, pool_slot_t *s)
 {
     s->pool = p;
+    slot_send_prep(p, s);
     uv_poll_init(p->loop, &s->poll, s->pidfd);
     s->poll.data = s;
     uv_poll_start(&s->poll, UV_READABLE, idle_died_cb);
@@ -251,13 +288,14 @@ static void refill_cb(uv_timer_t *t)
     }
 }
 
-rt_pool_t *rt_pool_new(uv_loop_t *loop, const char *shim_path, int size)
+rt_pool_t *rt_pool_new(uv_loop_t *loop, const char *shim_path, const char *containers_dir, int size)
 {
     if (size <= 0)
         return NULL;
     rt_pool_t *p = xcalloc(1, sizeof(*p));
     p->loop = loop;
     p->shim_path = xstrdup(shim_path);
+    p->containers_dir = xstrdup(containers_dir);
     p->size = size;
     p->pending_tail = &p->pending;
     rt_cgroup_sweep_pool(); /* left by a berthd killed with its pool */
@@ -308,6 +346,16 @@ rt_shim_t *rt_pool_spawn(rt_pool_t *p, const rt_spec_t *spec, const rt_shim_call
         return rt_shim_spawn(p->loop, p->shim_path, spec, cbs, data, err);
     }
     p->failures = 0;
+    /* Its refills prepare this start's rootfs: the next start of the same
+     * image finds its mounts made (the shim removes a pool dir it took). */
+    if (spec->n_lowerdirs) {
+        rt_prep_free(&p->last);
+        p->last.volatile_overlay = spec->volatile_overlay;
+        p->last.n_lowerdirs = spec->n_lowerdirs;
+        p->last.lowerdirs = xcalloc(spec->n_lowerdirs, sizeof(char *));
+        for (size_t i = 0; i < spec->n_lowerdirs; i++)
+            p->last.lowerdirs[i] = xstrdup(spec->lowerdirs[i]);
+    }
     return rt_shim_wrap(p->loop, pid, pidfd, fd, xasprintf("%s/%s", spec->run_dir, RT_STATE_FILE),
                         cbs, data, err);
 }
@@ -316,6 +364,8 @@ static void pool_closed_cb(uv_handle_t *h)
 {
     rt_pool_t *p = h->data;
     free(p->shim_path);
+    free(p->containers_dir);
+    rt_prep_free(&p->last);
     free(p);
 }
 
@@ -333,6 +383,7 @@ void rt_pool_free(rt_pool_t *p)
         while (waitid(P_PIDFD, (id_t)s->pidfd, &info, WEXITED) < 0 && errno == EINTR)
             ;
         slot_cgroup_destroy(s->pid);
+        slot_prep_remove(s);
         slot_drop(p, s);
         close(s->pidfd);
     }

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import DOCKER, http_unix, needs_docker
+from conftest import container_dir_leftovers, DOCKER, http_unix, needs_docker
 
 
 @pytest.fixture
@@ -37,9 +37,9 @@ def test_run_echo_round_trip(d):
     assert json.loads(d.request("GET", "/containers/json?all=1")[2]) == []
     # The directory is renamed aside at once and deleted by a child process.
     deadline = time.time() + 5
-    while os.listdir(os.path.join(d.data_root, "containers")) and time.time() < deadline:
+    while container_dir_leftovers(d) and time.time() < deadline:
         time.sleep(0.05)
-    assert os.listdir(os.path.join(d.data_root, "containers")) == []
+    assert container_dir_leftovers(d) == []
     leftovers = [e for e in os.listdir(d.exec_root) if len(e) >= 20]
     assert leftovers == []
 

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import needs_docker
+from conftest import container_dir_leftovers, needs_docker
 
 
 def berth_shims(mode, ppid=None, live=False):
@@ -131,8 +131,9 @@ def test_pool_shims_are_forked_by_the_zygote(d):
     assert r.returncode == 0, r.stderr
     # The refill: berthd's child (CLONE_PARENT), its argv the zygote's with
     # "zygote" retitled "pool" (a spawned one has no padding after "pool").
-    pool = wait_for(lambda: pooled_shims(d.proc.pid))
-    assert len(pool) == 1
+    # (the taken shim, argv "pool" too, may still be exiting: wait for it)
+    pool = wait_for(lambda: len(pooled_shims(d.proc.pid)) == 1 and pooled_shims(d.proc.pid))
+    assert pool and len(pool) == 1
     assert raw_cmdline(pool[0]).endswith(b"\0pool\0\0\0")
     r = d.docker("run", "--rm", "--network", "none", "busybox", "echo", "forked")
     assert r.returncode == 0 and out(r) == "forked\n", r.stderr
@@ -270,5 +271,77 @@ def test_removed_containers_are_reaped(d):
     d.docker("wait", ids[0])
     assert d.docker("rm", ids[0]).returncode == 0
     # The dirs go in the background (the reaper helper): nothing is left.
-    assert wait_for(lambda: os.listdir(containers) == [], 10), os.listdir(containers)
+    assert wait_for(lambda: container_dir_leftovers(d) == [], 10), os.listdir(containers)
     assert wait_for(lambda: [e for e in os.listdir(d.exec_root) if len(e) == 64] == [], 10)
+
+
+# ---- rootfs prepared ahead by the pooled init (src/runtime/prep.c) ----
+
+def pool_dirs(d):
+    cdir = os.path.join(d.data_root, "containers")
+    return sorted(n for n in os.listdir(cdir) if n.startswith(".pool-"))
+
+
+def root_upperdir(d, *run_args):
+    """upperdir= of the container's root overlay, as the container sees it."""
+    r = d.docker("run", "--rm", *run_args, "busybox", "sh", "-c",
+                 "grep ' / / ' /proc/self/mountinfo | tr , '\\n' | grep upperdir=")
+    assert r.returncode == 0, r.stderr
+    return out(r).strip()
+
+
+@needs_docker
+def test_pooled_start_takes_the_prepared_rootfs(d):
+    wait_for(lambda: pooled_shims(d.proc.pid))
+    # The first pooled start tells the pool which image to prepare.
+    assert d.docker("run", "--rm", "--network", "none", "busybox", "true").returncode == 0
+    prepared = wait_for(lambda: pool_dirs(d))
+    assert len(prepared) == 1, pool_dirs(d)
+    up = root_upperdir(d, "--network", "none")
+    assert "/" + prepared[0] + "/upper" in up
+    assert prepared[0] not in pool_dirs(d)  # taken and removed
+    # What the container writes is in its own dir (the pool's upper moved there).
+    wait_for(lambda: pool_dirs(d))
+    r = d.docker("run", "-d", "--network", "none", "busybox", "sh", "-c",
+                 "echo kept > /written; sleep 30")
+    assert r.returncode == 0, r.stderr
+    cid = out(r).strip()
+    info = json.loads(out(d.docker("inspect", cid)))[0]
+    upper = info["GraphDriver"]["Data"]["UpperDir"]
+    assert wait_for(lambda: os.path.exists(os.path.join(upper, "written")))
+    with open(os.path.join(upper, "written")) as f:
+        assert f.read() == "kept\n"
+    assert d.docker("rm", "-f", cid).returncode == 0
+    assert not os.path.exists(os.path.dirname(upper))
+    # --read-only fits too, and stays read-only.
+    wait_for(lambda: pool_dirs(d))
+    r = d.docker("run", "--rm", "--read-only", "--network", "none", "busybox", "touch", "/x")
+    assert r.returncode != 0 and "Read-only file system" in r.stderr.decode()
+
+
+@needs_docker
+def test_prepared_rootfs_unused_when_the_start_differs(d, tmp_path):
+    assert d.docker("run", "--rm", "--network", "none", "busybox", "true").returncode == 0
+    assert wait_for(lambda: pool_dirs(d))
+    # A bind mount (or --privileged, a tty, another image) mounts differently:
+    # the usual setup runs and the pool dir goes.
+    up = root_upperdir(d, "--network", "none", "-v", "%s:/mnt" % tmp_path)
+    assert ".pool-" not in up and up.endswith("/upper")
+    up = root_upperdir(d, "--network", "none", "--privileged")
+    assert ".pool-" not in up
+    assert wait_for(lambda: len(pool_dirs(d)) == 1), pool_dirs(d)
+
+
+@needs_docker
+def test_no_pool_dir_left_after_stop_or_kill9(d):
+    assert d.docker("run", "--rm", "--network", "none", "busybox", "true").returncode == 0
+    assert wait_for(lambda: pool_dirs(d))
+    assert d.stop() == 0
+    assert pool_dirs(d) == []
+    d.start()
+    assert d.docker("run", "--rm", "--network", "none", "busybox", "true").returncode == 0
+    old = wait_for(lambda: pool_dirs(d))
+    assert old
+    d.kill9()
+    d.start()  # sweeps what the killed berthd's pool left
+    assert wait_for(lambda: not set(old) & set(pool_dirs(d))), pool_dirs(d)
