@@ -345,3 +345,22 @@ def test_no_pool_dir_left_after_stop_or_kill9(d):
     d.kill9()
     d.start()  # sweeps what the killed berthd's pool left
     assert wait_for(lambda: not set(old) & set(pool_dirs(d))), pool_dirs(d)
+
+
+@needs_docker
+def test_prepared_rootfs_not_used_after_its_image_came_back(d, busybox_tar):
+    # Removed and loaded again, an image has its layers at the same paths:
+    # the prepared overlay still shows the removed ones, so it must not be used.
+    assert d.docker("run", "--rm", "--network", "none", "busybox", "true").returncode == 0
+    prepared = wait_for(lambda: pool_dirs(d))
+    assert prepared
+    assert d.docker("rmi", "busybox").returncode == 0
+    with open(busybox_tar, "rb") as f:
+        status, _, body = d.request("POST", "/images/load?quiet=1", body=f.read(),
+                                    headers={"Content-Type": "application/x-tar"}, timeout=60)
+    assert status == 200, body
+    r = d.docker("run", "--rm", "--network", "none", "busybox", "sh", "-c",
+                 "ls /bin/busybox && grep ' / / ' /proc/self/mountinfo | tr , '\\n' | grep upperdir=")
+    assert r.returncode == 0, r.stderr
+    assert "/bin/busybox" in out(r) and prepared[0] not in out(r)
+    assert wait_for(lambda: len(pool_dirs(d)) == 1 and prepared[0] not in pool_dirs(d)), pool_dirs(d)
