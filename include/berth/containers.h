@@ -61,6 +61,9 @@ int rt_manager_open(const rt_manager_opts_t *opts, rt_manager_t **out, berth_err
  * waiters/sinks with nothing more, free. */
 void rt_manager_close(rt_manager_t *m);
 size_t rt_manager_count(const rt_manager_t *m, size_t *running, size_t *paused, size_t *stopped);
+/* Images (and maybe their layers) were removed: the warm pool drops the
+ * rootfs it prepared ahead, so no removed layer stays mounted. */
+void rt_manager_images_removed(rt_manager_t *m);
 
 /* berthd module hooks (src/daemon/daemon.c's module table): open with
  * d->images already set, the shim binary next to berthd (or $BERTH_SHIM). */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "berth/api.h"
+#include "berth/containers.h"
 #include "berth/daemon.h"
 #include "berth/image.h"
 
@@ -380,6 +381,7 @@ static void image_delete(berthd_t *d, http_req_t *req)
         http_reply_berth_err(req, &err);
         return;
     }
+    rt_manager_images_removed(d->containers);
     http_reply_json(req, 200, report);
 }
 
@@ -415,6 +417,8 @@ static void images_prune(berthd_t *d, http_req_t *req)
         return;
     }
     cJSON *out = cJSON_CreateObject();
+    if (cJSON_GetArraySize(report) > 0)
+        rt_manager_images_removed(d->containers);
     if (cJSON_GetArraySize(report) == 0) {
         cJSON_Delete(report);
         cJSON_AddNullToObject(out, "ImagesDeleted");

@@ -232,6 +232,9 @@ int rt_pool_idle(const rt_pool_t *p); /* idle shims right now */
 void rt_pool_kick(rt_pool_t *p);
 /* Kill and reap every idle shim; the struct goes once its handles closed. */
 void rt_pool_free(rt_pool_t *p);
+/* Images were removed: idle shims with a prepared rootfs go (they would hold
+ * removed layers), and refills prepare nothing until the next pooled start. */
+void rt_pool_images_removed(rt_pool_t *p);
 
 /* For idle pooled shims and their pre-cloned inits (prefault.c): once fd
  * has stayed quiet for RT_PREFAULT_IDLE_MS, fault in the stack, heap_bytes

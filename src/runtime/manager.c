@@ -138,6 +138,12 @@ bool mgr_name_taken(rt_manager_t *m, const char *name, rt_ctr_t **owner)
     return false;
 }
 
+void rt_manager_images_removed(rt_manager_t *m)
+{
+    if (m)
+        rt_pool_images_removed(m->pool);
+}
+
 size_t rt_manager_count(const rt_manager_t *m, size_t *running, size_t *paused, size_t *stopped)
 {
     size_t r = 0, p = 0, s = 0;

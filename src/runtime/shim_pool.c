@@ -369,23 +369,42 @@ static void pool_closed_cb(uv_handle_t *h)
     free(p);
 }
 
+/* Stop an idle shim and remove what it had: its pool cgroup and dir. */
+static void slot_kill(rt_pool_t *p, pool_slot_t *s)
+{
+    close(s->fd); /* EOF: an idle shim exits by itself; SIGKILL makes sure */
+    kill(s->pid, SIGKILL);
+    siginfo_t info;
+    while (waitid(P_PIDFD, (id_t)s->pidfd, &info, WEXITED) < 0 && errno == EINTR)
+        ;
+    slot_cgroup_destroy(s->pid);
+    slot_prep_remove(s);
+    slot_drop(p, s);
+    close(s->pidfd);
+}
+
 void rt_pool_free(rt_pool_t *p)
 {
     if (!p)
         return;
     p->closing = true;
     zygote_drop(p);
-    while (p->idle) {
-        pool_slot_t *s = p->idle;
-        close(s->fd); /* EOF: an idle shim exits by itself; SIGKILL makes sure */
-        kill(s->pid, SIGKILL);
-        siginfo_t info;
-        while (waitid(P_PIDFD, (id_t)s->pidfd, &info, WEXITED) < 0 && errno == EINTR)
-            ;
-        slot_cgroup_destroy(s->pid);
-        slot_prep_remove(s);
-        slot_drop(p, s);
-        close(s->pidfd);
-    }
+    while (p->idle)
+        slot_kill(p, p->idle);
     uv_close((uv_handle_t *)&p->refill, pool_closed_cb);
+}
+
+void rt_pool_images_removed(rt_pool_t *p)
+{
+    if (!p)
+        return;
+    /* A prepared overlay keeps the layers it shows: removed, their disk
+     * space would only come back once that shim is taken. */
+    rt_prep_free(&p->last);
+    for (pool_slot_t *s = p->idle, *next; s; s = next) {
+        next = s->next;
+        if (s->prep_dir)
+            slot_kill(p, s);
+    }
+    schedule_refill(p, 0);
 }

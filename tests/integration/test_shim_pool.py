@@ -1,6 +1,7 @@
 """berthd's warm pool of idle berth-shims (BERTH_SHIM_POOL, default 1)."""
 import json
 import os
+import subprocess
 import time
 
 import pytest
@@ -348,19 +349,38 @@ def test_no_pool_dir_left_after_stop_or_kill9(d):
 
 
 @needs_docker
-def test_prepared_rootfs_not_used_after_its_image_came_back(d, busybox_tar):
-    # Removed and loaded again, an image has its layers at the same paths:
-    # the prepared overlay still shows the removed ones, so it must not be used.
+def test_image_removal_drops_the_prepared_rootfs(d, busybox_tar):
+    # A prepared overlay keeps the layers it shows: removing the image drops
+    # it at once (disk space back), and loading the image again works.
     assert d.docker("run", "--rm", "--network", "none", "busybox", "true").returncode == 0
-    prepared = wait_for(lambda: pool_dirs(d))
-    assert prepared
+    assert wait_for(lambda: pool_dirs(d))
     assert d.docker("rmi", "busybox").returncode == 0
+    assert pool_dirs(d) == []
     with open(busybox_tar, "rb") as f:
         status, _, body = d.request("POST", "/images/load?quiet=1", body=f.read(),
                                     headers={"Content-Type": "application/x-tar"}, timeout=60)
     assert status == 200, body
+    r = d.docker("run", "--rm", "--network", "none", "busybox", "ls", "/bin/busybox")
+    assert r.returncode == 0 and out(r) == "/bin/busybox\n", r.stderr
+    assert wait_for(lambda: pool_dirs(d))
+
+
+@needs_docker
+def test_prepared_rootfs_not_used_when_a_layer_dir_was_replaced(d):
+    # The shim takes a prepared rootfs only over the very layer directories
+    # it was prepared from (file handles), not over new ones at those paths.
     r = d.docker("run", "--rm", "--network", "none", "busybox", "sh", "-c",
-                 "ls /bin/busybox && grep ' / / ' /proc/self/mountinfo | tr , '\\n' | grep upperdir=")
+                 "grep ' / / ' /proc/self/mountinfo")
     assert r.returncode == 0, r.stderr
-    assert "/bin/busybox" in out(r) and prepared[0] not in out(r)
-    assert wait_for(lambda: len(pool_dirs(d)) == 1 and prepared[0] not in pool_dirs(d)), pool_dirs(d)
+    lower = [o.split("=", 1)[1] for o in out(r).split()[-1].split(",")
+             if o.startswith("lowerdir")]
+    assert lower
+    prepared = wait_for(lambda: pool_dirs(d))
+    assert prepared
+    layer = lower[0]
+    assert subprocess.run(["cp", "-a", layer, layer + ".new"]).returncode == 0
+    os.rename(layer, layer + ".old")
+    os.rename(layer + ".new", layer)
+    up = root_upperdir(d, "--network", "none")
+    assert prepared[0] not in up
+    assert wait_for(lambda: prepared[0] not in pool_dirs(d)), pool_dirs(d)
