@@ -1,5 +1,6 @@
 /* runtime: berthd's warm pool of idle berth-shims (see internal.h). */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -403,8 +404,16 @@ void rt_pool_images_removed(rt_pool_t *p)
     rt_prep_free(&p->last);
     for (pool_slot_t *s = p->idle, *next; s; s = next) {
         next = s->next;
-        if (s->prep_dir)
-            slot_kill(p, s);
+        if (!s->prep_dir)
+            continue;
+        /* EOF first: an idle shim then kills and reaps its init (whose
+         * mounts hold the pool dir) and removes the dir itself; the kill in
+         * slot_kill is for one that does not go within a second. */
+        shutdown(s->fd, SHUT_WR);
+        struct pollfd pfd = {.fd = s->pidfd, .events = POLLIN};
+        while (poll(&pfd, 1, 1000) < 0 && errno == EINTR)
+            ;
+        slot_kill(p, s);
     }
     schedule_refill(p, 0);
 }
