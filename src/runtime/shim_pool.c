@@ -49,8 +49,9 @@ static void slot_closed_cb(uv_handle_t *h)
     free(s);
 }
 
-/* A shim that died or was stopped while idle leaves its pool dir (its init
- * is gone with it: no mounts hold the dir any more). */
+/* A shim that died or was stopped while idle leaves its pool dir (mounts
+ * its init may still hold there are in another mount namespace: they do not
+ * keep rm -rf from working). */
 static void slot_prep_remove(pool_slot_t *s)
 {
     if (s->prep_dir)
@@ -71,7 +72,7 @@ static void slot_send_prep(rt_pool_t *p, pool_slot_t *s)
     char tag = RT_POOL_PREP_TAG;
     struct iovec iov[3] = {{&len, sizeof(len)}, {&tag, 1}, {text, tlen}};
     struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 3};
-    if (tlen < 4000 &&
+    if (tlen < 4000 && /* the shim reads a message into 4 KiB */
         sendmsg(s->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)(sizeof(len) + len))
         s->prep_dir = want.dir;
     else
