@@ -167,6 +167,10 @@ typedef struct rt_prep {
     bool volatile_overlay;
     char **lowerdirs;
     size_t n_lowerdirs;
+    /* rt_prep_identify: which directories the layers were when the prep was
+     * asked for (an image removed and loaded again has its layers at the
+     * same paths), or NULL. */
+    struct file_handle **layer_ids;
 } rt_prep_t;
 #define RT_PREP_DIR_PREFIX ".pool-"
 /* berthd -> idle pool shim: u32 length + payload; a payload starting with
@@ -180,6 +184,10 @@ void rt_prep_free(rt_prep_t *p);
 char *rt_prep_path(const rt_prep_t *p, const char *name);
 /* Would a start of s have mounted just what p prepared? */
 bool rt_prep_fits(const rt_spec_t *s, const rt_prep_t *p);
+/* Record the layer dirs' identities (file handles); -1 if the filesystem
+ * cannot tell. Are s's layers still those very directories? */
+int rt_prep_identify(rt_prep_t *p);
+bool rt_prep_same_layers(const rt_prep_t *p, const rt_spec_t *s);
 /* The spec the prepared mounts are made from (borrows p's strings). */
 void rt_prep_template(const rt_prep_t *p, rt_spec_t *t);
 void rt_prep_template_free(rt_spec_t *t);

@@ -13,6 +13,8 @@
  *
  * berthd -> pool shim -> init: "P" + the text of rt_prep_encode. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/internal.h"
@@ -62,8 +64,52 @@ int rt_prep_decode(const char *text, rt_prep_t *p)
 void rt_prep_free(rt_prep_t *p)
 {
     free(p->dir);
+    if (p->layer_ids)
+        for (size_t i = 0; i < p->n_lowerdirs; i++)
+            free(p->layer_ids[i]);
+    free(p->layer_ids);
     rt_strv_free(p->lowerdirs, p->n_lowerdirs);
     memset(p, 0, sizeof(*p));
+}
+
+/* The identity of a directory (inode and generation): NULL if the
+ * filesystem cannot tell. */
+static struct file_handle *dir_handle(const char *path)
+{
+    struct file_handle *fh = xmalloc(sizeof(*fh) + MAX_HANDLE_SZ);
+    fh->handle_bytes = MAX_HANDLE_SZ;
+    int mount_id;
+    if (name_to_handle_at(AT_FDCWD, path, fh, &mount_id, 0) < 0) {
+        free(fh);
+        return NULL;
+    }
+    return fh;
+}
+
+int rt_prep_identify(rt_prep_t *p)
+{
+    p->layer_ids = xcalloc(p->n_lowerdirs, sizeof(*p->layer_ids));
+    for (size_t i = 0; i < p->n_lowerdirs; i++)
+        if (!(p->layer_ids[i] = dir_handle(p->lowerdirs[i])))
+            return -1;
+    return 0;
+}
+
+bool rt_prep_same_layers(const rt_prep_t *p, const rt_spec_t *s)
+{
+    if (!p->layer_ids || s->n_lowerdirs != p->n_lowerdirs)
+        return false;
+    for (size_t i = 0; i < s->n_lowerdirs; i++) {
+        struct file_handle *fh = dir_handle(s->lowerdirs[i]);
+        const struct file_handle *want = p->layer_ids[i];
+        bool same = fh && want && fh->handle_type == want->handle_type &&
+                    fh->handle_bytes == want->handle_bytes &&
+                    memcmp(fh->f_handle, want->f_handle, fh->handle_bytes) == 0;
+        free(fh);
+        if (!same)
+            return false;
+    }
+    return true;
 }
 
 char *rt_prep_path(const rt_prep_t *p, const char *name)

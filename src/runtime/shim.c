@@ -43,9 +43,6 @@ typedef struct pre_child {
     char cgroup[32]; /* v1: its pool cgroup name (rt_cgroup_adopt), or "" */
     rt_prep_t prep;  /* prep.dir set: the init was asked to prepare a rootfs there */
     bool prep_used;  /* its upper/work dirs became the container's */
-    /* Which directories the layers were when the prep was asked for: an
-     * image removed and loaded again has its layers at the same paths. */
-    struct file_handle **prep_layers;
 } pre_child_t;
 
 typedef struct shim {
@@ -870,50 +867,6 @@ static void pre_launch_path(shim_t *sh)
     sh->pre_launched = true;
 }
 
-/* The identity of a directory (inode and generation): NULL if the
- * filesystem cannot tell. */
-static struct file_handle *dir_handle(const char *path)
-{
-    struct file_handle *fh = xmalloc(sizeof(*fh) + MAX_HANDLE_SZ);
-    fh->handle_bytes = MAX_HANDLE_SZ;
-    int mount_id;
-    if (name_to_handle_at(AT_FDCWD, path, fh, &mount_id, 0) < 0) {
-        free(fh);
-        return NULL;
-    }
-    return fh;
-}
-
-static bool same_handle(const struct file_handle *a, const struct file_handle *b)
-{
-    return a && b && a->handle_type == b->handle_type && a->handle_bytes == b->handle_bytes &&
-           memcmp(a->f_handle, b->f_handle, a->handle_bytes) == 0;
-}
-
-static void prep_layers_free(pre_child_t *pre)
-{
-    if (pre->prep_layers)
-        for (size_t i = 0; i < pre->prep.n_lowerdirs; i++)
-            free(pre->prep_layers[i]);
-    free(pre->prep_layers);
-    pre->prep_layers = NULL;
-}
-
-/* Are the spec's layers the very directories the prep request named? */
-static bool prep_layers_same(const pre_child_t *pre, const rt_spec_t *s)
-{
-    if (!pre->prep_layers)
-        return false;
-    for (size_t i = 0; i < s->n_lowerdirs; i++) {
-        struct file_handle *fh = dir_handle(s->lowerdirs[i]);
-        bool same = same_handle(fh, pre->prep_layers[i]);
-        free(fh);
-        if (!same)
-            return false;
-    }
-    return true;
-}
-
 /* The init's prepared rootfs fits the spec (it checks the same): its upper
  * and work dirs become the container's, replacing the empty ones berthd
  * made. True when the init may take it. */
@@ -921,7 +874,7 @@ static bool prep_adopt(shim_t *sh)
 {
     const rt_spec_t *s = &sh->spec;
     pre_child_t *pre = &sh->pre;
-    if (!pre->prep.dir || !rt_prep_fits(s, &pre->prep) || !prep_layers_same(pre, s))
+    if (!pre->prep.dir || !rt_prep_fits(s, &pre->prep) || !rt_prep_same_layers(&pre->prep, s))
         return false;
     cleanup_free char *upper = rt_prep_path(&pre->prep, "upper");
     cleanup_free char *work = rt_prep_path(&pre->prep, "work");
@@ -950,7 +903,6 @@ static void prep_cleanup(pre_child_t *pre)
     } else {
         fs_rm_rf(pre->prep.dir);
     }
-    prep_layers_free(pre);
     rt_prep_free(&pre->prep);
 }
 
@@ -1449,13 +1401,8 @@ static void pool_prep(pre_child_t *pre, const char *text)
         return;
     if (rt_prep_decode(text, &pre->prep) < 0)
         return;
-    pre->prep_layers = xcalloc(pre->prep.n_lowerdirs, sizeof(*pre->prep_layers));
-    bool known = true;
-    for (size_t i = 0; i < pre->prep.n_lowerdirs && known; i++)
-        known = (pre->prep_layers[i] = dir_handle(pre->prep.lowerdirs[i])) != NULL;
-    if (!known || mkdir(pre->prep.dir, 0700) < 0) { /* not ours to use (or remove) */
-        prep_layers_free(pre);
-        rt_prep_free(&pre->prep);
+    if (rt_prep_identify(&pre->prep) < 0 || mkdir(pre->prep.dir, 0700) < 0) {
+        rt_prep_free(&pre->prep); /* not ours to use (or remove) */
         return;
     }
     const char *subs[] = {"upper", "work", "rootfs"};
