@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -26,7 +27,9 @@ struct rt_shim {
     char *state_path;
     pid_t shim_pid;
     bool shim_exited, conn_eof, started_reported, finished, detached;
-    bool exit_seen; /* the EXIT frame came: state.json holds the exit */
+    bool exit_seen;   /* the EXIT frame came: state.json holds the exit */
+    bool exit_parsed; /* ... and exit_st has what it said */
+    rt_state_t exit_st;
     int open_handles;
 };
 
@@ -71,7 +74,9 @@ static void maybe_finish(rt_shim_t *sh)
     sh->finished = true;
     rt_state_t st;
     berth_err_t err = {0};
-    if (rt_state_read_path(sh->state_path, &st, &err) < 0 || st.status != RT_STATUS_EXITED) {
+    if (sh->exit_parsed) {
+        st = sh->exit_st; /* the frame says all an exit needs: no file to read */
+    } else if (rt_state_read_path(sh->state_path, &st, &err) < 0 || st.status != RT_STATUS_EXITED) {
         memset(&st, 0, sizeof(st));
         st.status = RT_STATUS_EXITED;
         st.exit_code = 255;
@@ -91,6 +96,30 @@ static void maybe_finish(rt_shim_t *sh)
     close_all(sh);
 }
 
+/* The EXIT frame's {"exit_code","signal","oom_killed","finished_ns"}: what
+ * the shim also wrote to state.json right before. False if malformed. */
+static bool exit_from_frame(const char *p, size_t len, rt_state_t *st)
+{
+    memset(st, 0, sizeof(*st));
+    cleanup_free char *txt = xstrndup(p, len);
+    cJSON *o = cJSON_Parse(txt);
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "exit_code");
+    const cJSON *sig = cJSON_GetObjectItemCaseSensitive(o, "signal");
+    const cJSON *oom = cJSON_GetObjectItemCaseSensitive(o, "oom_killed");
+    /* a raw integer in the frame, read as text: a double would round the ns */
+    const char *fin = strstr(txt, "\"finished_ns\":");
+    bool ok = cJSON_IsNumber(code) && cJSON_IsNumber(sig) && cJSON_IsBool(oom) && fin;
+    if (ok) {
+        st->status = RT_STATUS_EXITED;
+        st->exit_code = (int)code->valuedouble;
+        st->signal = (int)sig->valuedouble;
+        st->oom_killed = cJSON_IsTrue(oom);
+        st->finished_ns = strtoll(fin + strlen("\"finished_ns\":"), NULL, 10);
+    }
+    cJSON_Delete(o);
+    return ok;
+}
+
 static void on_frame(rt_shim_t *sh, int type, const char *p, size_t len)
 {
     if (sh->detached)
@@ -108,8 +137,10 @@ static void on_frame(rt_shim_t *sh, int type, const char *p, size_t len)
             sh->cbs.started_cb(sh, e ? 0 : (pid > 0 ? pid : 0), e ? code : 0,
                                e ? e : (pid > 0 ? NULL : "bad start report"), sh->data);
         cJSON_Delete(o);
-    } else if (type == RT_FRAME_EXIT)
+    } else if (type == RT_FRAME_EXIT) {
         sh->exit_seen = true; /* read_cb finishes after this batch of frames */
+        sh->exit_parsed = exit_from_frame(p, len, &sh->exit_st);
+    }
     /* REPLY needs no action here. */
 }
 

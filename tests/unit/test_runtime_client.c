@@ -167,6 +167,13 @@ static void test_spawn_output_exit(void **state)
     assert_true(r.pid > 0);
     assert_true(r.exited);
     assert_int_equal(r.st.exit_code, 7);
+    assert_int_equal(r.st.status, RT_STATUS_EXITED);
+    /* The exit as the EXIT frame said it, to the nanosecond the state file has. */
+    rt_state_t file;
+    assert_int_equal(rt_state_read(s.run_dir, &file, &err), 0);
+    assert_true(r.st.finished_ns > 0);
+    assert_true(r.st.finished_ns == file.finished_ns);
+    assert_int_equal(r.st.oom_killed, file.oom_killed);
     assert_string_equal(r.out.data, "out\n");
     assert_string_equal(r.err.data, "err\n");
     uv_run(&loop, UV_RUN_DEFAULT); /* handles close, sh freed */
