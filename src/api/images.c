@@ -417,12 +417,11 @@ static void images_prune(berthd_t *d, http_req_t *req)
         return;
     }
     cJSON *out = cJSON_CreateObject();
-    if (cJSON_GetArraySize(report) > 0)
-        rt_manager_images_removed(d->containers);
     if (cJSON_GetArraySize(report) == 0) {
         cJSON_Delete(report);
         cJSON_AddNullToObject(out, "ImagesDeleted");
     } else {
+        rt_manager_images_removed(d->containers);
         cJSON_AddItemToObject(out, "ImagesDeleted", report);
     }
     cJSON_AddNumberToObject(out, "SpaceReclaimed", (double)reclaimed);

@@ -36,7 +36,6 @@ typedef struct http_listener {
 
 struct http_server {
     http_server_opts_t opts; /* with defaults filled in */
-    http_ring_t *ring;       /* connection I/O through io_uring; NULL: libuv streams */
     http_listener_t *listeners;
     http_conn_t *conns; /* doubly linked list of live connections */
     size_t n_conns;
@@ -81,7 +80,7 @@ struct http_conn {
     size_t write_queued; /* bytes handed to uv_write (or the ring), not yet written */
     unsigned writes_inflight;
 
-    /* io_uring path (srv->ring): the fd is still owned by the libuv handle
+    /* io_uring path (srv->opts.ring): the fd is still owned by the libuv handle
      * above (closed by uv_close), which never reads or writes it. */
     int fd;
     unsigned ring_ops;                     /* ops in the ring that point at us */
@@ -97,7 +96,7 @@ struct http_conn {
     bool dispatch_now;    /* parser asks the feed loop to dispatch */
     bool body_end_now;    /* parser asks the feed loop to run on_body_end */
     bool in_feed;         /* inside conn_feed: do not re-enter */
-    bool use_ring;        /* I/O through srv->ring */
+    bool use_ring;        /* I/O through srv->opts.ring */
     bool recv_armed;      /* a multishot recv is in the ring */
     bool recv_cancelling; /* ... and its cancel is on the way */
     bool reading;         /* uv_read_start active (ring: a recv is wanted) */

@@ -69,7 +69,7 @@ void http_conn_on_sent(http_conn_t *c, int res)
         return;
     int status = res < 0 ? res : 0;
     if (status == 0 && c->sendq)
-        http_ring_want_send(c->srv->ring, c);
+        http_ring_want_send(c->srv->opts.ring, c);
     conn_write_finished(c, status);
 }
 
@@ -134,7 +134,7 @@ static int conn_write_ring(http_conn_t *c, const char *data, size_t len, char *o
     else
         c->sendq = wr;
     c->sendq_tail = wr;
-    http_ring_want_send(c->srv->ring, c);
+    http_ring_want_send(c->srv->opts.ring, c);
     return 0;
 }
 

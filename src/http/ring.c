@@ -257,11 +257,18 @@ static void ring_reap(http_ring_t *r)
     }
 }
 
-void http_ring_run_nowait(http_ring_t *r)
+/* libuv's work of this turn, the completions so far, and the sends the
+ * turn queued (prepared, not yet submitted). */
+static void ring_turn(http_ring_t *r)
 {
     uv_run(r->loop, UV_RUN_NOWAIT);
     ring_reap(r);
     ring_flush_sends(r);
+}
+
+void http_ring_run_nowait(http_ring_t *r)
+{
+    ring_turn(r);
     io_uring_submit_and_get_events(&r->ring);
     ring_reap(r);
 }
@@ -271,9 +278,7 @@ int http_ring_run(http_ring_t *r)
     uv_loop_t *loop = r->loop;
     r->stop = false;
     for (;;) {
-        uv_run(loop, UV_RUN_NOWAIT);
-        ring_reap(r);
-        ring_flush_sends(r);
+        ring_turn(r);
         if (r->stop || (r->ops == 0 && !uv_loop_alive(loop)))
             break;
         /* One one-shot poll on libuv's epoll fd, armed again only after it

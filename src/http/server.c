@@ -140,7 +140,7 @@ void http_conn_close(http_conn_t *c)
     /* Three handles to close, and every op the ring still has of ours. */
     c->open_handles = 3;
     if (c->use_ring) {
-        http_ring_cancel_conn(srv->ring, c); /* first: it sends what is queued */
+        http_ring_cancel_conn(srv->opts.ring, c); /* first: it sends what is queued */
         http_conn_drop_writes(c);
         c->open_handles += (int)c->ring_ops;
     }
@@ -345,7 +345,7 @@ void http_conn_update_reading(http_conn_t *c)
     if (c->use_ring) {
         if (want != c->reading) {
             c->reading = want;
-            http_ring_update_recv(c->srv->ring, c);
+            http_ring_update_recv(c->srv->opts.ring, c);
         }
         return;
     }
@@ -642,7 +642,7 @@ static void conn_start(http_server_t *srv, http_conn_t *c, bool ok)
     if (c->h.handle.type == UV_TCP)
         uv_tcp_nodelay(&c->h.tcp, 1);
     uv_os_fd_t fd;
-    if (srv->ring && uv_fileno(&c->h.handle, &fd) == 0) {
+    if (srv->opts.ring && uv_fileno(&c->h.handle, &fd) == 0) {
         c->fd = fd;
         c->use_ring = true;
     }
@@ -702,7 +702,6 @@ int http_server_new(const http_server_opts_t *opts, http_server_t **out)
         srv->opts.max_body_bytes = HTTP_DEFAULT_MAX_BODY_BYTES;
     if (!srv->opts.header_timeout_ms)
         srv->opts.header_timeout_ms = HTTP_DEFAULT_HEADER_TIMEOUT_MS;
-    srv->ring = opts->ring;
     *out = srv;
     return 0;
 }

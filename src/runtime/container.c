@@ -223,9 +223,8 @@ void rt_child_main(rt_child_cfg_t *cfg)
              * container's before it sends the stdio, or says no. */
             if (cfg->await_stdio(cfg, &err) < 0)
                 fail(cfg, &err);
-            if (cfg->prep_accepted
-                    ? rt_rootfs_enter_prepared(s, cfg->prepared_rootfs, NULL, NULL, &err) < 0
-                    : rt_setup_rootfs(s, NULL, NULL, NULL, &err) < 0)
+            if (cfg->prep_accepted ? rt_rootfs_enter_prepared(s, cfg->prepared_rootfs, &err) < 0
+                                   : rt_setup_rootfs(s, NULL, NULL, NULL, &err) < 0)
                 fail(cfg, &err);
         } else if (rt_setup_rootfs(s, p->tty ? pty : NULL, cfg->await_stdio, cfg, &err) < 0) {
             fail(cfg, &err);

@@ -157,9 +157,7 @@ int rt_setup_rootfs(const rt_spec_t *spec, int pty[2],
 int rt_rootfs_prepare(const rt_spec_t *tmpl, berth_err_t *err);
 /* The rest for a spec that fits (rt_prep_fits): /etc binds and pivot_root
  * into the prepared rootfs. -1 + err. */
-int rt_rootfs_enter_prepared(const rt_spec_t *spec, const char *rootfs,
-                             int (*before_binds)(void *arg, berth_err_t *err), void *arg,
-                             berth_err_t *err);
+int rt_rootfs_enter_prepared(const rt_spec_t *spec, const char *rootfs, berth_err_t *err);
 
 /* ---- a rootfs prepared ahead by a pooled init (prep.c) --------------------- */
 typedef struct rt_prep {
@@ -173,10 +171,11 @@ typedef struct rt_prep {
     struct file_handle **layer_ids;
 } rt_prep_t;
 #define RT_PREP_DIR_PREFIX ".pool-"
-/* berthd -> idle pool shim: u32 length + payload; a payload starting with
- * this is a prep request (the rest: rt_prep_encode), else the start's
- * runtime.json path. */
+/* berthd -> idle pool shim: u32 length + payload (< RT_POOL_MSG_MAX); a
+ * payload starting with this is a prep request (the rest: rt_prep_encode),
+ * else the start's runtime.json path. */
 #define RT_POOL_PREP_TAG 'P'
+#define RT_POOL_MSG_MAX 4096
 /* "<volatile 0|1>\n<dir>\n<lowerdir>..." and back (-EINVAL on garbage). */
 char *rt_prep_encode(const rt_prep_t *p);
 int rt_prep_decode(const char *text, rt_prep_t *p);
@@ -191,6 +190,8 @@ bool rt_prep_same_layers(const rt_prep_t *p, const rt_spec_t *s);
 /* The spec the prepared mounts are made from (borrows p's strings). */
 void rt_prep_template(const rt_prep_t *p, rt_spec_t *t);
 void rt_prep_template_free(rt_spec_t *t);
+/* Replace p's layers (and volatile flag) by those of s. */
+void rt_prep_set_layers(rt_prep_t *p, const rt_spec_t *s);
 
 /* ---- the container's terminal (console.c) ---------------------------------- */
 /* The sync socket's message carrying the pty master (error reports start
@@ -216,9 +217,10 @@ __attribute__((noreturn)) void rt_child_fail(int sync_fd, int code, const berth_
 
 /* ---- shim processes and the warm pool (shim_client.c, shim_pool.c) -------- */
 /* posix_spawn `shim_path mode [arg]` with fd 3 = one end of a socketpair:
- * *fd the other end (CLOEXEC), *pidfd watches the shim. 0 or -1 + err. */
-int rt_shim_spawn_proc(const char *shim_path, const char *mode, const char *arg, pid_t *pid,
-                       int *pidfd, int *fd, berth_err_t *err);
+ * *fd the other end (CLOEXEC), *pidfd watches the shim; extra_env (NULL or
+ * "NAME=value") added to our environment. 0 or -1 + err. */
+int rt_shim_spawn_proc(const char *shim_path, const char *mode, const char *arg,
+                       const char *extra_env, pid_t *pid, int *pidfd, int *fd, berth_err_t *err);
 /* An rt_shim_t over a spawned shim; takes pidfd, fd and state_path. */
 rt_shim_t *rt_shim_wrap(uv_loop_t *loop, pid_t pid, int pidfd, int fd, char *state_path,
                         const rt_shim_callbacks_t *cbs, void *data, berth_err_t *err);

@@ -219,6 +219,30 @@ static int readonly_path(int rootfd, const char *path, berth_err_t *err)
     return 0;
 }
 
+/* The character devices every container gets, in its fresh /dev. */
+static int make_dev_nodes(int rootfd, int devfd, berth_err_t *err)
+{
+    static const struct {
+        const char *name;
+        unsigned major, minor;
+    } devs[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+                {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+    for (size_t i = 0; i < ARRAY_SIZE(devs); i++) {
+        /* mknod as runc does for root containers (a bind mount each costs a
+         * mount and its path walk); bind the host's node where we may not. */
+        if (mknodat(devfd, devs[i].name, S_IFCHR | 0666, makedev(devs[i].major, devs[i].minor)) ==
+            0)
+            continue;
+        if (errno != EPERM)
+            return berth_err_sys(err, errno, "creating /dev/%s", devs[i].name);
+        char path[32];
+        snprintf(path, sizeof(path), "/dev/%s", devs[i].name);
+        if (mount_at(rootfd, path, MK_FILE, path, NULL, MS_BIND, NULL, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int setup_dev(const rt_spec_t *s, int rootfd, int pty[2], berth_err_t *err)
 {
     if (mount_at(rootfd, "/dev", MK_DIR, "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
@@ -228,31 +252,12 @@ static int setup_dev(const rt_spec_t *s, int rootfd, int pty[2], berth_err_t *er
     cleanup_close int devfd = rt_openat_in_root(rootfd, "/dev", O_RDONLY | O_DIRECTORY, 0);
     if (devfd < 0)
         return berth_err_sys(err, -devfd, "opening /dev");
-    static const struct {
-        const char *name;
-        unsigned major, minor;
-    } devs[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
-                {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
     /* No umask: the nodes are created 0666 at once (no chmod each). */
     mode_t old_umask = umask(0);
-    for (size_t i = 0; i < ARRAY_SIZE(devs); i++) {
-        /* mknod as runc does for root containers (a bind mount each costs a
-         * mount and its path walk); bind the host's node where we may not. */
-        if (mknodat(devfd, devs[i].name, S_IFCHR | 0666, makedev(devs[i].major, devs[i].minor)) ==
-            0)
-            continue;
-        if (errno != EPERM) {
-            umask(old_umask);
-            return berth_err_sys(err, errno, "creating /dev/%s", devs[i].name);
-        }
-        char path[32];
-        snprintf(path, sizeof(path), "/dev/%s", devs[i].name);
-        if (mount_at(rootfd, path, MK_FILE, path, NULL, MS_BIND, NULL, err) < 0) {
-            umask(old_umask);
-            return -1;
-        }
-    }
+    int rc = make_dev_nodes(rootfd, devfd, err);
     umask(old_umask);
+    if (rc < 0)
+        return -1;
     static const char *const dirs[] = {"pts", "shm", "mqueue"};
     for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
         if (mkdirat(devfd, dirs[i], 0755) < 0)
@@ -367,40 +372,33 @@ static int setup_base(const rt_spec_t *s, int pty[2], berth_err_t *err)
     } else if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
         return berth_err_sys(err, errno, "bind-mounting rootfs %s", s->rootfs);
     }
-    int rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    cleanup_close int rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)
         return berth_err_sys(err, errno, "opening rootfs %s", s->rootfs);
-    int rc = -1;
     if (mount_at(rootfd, "/proc", MK_DIR, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
                  err) < 0)
-        goto out;
+        return -1;
     if (setup_dev(s, rootfd, pty, err) < 0)
-        goto out;
+        return -1;
     unsigned long ro = s->privileged ? 0 : MS_RDONLY;
     if (s->net_mode == RT_NET_NONE) {
         if (mount_at(rootfd, "/sys", MK_DIR, "sysfs", "sysfs",
                      MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL, err) < 0)
-            goto out;
+            return -1;
     } else if (mount_at(rootfd, "/sys", MK_DIR, "/sys", NULL,
                         MS_BIND | MS_REC | MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL, err) < 0) {
-        goto out;
+        return -1;
     }
     /* The cgroup ns (entered once we were in our cgroup) makes each
      * hierarchy's root our own cgroup, like Docker shows it. */
     if (rt_cgroup_version() == 2) {
         if (mount_at(rootfd, "/sys/fs/cgroup", MK_NONE, "cgroup2", "cgroup2",
                      MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL, err) < 0)
-            goto out;
+            return -1;
     } else if (mount_cgroup_v1(rootfd, ro, err) < 0) {
-        goto out;
-    }
-    rc = 0;
-out:
-    if (rc < 0) {
-        close(rootfd);
         return -1;
     }
-    return rootfd;
+    return steal_fd(&rootfd);
 }
 
 static int setup_masks(const rt_spec_t *s, int rootfd, berth_err_t *err)
@@ -461,15 +459,11 @@ int rt_rootfs_prepare(const rt_spec_t *tmpl, berth_err_t *err)
     return 0;
 }
 
-int rt_rootfs_enter_prepared(const rt_spec_t *s, const char *rootfs,
-                             int (*before_binds)(void *arg, berth_err_t *err), void *arg,
-                             berth_err_t *err)
+int rt_rootfs_enter_prepared(const rt_spec_t *s, const char *rootfs, berth_err_t *err)
 {
     cleanup_close int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)
         return berth_err_sys(err, errno, "opening rootfs %s", rootfs);
-    if (before_binds && before_binds(arg, err) < 0)
-        return -1;
     /* rt_prep_fits: no mounts of the user's, so only the /etc files. */
     if (setup_etc_and_user_mounts(s, rootfd, err) < 0)
         return -1;

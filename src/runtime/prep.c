@@ -143,6 +143,16 @@ void rt_prep_template(const rt_prep_t *p, rt_spec_t *t)
     t->rootfs = rt_prep_path(p, "rootfs");
 }
 
+void rt_prep_set_layers(rt_prep_t *p, const rt_spec_t *s)
+{
+    rt_prep_free(p);
+    p->volatile_overlay = s->volatile_overlay;
+    p->n_lowerdirs = s->n_lowerdirs;
+    p->lowerdirs = xcalloc(s->n_lowerdirs, sizeof(char *));
+    for (size_t i = 0; i < s->n_lowerdirs; i++)
+        p->lowerdirs[i] = xstrdup(s->lowerdirs[i]);
+}
+
 void rt_prep_template_free(rt_spec_t *t)
 {
     free(t->upperdir);

@@ -32,7 +32,7 @@ static int reaper_start(rt_manager_t *m)
     berth_err_t err = {0};
     pid_t pid;
     int pidfd, fd;
-    if (rt_shim_spawn_proc(m->shim_path, "reaper", NULL, &pid, &pidfd, &fd, &err) < 0) {
+    if (rt_shim_spawn_proc(m->shim_path, "reaper", NULL, NULL, &pid, &pidfd, &fd, &err) < 0) {
         log_warn("reaper: %s", err.msg);
         return -1;
     }

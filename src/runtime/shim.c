@@ -1434,7 +1434,7 @@ int rt_shim_main_pool(int primary_fd)
     pre_clone(&pre);
     rt_prefault_when_idle(primary_fd, 2 << 20); /* spec, JSON, log and client buffers */
     int ret = 0;
-    char path[4096];
+    char path[RT_POOL_MSG_MAX];
     uint32_t len = 0;
     for (;;) {
         ssize_t n;

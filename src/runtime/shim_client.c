@@ -100,24 +100,13 @@ static void maybe_finish(rt_shim_t *sh)
  * the shim also wrote to state.json right before. False if malformed. */
 static bool exit_from_frame(const char *p, size_t len, rt_state_t *st)
 {
-    memset(st, 0, sizeof(*st));
     cleanup_free char *txt = xstrndup(p, len);
-    cJSON *o = cJSON_Parse(txt);
-    const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "exit_code");
-    const cJSON *sig = cJSON_GetObjectItemCaseSensitive(o, "signal");
-    const cJSON *oom = cJSON_GetObjectItemCaseSensitive(o, "oom_killed");
-    /* a raw integer in the frame, read as text: a double would round the ns */
-    const char *fin = strstr(txt, "\"finished_ns\":");
-    bool ok = cJSON_IsNumber(code) && cJSON_IsNumber(sig) && cJSON_IsBool(oom) && fin;
-    if (ok) {
-        st->status = RT_STATUS_EXITED;
-        st->exit_code = (int)code->valuedouble;
-        st->signal = (int)sig->valuedouble;
-        st->oom_killed = cJSON_IsTrue(oom);
-        st->finished_ns = strtoll(fin + strlen("\"finished_ns\":"), NULL, 10);
-    }
-    cJSON_Delete(o);
-    return ok;
+    berth_err_t err = {0};
+    if (!strstr(txt, "\"exit_code\":") || !strstr(txt, "\"finished_ns\":") ||
+        rt_state_from_json(txt, st, &err) < 0)
+        return false;
+    st->status = RT_STATUS_EXITED;
+    return true;
 }
 
 static void on_frame(rt_shim_t *sh, int type, const char *p, size_t len)
@@ -222,8 +211,9 @@ static int open_conn(rt_shim_t *sh, int fd, berth_err_t *err)
     return 0;
 }
 
-int rt_shim_spawn_proc(const char *shim_path, const char *mode, const char *arg, pid_t *pid_out,
-                       int *pidfd_out, int *fd_out, berth_err_t *err)
+int rt_shim_spawn_proc(const char *shim_path, const char *mode, const char *arg,
+                       const char *extra_env, pid_t *pid_out, int *pidfd_out, int *fd_out,
+                       berth_err_t *err)
 {
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
@@ -248,19 +238,16 @@ int rt_shim_spawn_proc(const char *shim_path, const char *mode, const char *arg,
     /* setsid: survives berthd's session going away */
     posix_spawnattr_setflags(&attr,
                              POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-    /* The zygote binds every symbol at its start (not lazily): its forks,
-     * the pool shims and their inits, then resolve no PLT entry (a symbol
-     * lookup and a copy-on-write fault of the GOT) on the start path. */
     char **envp = environ;
-    cleanup_free char **zygote_env = NULL;
-    if (strcmp(mode, "zygote") == 0) {
+    cleanup_free char **more_env = NULL;
+    if (extra_env) {
         size_t n = 0;
         while (environ[n])
             n++;
-        zygote_env = xcalloc(n + 2, sizeof(char *));
-        memcpy(zygote_env, environ, n * sizeof(char *));
-        zygote_env[n] = (char *)"LD_BIND_NOW=1";
-        envp = zygote_env;
+        more_env = xcalloc(n + 2, sizeof(char *));
+        memcpy(more_env, environ, n * sizeof(char *));
+        more_env[n] = (char *)extra_env;
+        envp = more_env;
     }
     pid_t pid;
     int rc = posix_spawn(&pid, shim_path, &fa, &attr, args, envp);
@@ -309,7 +296,7 @@ static rt_shim_t *spawn(uv_loop_t *loop, const char *shim_path, const char *mode
 {
     pid_t pid;
     int pidfd, fd;
-    if (rt_shim_spawn_proc(shim_path, mode, arg, &pid, &pidfd, &fd, err) < 0) {
+    if (rt_shim_spawn_proc(shim_path, mode, arg, NULL, &pid, &pidfd, &fd, err) < 0) {
         free(state_path);
         return NULL;
     }

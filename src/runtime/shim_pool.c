@@ -35,8 +35,8 @@ struct rt_pool {
     uv_timer_t refill;
     int failures; /* idle shims that died in a row: back off */
     bool closing;
-    /* The zygote (zygote.c): forks the pool shims. */
-    bool has_zygote;
+    /* The zygote (zygote.c): forks the pool shims; there is one when
+     * zygote_poll is set. */
     pid_t zygote_pid;
     int zygote_fd, zygote_pidfd;
     uv_poll_t *zygote_poll; /* its answers (freed by its close callback) */
@@ -72,7 +72,7 @@ static void slot_send_prep(rt_pool_t *p, pool_slot_t *s)
     char tag = RT_POOL_PREP_TAG;
     struct iovec iov[3] = {{&len, sizeof(len)}, {&tag, 1}, {text, tlen}};
     struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 3};
-    if (tlen < 4000 && /* the shim reads a message into 4 KiB */
+    if (sizeof(tag) + tlen < RT_POOL_MSG_MAX &&
         sendmsg(s->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)(sizeof(len) + len))
         s->prep_dir = want.dir;
     else
@@ -106,8 +106,9 @@ static void slot_cgroup_destroy(pid_t pid)
 /* A refill is a fork of the zygote (or, without it, a posix_spawn: berthd
  * waits for the exec, then the shim's dynamic linking) plus the new shim's
  * pre-clone into fresh namespaces: CPU that, run at once, competes with the
- * start that just took the idle shim (2 cores here). So after a take it waits REFILL_AFTER_TAKE_MS,
- * or less: rt_pool_kick when a container exits (the --rm path is done by then). */
+ * start that just took the idle shim (2 cores here). So after a take it
+ * waits REFILL_AFTER_TAKE_MS, or less: rt_pool_kick when a container exits
+ * (the --rm path is done by then). */
 #define REFILL_AFTER_TAKE_MS 10
 
 static void schedule_refill(rt_pool_t *p, uint64_t delay_ms)
@@ -170,9 +171,8 @@ static void zygote_closed_cb(uv_handle_t *h)
  * zygote starts. */
 static void zygote_drop(rt_pool_t *p)
 {
-    if (!p->has_zygote)
+    if (!p->zygote_poll)
         return;
-    p->has_zygote = false;
     uv_close((uv_handle_t *)p->zygote_poll, zygote_closed_cb);
     p->zygote_poll = NULL;
     close(p->zygote_fd);
@@ -233,8 +233,11 @@ static void zygote_readable_cb(uv_poll_t *h, int status, int events)
 static int zygote_start(rt_pool_t *p)
 {
     berth_err_t err = {0};
-    if (rt_shim_spawn_proc(p->shim_path, "zygote", NULL, &p->zygote_pid, &p->zygote_pidfd,
-                           &p->zygote_fd, &err) < 0) {
+    /* It binds every symbol at its start (not lazily): its forks, the pool
+     * shims and their inits, then resolve no PLT entry (a symbol lookup and a
+     * copy-on-write fault of the GOT) on the start path. */
+    if (rt_shim_spawn_proc(p->shim_path, "zygote", NULL, "LD_BIND_NOW=1", &p->zygote_pid,
+                           &p->zygote_pidfd, &p->zygote_fd, &err) < 0) {
         log_warn("warm pool: %s", err.msg);
         return -1;
     }
@@ -242,14 +245,13 @@ static int zygote_start(rt_pool_t *p)
     uv_poll_init(p->loop, p->zygote_poll, p->zygote_fd);
     p->zygote_poll->data = p;
     uv_poll_start(p->zygote_poll, UV_READABLE, zygote_readable_cb);
-    p->has_zygote = true;
     return 0;
 }
 
 /* Ask the zygote for one shim; -1: it is not there (or just failed). */
 static int refill_from_zygote(rt_pool_t *p)
 {
-    if (!p->has_zygote && (p->failures > 0 || zygote_start(p) < 0))
+    if (!p->zygote_poll && (p->failures > 0 || zygote_start(p) < 0))
         return -1;
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
@@ -279,7 +281,8 @@ static void refill_cb(uv_timer_t *t)
             continue;
         berth_err_t err = {0};
         pool_slot_t *s = xcalloc(1, sizeof(*s));
-        if (rt_shim_spawn_proc(p->shim_path, "pool", NULL, &s->pid, &s->pidfd, &s->fd, &err) < 0) {
+        if (rt_shim_spawn_proc(p->shim_path, "pool", NULL, NULL, &s->pid, &s->pidfd, &s->fd, &err) <
+            0) {
             log_warn("warm pool: %s", err.msg);
             free(s);
             p->failures++;
@@ -350,14 +353,8 @@ rt_shim_t *rt_pool_spawn(rt_pool_t *p, const rt_spec_t *spec, const rt_shim_call
     p->failures = 0;
     /* Its refills prepare this start's rootfs: the next start of the same
      * image finds its mounts made (the shim removes a pool dir it took). */
-    if (spec->n_lowerdirs) {
-        rt_prep_free(&p->last);
-        p->last.volatile_overlay = spec->volatile_overlay;
-        p->last.n_lowerdirs = spec->n_lowerdirs;
-        p->last.lowerdirs = xcalloc(spec->n_lowerdirs, sizeof(char *));
-        for (size_t i = 0; i < spec->n_lowerdirs; i++)
-            p->last.lowerdirs[i] = xstrdup(spec->lowerdirs[i]);
-    }
+    if (spec->n_lowerdirs)
+        rt_prep_set_layers(&p->last, spec);
     return rt_shim_wrap(p->loop, pid, pidfd, fd, xasprintf("%s/%s", spec->run_dir, RT_STATE_FILE),
                         cbs, data, err);
 }
