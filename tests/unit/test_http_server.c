@@ -673,20 +673,28 @@ static void drip_cb(uv_poll_t *h, int status, int events)
         uv_close((uv_handle_t *)h, NULL);
 }
 
+/* A loop waiting in a ring, with d watching the read end of pipe p. */
+static http_ring_t *ring_loop_with_drip(uv_loop_t *loop, drip_t *d, int p[2])
+{
+    assert_int_equal(uv_loop_init(loop), 0);
+    http_ring_t *ring = NULL;
+    assert_int_equal(http_ring_open(loop, &ring), 0);
+    assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+    *d = (drip_t){.fd = p[0]};
+    uv_poll_init(loop, &d->poll, p[0]);
+    d->poll.data = d;
+    uv_poll_start(&d->poll, UV_READABLE, drip_cb);
+    return ring;
+}
+
 static void test_ring_loop_runs_level_triggered_leftovers(void **state)
 {
     (void)state;
     uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
-    http_ring_t *ring = NULL;
-    assert_int_equal(http_ring_open(&loop, &ring), 0);
+    drip_t d;
     int p[2];
-    assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+    http_ring_t *ring = ring_loop_with_drip(&loop, &d, p);
     assert_int_equal(write(p[1], "abc", 3), 3);
-    drip_t d = {.fd = p[0]};
-    uv_poll_init(&loop, &d.poll, p[0]);
-    d.poll.data = &d;
-    uv_poll_start(&d.poll, UV_READABLE, drip_cb);
     /* A stuck loop never returns: an alarm ends the test with a failure. */
     alarm(10);
     assert_int_equal(http_ring_run(ring), 0);
@@ -728,15 +736,9 @@ static void test_ring_loop_sleeps_between_timers(void **state)
 {
     (void)state;
     uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
-    http_ring_t *ring = NULL;
-    assert_int_equal(http_ring_open(&loop, &ring), 0);
-    int p[2]; /* an idle fd in libuv's epoll set, like the daemon's socket */
-    assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
-    drip_t idle = {.fd = p[0]};
-    uv_poll_init(&loop, &idle.poll, p[0]);
-    idle.poll.data = &idle;
-    uv_poll_start(&idle.poll, UV_READABLE, drip_cb);
+    drip_t idle; /* an idle fd in libuv's epoll set, like the daemon's socket */
+    int p[2];
+    http_ring_t *ring = ring_loop_with_drip(&loop, &idle, p);
     ticker_t k = {.ring = ring};
     uv_timer_init(&loop, &k.timer);
     k.timer.data = &k;
