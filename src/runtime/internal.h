@@ -161,7 +161,10 @@ int rt_rootfs_enter_prepared(const rt_spec_t *spec, const char *rootfs, berth_er
 
 /* ---- a rootfs prepared ahead by a pooled init (prep.c) --------------------- */
 typedef struct rt_prep {
-    char *dir; /* <containers>/.pool-<shim pid>: upper/, work/, rootfs/ */
+    /* <containers>/.pool-<shim pid>: the prefix of its dirs "<dir>-upper"
+     * and "<dir>-work" (siblings of the container dirs: renamed into a
+     * container's without leaving an empty parent to remove). */
+    char *dir;
     bool volatile_overlay;
     char **lowerdirs;
     size_t n_lowerdirs;
@@ -180,7 +183,15 @@ typedef struct rt_prep {
 char *rt_prep_encode(const rt_prep_t *p);
 int rt_prep_decode(const char *text, rt_prep_t *p);
 void rt_prep_free(rt_prep_t *p);
+/* "<dir>-<name>" (name: "upper" or "work"). */
 char *rt_prep_path(const rt_prep_t *p, const char *name);
+/* Where prepared rootfses are mounted: <containers>/.pool-rootfs, one dir
+ * for all (each init mounts in a mount namespace of its own); made on
+ * demand, removed only by berthd's start-up sweep. */
+char *rt_prep_rootfs(const rt_prep_t *p);
+/* Remove a pool's dirs (rm -rf: its init's mounts live in another mount
+ * namespace and do not stand in the way). */
+void rt_prep_remove(const char *dir);
 /* Would a start of s have mounted just what p prepared? */
 bool rt_prep_fits(const rt_spec_t *s, const rt_prep_t *p);
 /* Record the layer dirs' identities (file handles); -1 if the filesystem

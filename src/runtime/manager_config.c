@@ -479,17 +479,14 @@ static char *host_resolv_conf(const rt_manager_t *m)
     return buf_steal(&out);
 }
 
+/* Only the container's dir: its upper, work and rootfs dirs are made by the
+ * first start that mounts them (mount_overlay), or are a pool's renamed in
+ * (prep.c). */
 int mgr_make_dirs(rt_ctr_t *c, berth_err_t *err)
 {
     int rc = fs_mkdir_p(c->dir, 0700);
     if (rc < 0)
         return berth_err_sys(err, -rc, "creating %s", c->dir);
-    const char *dirs[] = {c->spec.upperdir, c->spec.workdir, c->spec.rootfs};
-    for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-        /* the parent exists: a plain mkdir */
-        if (mkdir(dirs[i], 0755) < 0 && errno != EEXIST)
-            return berth_err_sys(err, errno, "creating %s", dirs[i]);
-    }
     return 0;
 }
 

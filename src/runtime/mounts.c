@@ -129,6 +129,11 @@ static int mount_at(int rootfd, const char *dest, int make, const char *src, con
 
 static int mount_overlay(const rt_spec_t *s, berth_err_t *err)
 {
+    /* made here, not at create: see mgr_make_dirs */
+    const char *dirs[] = {s->upperdir, s->workdir, s->rootfs};
+    for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
+        if (mkdir(dirs[i], 0755) < 0 && errno != EEXIST)
+            return berth_err_sys(err, errno, "creating %s", dirs[i]);
     if (s->volatile_overlay) {
         /* overlay refuses a workdir left by an earlier volatile mount */
         cleanup_free char *inc = xasprintf("%s/work/incompat", s->workdir);

@@ -4,12 +4,15 @@
  * mounts (overlay, /proc, /dev, /sys, the cgroup hierarchies, the masked
  * and read-only paths: ~40 mounts) were the longest part of the start. An
  * idle pooled init now makes them while it waits, for the image berthd
- * last started from the pool, over an upper and work dir of its own in
- * <containers>/.pool-<shim pid>/. A start whose spec fits (same layers, no
- * mounts of the user's, no tty, not privileged: rt_prep_fits) takes them:
- * the shim renames the pool's upper and work dirs over the container's
- * (empty) ones, and the init only binds the /etc files and pivots. Any
- * other start sets up as before; the pool dir is removed either way.
+ * last started from the pool, over an upper and work dir of its own
+ * (<containers>/.pool-<shim pid>-upper and -work), mounted on the shared
+ * mount point <containers>/.pool-rootfs. A start whose spec fits (same
+ * layers, no mounts of the user's, no tty, not privileged: rt_prep_fits)
+ * takes them: the shim renames the pool's upper and work dirs to the
+ * container's (which nobody made yet: no directory is replaced, and on this
+ * kind of disk replacing one waits for its blocks to be discarded), and the
+ * init only binds the /etc files and pivots. Any other start sets up as
+ * before and the pool's dirs are removed.
  *
  * berthd -> pool shim -> init: "P" + the text of rt_prep_encode. */
 #include <errno.h>
@@ -114,7 +117,23 @@ bool rt_prep_same_layers(const rt_prep_t *p, const rt_spec_t *s)
 
 char *rt_prep_path(const rt_prep_t *p, const char *name)
 {
-    return xasprintf("%s/%s", p->dir, name);
+    return xasprintf("%s-%s", p->dir, name);
+}
+
+char *rt_prep_rootfs(const rt_prep_t *p)
+{
+    const char *slash = strrchr(p->dir, '/');
+    int parent = slash ? (int)(slash - p->dir) : 0;
+    return xasprintf("%.*s/" RT_PREP_DIR_PREFIX "rootfs", parent, p->dir);
+}
+
+void rt_prep_remove(const char *dir)
+{
+    const char *subs[] = {"upper", "work"};
+    for (size_t i = 0; i < ARRAY_SIZE(subs); i++) {
+        cleanup_free char *d = xasprintf("%s-%s", dir, subs[i]);
+        fs_rm_rf(d);
+    }
 }
 
 bool rt_prep_fits(const rt_spec_t *s, const rt_prep_t *p)
@@ -140,7 +159,7 @@ void rt_prep_template(const rt_prep_t *p, rt_spec_t *t)
     t->volatile_overlay = p->volatile_overlay;
     t->upperdir = rt_prep_path(p, "upper");
     t->workdir = rt_prep_path(p, "work");
-    t->rootfs = rt_prep_path(p, "rootfs");
+    t->rootfs = rt_prep_rootfs(p);
 }
 
 void rt_prep_set_layers(rt_prep_t *p, const rt_spec_t *s)

@@ -4,10 +4,12 @@
  * signals (SIGCHLD, forwarded ones). No libuv here: the shim stays tiny. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
@@ -802,7 +804,7 @@ __attribute__((noreturn)) static void pre_child_main(int sync)
     };
     /* The shim checks the same (rt_prep_fits) and says yes or no in "S". */
     if (prepared && early && rt_prep_fits(&spec, &prep))
-        cfg.prepared_rootfs = rt_prep_path(&prep, "rootfs");
+        cfg.prepared_rootfs = rt_prep_rootfs(&prep);
     rt_child_main(&cfg);
 }
 
@@ -868,8 +870,9 @@ static void pre_launch_path(shim_t *sh)
 }
 
 /* The init's prepared rootfs fits the spec (it checks the same): its upper
- * and work dirs become the container's, replacing the empty ones berthd
- * made. True when the init may take it. */
+ * and work dirs become the container's. Only where the container has none
+ * yet (its first start; berthd does not make them): an earlier start's
+ * upper dir holds the container's files. True when the init may take it. */
 static bool prep_adopt(shim_t *sh)
 {
     const rt_spec_t *s = &sh->spec;
@@ -878,31 +881,25 @@ static bool prep_adopt(shim_t *sh)
         return false;
     cleanup_free char *upper = rt_prep_path(&pre->prep, "upper");
     cleanup_free char *work = rt_prep_path(&pre->prep, "work");
-    if (rename(upper, s->upperdir) < 0)
+    if (renameat2(AT_FDCWD, upper, AT_FDCWD, s->upperdir, RENAME_NOREPLACE) < 0)
         return false;
-    if (rename(work, s->workdir) < 0) {
-        /* back as it was: the container's upper dir empty again */
-        if (rename(s->upperdir, upper) < 0 || mkdir(s->upperdir, 0755) < 0)
-            log_warn("pooled rootfs: restoring %s: %s", s->upperdir, strerror(errno));
+    if (renameat2(AT_FDCWD, work, AT_FDCWD, s->workdir, RENAME_NOREPLACE) < 0) {
+        if (renameat2(AT_FDCWD, s->upperdir, AT_FDCWD, upper, RENAME_NOREPLACE) < 0)
+            log_warn("pooled rootfs: restoring %s: %s", upper, strerror(errno));
         return false;
     }
     pre->prep_used = true;
     return true;
 }
 
-/* After the start (the init has pivoted away from the pool dir, or is gone):
- * remove what is left of the pool dir. */
+/* After the start (the init has pivoted away from the pool's dirs, or is
+ * gone): remove them unless they became the container's. */
 static void prep_cleanup(pre_child_t *pre)
 {
     if (!pre->prep.dir)
         return;
-    if (pre->prep_used) {
-        cleanup_free char *root = rt_prep_path(&pre->prep, "rootfs");
-        if (rmdir(root) < 0 || rmdir(pre->prep.dir) < 0)
-            log_warn("pooled rootfs: removing %s: %s", pre->prep.dir, strerror(errno));
-    } else {
-        fs_rm_rf(pre->prep.dir);
-    }
+    if (!pre->prep_used)
+        rt_prep_remove(pre->prep.dir);
     rt_prep_free(&pre->prep);
 }
 
@@ -1401,16 +1398,16 @@ static void pool_prep(pre_child_t *pre, const char *text)
         return;
     if (rt_prep_decode(text, &pre->prep) < 0)
         return;
-    if (rt_prep_identify(&pre->prep) < 0 || mkdir(pre->prep.dir, 0700) < 0) {
+    cleanup_free char *upper = rt_prep_path(&pre->prep, "upper");
+    if (rt_prep_identify(&pre->prep) < 0 || mkdir(upper, 0755) < 0) {
         rt_prep_free(&pre->prep); /* not ours to use (or remove) */
         return;
     }
-    const char *subs[] = {"upper", "work", "rootfs"};
-    int rc = 0;
-    for (size_t i = 0; i < ARRAY_SIZE(subs) && rc == 0; i++) {
-        cleanup_free char *d = rt_prep_path(&pre->prep, subs[i]);
-        rc = mkdir(d, 0755);
-    }
+    cleanup_free char *work = rt_prep_path(&pre->prep, "work");
+    cleanup_free char *root = rt_prep_rootfs(&pre->prep);
+    int rc = mkdir(work, 0755);
+    if (rc == 0 && mkdir(root, 0755) < 0 && errno != EEXIST)
+        rc = -1;
     berth_err_t err = {0};
     int none[3] = {-1, -1, -1};
     if (rc < 0 || pre_send(pre->sync, PRE_PREP_TAG, '-', none, text, &err) < 0)

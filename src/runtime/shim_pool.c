@@ -55,7 +55,7 @@ static void slot_closed_cb(uv_handle_t *h)
 static void slot_prep_remove(pool_slot_t *s)
 {
     if (s->prep_dir)
-        fs_rm_rf(s->prep_dir);
+        rt_prep_remove(s->prep_dir);
 }
 
 /* A new idle shim: ask it to prepare the rootfs of the last pooled start

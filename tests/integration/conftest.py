@@ -170,15 +170,19 @@ class Daemon:
 
 
 def container_dir_leftovers(d):
-    """Entries of <data-root>/containers, except the rootfs dirs prepared by
-    idle pooled shims (".pool-<pid>", src/runtime/prep.c): an idle one runs
-    at nice 19 as berthd's child (a taken one is back at nice 0)."""
+    """Entries of <data-root>/containers, except the dirs of rootfses
+    prepared by idle pooled shims (".pool-<pid>-upper" and "-work",
+    src/runtime/prep.c: an idle one runs at nice 19 as berthd's child, a
+    taken one is back at nice 0) and their shared mount point ".pool-rootfs"."""
     cdir = os.path.join(d.data_root, "containers")
     left = []
     for name in os.listdir(cdir):
-        if name.startswith(".pool-") and name[6:].isdigit():
+        if name == ".pool-rootfs":
+            continue
+        pid = name[6:].rsplit("-", 1)[0]
+        if name.startswith(".pool-") and name.endswith(("-upper", "-work")) and pid.isdigit():
             try:
-                with open("/proc/%s/stat" % name[6:]) as f:
+                with open("/proc/%s/stat" % pid) as f:
                     st = f.read().rsplit(")", 1)[1].split()
                 if d.proc is not None and int(st[1]) == d.proc.pid and int(st[16]) == 19:
                     continue

@@ -279,8 +279,11 @@ def test_removed_containers_are_reaped(d):
 # ---- rootfs prepared ahead by the pooled init (src/runtime/prep.c) ----
 
 def pool_dirs(d):
+    """The pools with prepared dirs: ".pool-<pid>" for ".pool-<pid>-upper"
+    and "-work" (the shared mount point ".pool-rootfs" stays)."""
     cdir = os.path.join(d.data_root, "containers")
-    return sorted(n for n in os.listdir(cdir) if n.startswith(".pool-"))
+    return sorted({n.rsplit("-", 1)[0] for n in os.listdir(cdir)
+                   if n.startswith(".pool-") and n != ".pool-rootfs"})
 
 
 def root_upperdir(d, *run_args):
@@ -299,7 +302,7 @@ def test_pooled_start_takes_the_prepared_rootfs(d):
     prepared = wait_for(lambda: pool_dirs(d))
     assert len(prepared) == 1, pool_dirs(d)
     up = root_upperdir(d, "--network", "none")
-    assert "/" + prepared[0] + "/upper" in up
+    assert "/" + prepared[0] + "-upper" in up
     assert prepared[0] not in pool_dirs(d)  # taken and removed
     # What the container writes is in its own dir (the pool's upper moved there).
     wait_for(lambda: pool_dirs(d))
