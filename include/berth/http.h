@@ -116,6 +116,9 @@ typedef struct http_server_opts {
     /* NULL, or the loop's io_uring (http_ring_open): connections then read
      * and write through it, and the loop must be run by http_ring_run. */
     http_ring_t *ring;
+    /* NULL, or called with data when the last open connection closes: no
+     * client is waiting on us, a moment for work that was put off. */
+    void (*on_quiet)(void *data);
 } http_server_opts_t;
 
 /* ---- the loop's io_uring ----

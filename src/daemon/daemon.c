@@ -226,6 +226,12 @@ static void open_ring(berthd_t *d)
         log_info("io_uring unavailable (%s): API connections use libuv streams", strerror(-r));
 }
 
+static void api_quiet_cb(void *data)
+{
+    berthd_t *d = data;
+    rt_manager_quiet(d->containers);
+}
+
 int berthd_start_api(berthd_t *d, berth_err_t *err)
 {
     open_ring(d);
@@ -236,6 +242,7 @@ int berthd_start_api(berthd_t *d, berth_err_t *err)
         .dispatch = api_dispatch_cb,
         .common_headers = api_common_headers(),
         .ring = d->ring,
+        .on_quiet = api_quiet_cb,
     };
     int r = http_server_new(&opts, &d->http);
     if (r < 0)

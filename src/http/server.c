@@ -136,6 +136,8 @@ void http_conn_close(http_conn_t *c)
         c->next->prev = c->prev;
     srv->n_conns--;
     srv->closing_handles++;
+    if (srv->n_conns == 0 && !srv->closing && srv->opts.on_quiet)
+        srv->opts.on_quiet(srv->opts.data);
 
     /* Three handles to close, and every op the ring still has of ours. */
     c->open_handles = 3;

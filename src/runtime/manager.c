@@ -144,6 +144,12 @@ void rt_manager_images_removed(rt_manager_t *m)
         rt_pool_images_removed(m->pool);
 }
 
+void rt_manager_quiet(rt_manager_t *m)
+{
+    if (m)
+        rt_pool_kick(m->pool);
+}
+
 size_t rt_manager_count(const rt_manager_t *m, size_t *running, size_t *paused, size_t *stopped)
 {
     size_t r = 0, p = 0, s = 0;

@@ -375,8 +375,6 @@ static void on_exit_state(rt_shim_t *shim, const rt_state_t *st, void *data)
         berth_err_t cerr = {0};
         rt_cleanup(&c->spec, &cerr);
     }
-    if (c->m->pool)
-        rt_pool_kick(c->m->pool);
     if (c->oom_killed)
         mgr_event(c, "oom", 0, 0);
     mgr_event(c, "die", c->exit_code, 0);

@@ -106,9 +106,12 @@ static void slot_cgroup_destroy(pid_t pid)
 /* A refill is a fork of the zygote (or, without it, a posix_spawn: berthd
  * waits for the exec, then the shim's dynamic linking) plus the new shim's
  * pre-clone into fresh namespaces: CPU that, run at once, competes with the
- * start that just took the idle shim (2 cores here). So after a take it
- * waits REFILL_AFTER_TAKE_MS, or less: rt_pool_kick when a container exits
- * (the --rm path is done by then). */
+ * start that just took the idle shim and with its client (2 cores here; at
+ * nice 19 it still delays them: the scheduler lets a woken helper run
+ * first). So after a take it waits REFILL_AFTER_TAKE_MS, or less:
+ * rt_pool_kick when the last API client has gone (rt_manager_quiet). A kick
+ * at the container's exit came too early: its client was still to read the
+ * exit status and exit. */
 #define REFILL_AFTER_TAKE_MS 10
 
 static void schedule_refill(rt_pool_t *p, uint64_t delay_ms)

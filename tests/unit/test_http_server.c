@@ -27,6 +27,7 @@ typedef struct fixture {
     char path[128];
     int aborts;
     int stream_bytes;
+    int quiets; /* on_quiet calls */
     bool closed;
 } fixture_t;
 
@@ -155,6 +156,11 @@ static void turn(fixture_t *fx)
         uv_run(&fx->loop, UV_RUN_NOWAIT);
 }
 
+static void quiet_cb(void *data)
+{
+    ((fixture_t *)data)->quiets++;
+}
+
 static int setup_with(void **state, bool ring)
 {
     fixture_t *fx = xcalloc(1, sizeof(*fx));
@@ -174,6 +180,7 @@ static int setup_with(void **state, bool ring)
         .max_body_bytes = 4096,
         .header_timeout_ms = 200,
         .common_headers = "Server: test\r\n",
+        .on_quiet = quiet_cb,
     };
     assert_int_equal(http_server_new(&opts, &fx->srv), 0);
     assert_int_equal(http_server_listen_unix(fx->srv, fx->path, 0600, (gid_t)-1), 0);
@@ -474,6 +481,32 @@ static void test_abort_when_client_leaves(void **state)
     assert_int_equal(fx->aborts, 1);
 }
 
+/* on_quiet: once the last of the connections is gone, not before. */
+static void test_quiet_when_the_last_client_leaves(void **state)
+{
+    fixture_t *fx = *state;
+    int a = client(fx), b = client(fx);
+    const char *req = "GET /later HTTP/1.1\r\nHost: x\r\n\r\n";
+    csend(fx, a, req, strlen(req));
+    csend(fx, b, req, strlen(req));
+    berth_buf_t out;
+    buf_init(&out);
+    pump(fx, a, &out, "later", 2000);
+    close(a);
+    for (int i = 0; i < 20; i++)
+        turn(fx);
+    assert_int_equal(http_server_connection_count(fx->srv), 1);
+    assert_int_equal(fx->quiets, 0);
+    close(b);
+    for (int i = 0; i < 200 && http_server_connection_count(fx->srv) > 0; i++) {
+        turn(fx);
+        usleep(1000);
+    }
+    assert_int_equal(http_server_connection_count(fx->srv), 0);
+    assert_int_equal(fx->quiets, 1);
+    buf_free(&out);
+}
+
 static void test_streamed_response(void **state)
 {
     fixture_t *fx = *state;
@@ -765,6 +798,9 @@ int main(void)
         cmocka_unit_test(test_ring_loop_runs_level_triggered_leftovers),
         cmocka_unit_test(test_ring_loop_sleeps_between_timers),
         cmocka_unit_test_setup_teardown(test_pipelining_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quiet_when_the_last_client_leaves, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quiet_when_the_last_client_leaves, setup_ring,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_pipelining_in_order, setup_ring, teardown),
         cmocka_unit_test_setup_teardown(test_chunked_request_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunked_request_body, setup_ring, teardown),
