@@ -405,6 +405,7 @@ void rt_manager_close(rt_manager_t *m)
         return;
     m->closing = true;
     mgr_exec_free_all(m);
+    mgr_leftovers_close(m);
     mgr_trash_close_all(m);
     mgr_reaper_close(m);
     rt_pool_free(m->pool);

@@ -106,9 +106,11 @@ struct rt_manager {
     struct rt_exec *execs;
     void (*event_cb)(void *data, const rt_ctr_t *c, const char *action, int exit_code, int sig);
     void *event_data;
-    struct rt_pool *pool;        /* warm berth-shims; NULL = disabled */
-    struct mgr_trash *trash;     /* rm -rf children for removed container dirs */
-    int reaper_fd, reaper_pidfd; /* the reaper helper (reaper.c), -1 until needed */
+    struct rt_pool *pool;           /* warm berth-shims; NULL = disabled */
+    struct mgr_trash *trash;        /* rm -rf children for removed container dirs */
+    struct mgr_leftover *leftovers; /* of removed containers: cleaned next turn */
+    uv_timer_t *leftovers_timer;    /* (NULL until first needed) */
+    int reaper_fd, reaper_pidfd;    /* the reaper helper (reaper.c), -1 until needed */
     bool closing;
 };
 
@@ -152,6 +154,8 @@ void mgr_exec_free_all(rt_manager_t *m);
 char *mgr_trash_rename(rt_manager_t *m, const char *dir, const char *id);
 void mgr_trash_spawn(rt_manager_t *m, const char *trash);
 void mgr_trash_close_all(rt_manager_t *m);
+/* Clean what removed containers left (cgroup, run dir, trash) now. */
+void mgr_leftovers_close(rt_manager_t *m);
 /* Queue rm -rf path to the reaper helper (spawned on first use). 0, or -1
  * when it cannot take it (the caller removes it another way). */
 int mgr_reap(rt_manager_t *m, const char *path);

@@ -568,6 +568,67 @@ void mgr_notify_removed(rt_ctr_t *c)
     waiters_fire(c, true);
 }
 
+/* What a removed container leaves once renamed to trash: cleaned on the
+ * next loop turn, after the replies of this one have left (the loop sends
+ * them at the end of its turn), so 'run --rm' does not wait for it. */
+typedef struct mgr_leftover {
+    struct mgr_leftover *next;
+    char *cgroup_parent, *id, *run_dir, *trash;
+} mgr_leftover_t;
+
+static void leftovers_run(rt_manager_t *m)
+{
+    while (m->leftovers) {
+        mgr_leftover_t *l = m->leftovers;
+        m->leftovers = l->next;
+        /* The shim removed the cgroup when it exited cleanly (this finds
+         * nothing then); the run dir goes with the container dir. */
+        rt_cgroup_destroy(l->cgroup_parent, l->id);
+        if (l->run_dir && mgr_reap(m, l->run_dir) < 0)
+            fs_rm_rf(l->run_dir); /* a few small files */
+        if (l->trash)
+            mgr_trash_spawn(m, l->trash);
+        free(l->cgroup_parent);
+        free(l->id);
+        free(l->run_dir);
+        free(l->trash);
+        free(l);
+    }
+}
+
+static void leftovers_cb(uv_timer_t *t)
+{
+    leftovers_run(t->data);
+}
+
+static void leftovers_add(rt_ctr_t *c, char *trash)
+{
+    rt_manager_t *m = c->m;
+    mgr_leftover_t *l = xcalloc(1, sizeof(*l));
+    l->cgroup_parent = c->spec.cgroup_parent ? xstrdup(c->spec.cgroup_parent) : NULL;
+    l->id = xstrdup(c->id);
+    l->run_dir = c->spec.run_dir ? xstrdup(c->spec.run_dir) : NULL;
+    l->trash = trash;
+    mgr_leftover_t **tail = &m->leftovers;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = l;
+    if (!m->leftovers_timer) {
+        m->leftovers_timer = xcalloc(1, sizeof(uv_timer_t));
+        uv_timer_init(m->loop, m->leftovers_timer);
+        m->leftovers_timer->data = m;
+    }
+    uv_timer_start(m->leftovers_timer, leftovers_cb, 0, 0);
+}
+
+void mgr_leftovers_close(rt_manager_t *m)
+{
+    leftovers_run(m);
+    if (m->leftovers_timer)
+        uv_close((uv_handle_t *)m->leftovers_timer, (uv_close_cb)free);
+    m->leftovers_timer = NULL;
+}
+
 static void remove_now(rt_ctr_t *c)
 {
     rt_manager_t *m = c->m;
@@ -576,20 +637,15 @@ static void remove_now(rt_ctr_t *c)
     mgr_timer_free(&c->stop_timer);
     /* The rename makes the removal final (a restarted berthd clears
      * leftover .trash-* dirs); the cgroup/run-dir cleanup and the rm child
-     * come only after the waiters got their answer, so they are not on the
-     * path of a 'run --rm' (docker run --rm waits for "removed"). */
-    cleanup_free char *trash = mgr_trash_rename(m, c->dir, c->id);
+     * come on the next loop turn, after the waiters' answers have left, so
+     * they are not on the path of a 'run --rm' (docker run --rm waits for
+     * "removed"). */
+    char *trash = mgr_trash_rename(m, c->dir, c->id);
     pending_run(c, &c->stop_done, NULL);
     mgr_event(c, "destroy", 0, 0);
     mgr_notify_removed(c);
     log_info("container %.12s removed", c->id);
-    /* The shim removed the cgroup when it exited cleanly (this finds
-     * nothing then); the run dir goes with the container dir. */
-    rt_cgroup_destroy(c->spec.cgroup_parent, c->id);
-    if (c->spec.run_dir && mgr_reap(m, c->spec.run_dir) < 0)
-        fs_rm_rf(c->spec.run_dir); /* a few small files */
-    if (trash)
-        mgr_trash_spawn(m, trash);
+    leftovers_add(c, trash);
     mgr_forget(m, c);
 }
 
