@@ -10,6 +10,7 @@
 # cgroupfs, file events, own --root/--runroot.
 
 CMP_PIDS=""
+CMP_RUN_MOUNTED=0
 CMP_DOCKER0_BEFORE=$(ip link show docker0 >/dev/null 2>&1 && echo yes || echo no)
 
 cmp_log() { echo "== $*" >&2; }
@@ -36,6 +37,21 @@ cmp_install() {
     return 0
 }
 
+# Runtime state (exec roots, podman's runroot, runc's state dir) goes where a
+# stock Debian 12 keeps it: on a tmpfs, like /run. Where /run is no tmpfs (this
+# VM's is on the root disk: ext4 without a journal, mounted with discard, so
+# every freed block waits for a discard) a tmpfs is mounted at $CMP_TMP/run for
+# the bench's duration; every engine gets a dir in it. -> CMP_RUN
+cmp_run_init() {
+    [ -n "${CMP_RUN:-}" ] && return 0
+    CMP_RUN="$CMP_TMP/run"
+    mkdir -p "$CMP_RUN"
+    if [ "$(stat -f -c %T /run 2>/dev/null)" != tmpfs ] &&
+        mount -t tmpfs -o mode=0755 berth-bench-run "$CMP_RUN" 2>/dev/null; then
+        CMP_RUN_MOUNTED=1
+    fi
+}
+
 cmp_wait_sock() { # socket [tries]
     i=0
     while [ $i -lt "${2:-400}" ]; do
@@ -51,8 +67,9 @@ cmp_start_dockerd() {
     command -v dockerd >/dev/null 2>&1 || return 1
     d=$1
     mkdir -p "$d"
+    cmp_run_init
     DOCKERD_SOCK="$d/docker.sock"
-    dockerd -H "unix://$DOCKERD_SOCK" --data-root "$d/data" --exec-root "$d/exec" \
+    dockerd -H "unix://$DOCKERD_SOCK" --data-root "$d/data" --exec-root "$CMP_RUN/$(basename "$d")" \
         --pidfile "$d/dockerd.pid" --iptables=false --ip-masq=false --ip6tables=false \
         --userland-proxy=false --log-level warn >"$d/dockerd.log" 2>&1 &
     DOCKERD_PID=$!
@@ -60,9 +77,10 @@ cmp_start_dockerd() {
     cmp_wait_sock "$DOCKERD_SOCK" || { cmp_log "dockerd did not start:"; tail -5 "$d/dockerd.log" >&2; return 1; }
 }
 
-# podman command line with private storage under DIR (prints it).
+# podman command line with private storage under DIR (prints it; call
+# cmp_run_init first).
 cmp_podman_cmd() {
-    echo "podman --root $1/root --runroot $1/run --tmpdir $1/tmp --runtime runc" \
+    echo "podman --root $1/root --runroot $CMP_RUN/$(basename "$1") --tmpdir $1/tmp --runtime runc" \
         "--cgroup-manager cgroupfs --events-backend file --storage-driver overlay"
 }
 
@@ -70,8 +88,9 @@ cmp_podman_cmd() {
 cmp_start_berthd() {
     b=$1 d=$2
     mkdir -p "$d"
+    cmp_run_init
     BERTHD_SOCK="$d/berth.sock"
-    "$b/berthd" -H "unix://$BERTHD_SOCK" --data-root "$d/data" --exec-root "$d/exec" \
+    "$b/berthd" -H "unix://$BERTHD_SOCK" --data-root "$d/data" --exec-root "$CMP_RUN/$(basename "$d")" \
         --pidfile "$d/berthd.pid" --no-default-image --log-level warn >"$d/berthd.log" 2>&1 &
     BERTHD_PID=$!
     CMP_PIDS="$CMP_PIDS $BERTHD_PID"
@@ -90,4 +109,9 @@ cmp_stop_all() {
         ip link delete docker0 2>/dev/null || true
     fi
     CMP_PIDS=""
+    if [ "$CMP_RUN_MOUNTED" = 1 ]; then
+        umount -R -l "$CMP_RUN" 2>/dev/null || true
+        CMP_RUN_MOUNTED=0
+    fi
+    CMP_RUN=""
 }

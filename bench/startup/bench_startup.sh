@@ -31,8 +31,8 @@ cleanup() {
         $(DOCKER_HOST="unix://$DOCKERD_SOCK" docker ps -aq 2>/dev/null) >/dev/null 2>&1
     [ -n "${BERTHD_SOCK:-}" ] && "$BUILD/berth" -H "unix://$BERTHD_SOCK" rm -f \
         $("$BUILD/berth" -H "unix://$BERTHD_SOCK" ps -aq 2>/dev/null) >/dev/null 2>&1
-    for c in $(runc --root "$CMP_TMP/runc-state" list -q 2>/dev/null); do
-        runc --root "$CMP_TMP/runc-state" delete -f "$c" >/dev/null 2>&1
+    for c in $(runc --root "$CMP_RUN/runc-state" list -q 2>/dev/null); do
+        runc --root "$CMP_RUN/runc-state" delete -f "$c" >/dev/null 2>&1
     done
     cmp_stop_all
     for l in $(ip -o link show | awk -F': ' '{print $2}' | grep -E '^(cni-)?podman'); do
@@ -44,6 +44,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 [ "${SKIP_INSTALL:-0}" = 1 ] || cmp_install
+cmp_run_init
 
 cmp_log "building release berth in $BUILD"
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBERTH_SANITIZE=OFF \
@@ -104,7 +105,7 @@ c["process"]["args"] = ["true"]
 json.dump(c, open("config.json", "w"))
 PYEOF
     )
-    row runc-run "$N" "$CONC" "$TOTAL" -- runc --root "$CMP_TMP/runc-state" run -b "$CMP_TMP/bundle" b{i}
+    row runc-run "$N" "$CONC" "$TOTAL" -- runc --root "$CMP_RUN/runc-state" run -b "$CMP_TMP/bundle" b{i}
 fi
 cmp_log "kernel floor"
 row floor-unshare "$N" "$CONC" "$TOTAL" -- unshare -fpmuin true
@@ -193,7 +194,9 @@ with open(out, "w") as o:
             " not counted), then %s runs from %s concurrent clients (containers/s). Times"
             " include the client process. berth is a release build; competitors are Debian 12's"
             " docker.io (dockerd 20.10 + containerd + runc 1.1) and podman 4.3 (`--runtime runc`),"
-            " each with its own socket and data root in a temp dir, all fed the same busybox"
+            " each with its own socket and data root in a temp dir and its runtime state"
+            " (exec root, podman's runroot, runc's state dir) on a tmpfs, as /run is on a stock"
+            " Debian (this VM's /run is on the root disk), all fed the same busybox"
             " docker-archive. dockerd: `--iptables=false --ip-masq=false`, managed containerd,"
             " default bridge kept. podman: cgroupfs, file events, overlay, `--ulimit"
             " nofile=1024:1024 --ulimit nproc=4096:4096` (its default rlimits are refused in"
