@@ -389,6 +389,10 @@ static void finish(shim_t *sh)
     }
     if (!sh->is_exec) {
         sh->st.oom_killed = rt_cgroup_oom_killed(sh->spec.cgroup_parent, sh->spec.id);
+        /* Before the report, not after: once berthd has it, it may start
+         * the container again under the same id, and a late destroy would
+         * kill the new one. */
+        rt_cgroup_destroy(sh->spec.cgroup_parent, sh->spec.id);
         if (sh->listen_fd >= 0) {
             cleanup_free char *sock = xasprintf("%s/%s", sh->spec.run_dir, RT_SOCKET_FILE);
             unlink(sock);
@@ -408,10 +412,6 @@ static void finish(shim_t *sh)
         cJSON_AddRawToObject(o, "finished_ns", ns);
         client_send_json(sh, c, RT_FRAME_EXIT, o);
     }
-    /* After the report (one rmdir per v1 hierarchy is not on the path of
-     * the exit status); berthd removes it too if it comes first. */
-    if (!sh->is_exec)
-        rt_cgroup_destroy(sh->spec.cgroup_parent, sh->spec.id);
     /* Give readers a bounded time to take the tail of the output. */
     int64_t deadline = mono_ms() + 2000;
     for (shim_client_t *c = sh->clients; c; c = c->next) {
