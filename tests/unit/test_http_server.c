@@ -489,9 +489,14 @@ static void test_quiet_when_the_last_client_leaves(void **state)
     const char *req = "GET /later HTTP/1.1\r\nHost: x\r\n\r\n";
     csend(fx, a, req, strlen(req));
     csend(fx, b, req, strlen(req));
-    berth_buf_t out;
+    /* Both answered first: /later's timer must not outlive its request. */
+    berth_buf_t out, out_b;
     buf_init(&out);
+    buf_init(&out_b);
     pump(fx, a, &out, "later", 2000);
+    pump(fx, b, &out_b, "later", 2000);
+    assert_non_null(strstr(out.data, "later"));
+    assert_non_null(strstr(out_b.data, "later"));
     close(a);
     for (int i = 0; i < 20; i++)
         turn(fx);
@@ -505,6 +510,7 @@ static void test_quiet_when_the_last_client_leaves(void **state)
     assert_int_equal(http_server_connection_count(fx->srv), 0);
     assert_int_equal(fx->quiets, 1);
     buf_free(&out);
+    buf_free(&out_b);
 }
 
 static void test_streamed_response(void **state)
