@@ -81,6 +81,12 @@
  *       {"exit_code":0,"signal":0,"oom_killed":false,"finished_ns":...}
  *                            sent after state.json is final and after all
  *                            output; the shim then closes the connection.
+ *                            A pool shim still the child of the berthd whose
+ *                            pool it came from adds "pool":true on the
+ *                            primary connection: if berthd keeps that
+ *                            connection open (rt_shim_callbacks_t.reuse_cb),
+ *                            the shim idles in the pool again and reads
+ *                            pool messages from it; at EOF it exits.
  * A shim.sock connection starts detached: it sends requests; "attach" turns
  * on output/stdin forwarding for that connection. Only output produced after
  * the attach is forwarded (earlier output is in the log). Control requests
@@ -95,7 +101,8 @@
  * log and clients, reads the cgroup's oom_kill counter (v1
  * memory.oom_control, v2 memory.events), removes the cgroup, writes
  * state.json (status "exited", exit_code = status or 128+signal, signal,
- * oom_killed, finished_ns), sends RT_FRAME_EXIT, and exits 0. berthd learns
+ * oom_killed, finished_ns), sends RT_FRAME_EXIT, and exits 0 (a pool shim
+ * may go back to berthd's pool instead: see RT_FRAME_EXIT). berthd learns
  * the exit without threads either from libuv's child exit callback (it
  * spawned the shim) or from a pidfd (rt_shim_connect after a restart) and
  * then reads state.json: both are wrapped by rt_shim_t's exit_cb.
@@ -333,6 +340,10 @@ typedef struct rt_shim_callbacks {
     void (*started_cb)(rt_shim_t *shim, pid_t pid, int exit_code, const char *error, void *data);
     void (*output_cb)(rt_shim_t *shim, int stream, const char *buf, size_t len, void *data);
     void (*exit_cb)(rt_shim_t *shim, const rt_state_t *st, void *data);
+    /* NULL, or asked right before exit_cb when the shim offers to go back to
+     * the warm pool: 0 when it took the shim (pid, its pidfd and a
+     * connection fd are then the callee's), else -1 (nothing taken). */
+    int (*reuse_cb)(pid_t pid, int pidfd, int fd, void *data);
 } rt_shim_callbacks_t;
 
 /* Spawn `shim_path run <bundle>/runtime.json` (spec must be saved first).

@@ -249,8 +249,12 @@ rt_pool_t *rt_pool_new(uv_loop_t *loop, const char *shim_path, const char *conta
 rt_shim_t *rt_pool_spawn(rt_pool_t *p, const rt_spec_t *spec, const rt_shim_callbacks_t *cbs,
                          void *data, berth_err_t *err);
 int rt_pool_idle(const rt_pool_t *p); /* idle shims right now */
-/* A container exited: refill now rather than after the post-take delay. */
+/* No API client is connected: refill now rather than after the post-take
+ * delay. */
 void rt_pool_kick(rt_pool_t *p);
+/* A pool shim whose container exited offers to idle again (reuse_cb): 0 when
+ * the pool has room and took it (pid, pidfd and fd are the pool's), else -1. */
+int rt_pool_return(rt_pool_t *p, pid_t pid, int pidfd, int fd);
 /* Kill and reap every idle shim; the struct goes once its handles closed. */
 void rt_pool_free(rt_pool_t *p);
 /* Images were removed: idle shims with a prepared rootfs go (they would hold

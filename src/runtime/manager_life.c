@@ -16,10 +16,18 @@ static void on_started(rt_shim_t *shim, pid_t pid, int exit_code, const char *er
 static void on_output(rt_shim_t *shim, int stream, const char *buf, size_t len, void *data);
 static void on_exit_state(rt_shim_t *shim, const rt_state_t *st, void *data);
 
+/* A pool shim whose container exited may idle in the pool again. */
+static int on_reuse(pid_t pid, int pidfd, int fd, void *data)
+{
+    rt_ctr_t *c = data;
+    return c->m->closing ? -1 : rt_pool_return(c->m->pool, pid, pidfd, fd);
+}
+
 static const rt_shim_callbacks_t shim_cbs = {
     .started_cb = on_started,
     .output_cb = on_output,
     .exit_cb = on_exit_state,
+    .reuse_cb = on_reuse,
 };
 
 static void pending_add(ctr_pending_t **list, rt_ctr_done_cb cb, void *data)

@@ -29,6 +29,8 @@ struct rt_shim {
     bool shim_exited, conn_eof, started_reported, finished, detached;
     bool exit_seen;   /* the EXIT frame came: state.json holds the exit */
     bool exit_parsed; /* ... and exit_st has what it said */
+    bool pool_offer;  /* ... and it offered to go back to the pool */
+    bool handed_off;  /* the pool took the shim process (reuse_cb) */
     rt_state_t exit_st;
     int open_handles;
 };
@@ -56,9 +58,33 @@ static void close_all(rt_shim_t *sh)
 {
     if (sh->has_conn && !uv_is_closing((uv_handle_t *)&sh->conn))
         uv_close((uv_handle_t *)&sh->conn, handle_closed_cb);
-    bool reap_later = sh->finished && !sh->detached && !sh->shim_exited;
+    bool reap_later = sh->finished && !sh->detached && !sh->shim_exited && !sh->handed_off;
     if (sh->has_poll && !reap_later && !uv_is_closing((uv_handle_t *)&sh->poll))
         uv_close((uv_handle_t *)&sh->poll, handle_closed_cb);
+}
+
+static void pidfd_cb(uv_poll_t *p, int status, int events);
+
+/* The shim offered to idle in the pool again: give the pool its process
+ * (pidfd, watched there from now on) and a duplicate of its connection
+ * (ours closes with the handle). Before exit_cb, which may free data. */
+static void hand_off(rt_shim_t *sh)
+{
+    uv_os_fd_t conn_fd;
+    if (!sh->cbs.reuse_cb || !sh->has_conn || sh->conn_eof || sh->shim_exited || sh->pidfd < 0 ||
+        uv_fileno((uv_handle_t *)&sh->conn, &conn_fd) != 0)
+        return;
+    int fd = fcntl(conn_fd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0)
+        return;
+    uv_poll_stop(&sh->poll); /* one watcher per fd: the pool's from now on */
+    if (sh->cbs.reuse_cb(sh->shim_pid, sh->pidfd, fd, sh->data) == 0) {
+        sh->pidfd = -1;
+        sh->handed_off = true;
+        return;
+    }
+    close(fd);
+    uv_poll_start(&sh->poll, UV_READABLE, pidfd_cb);
 }
 
 /* The exit is reported as soon as the shim's EXIT frame arrives (it wrote
@@ -91,6 +117,8 @@ static void maybe_finish(rt_shim_t *sh)
             sh->cbs.started_cb(sh, 0, st.exit_code ? st.exit_code : RT_EXIT_SETUP_FAILED,
                                st.error[0] ? st.error : "container failed to start", sh->data);
     }
+    if (sh->pool_offer)
+        hand_off(sh);
     if (sh->cbs.exit_cb)
         sh->cbs.exit_cb(sh, &st, sh->data);
     close_all(sh);
@@ -98,7 +126,7 @@ static void maybe_finish(rt_shim_t *sh)
 
 /* The EXIT frame's {"exit_code","signal","oom_killed","finished_ns"}: what
  * the shim also wrote to state.json right before. False if malformed. */
-static bool exit_from_frame(const char *p, size_t len, rt_state_t *st)
+static bool exit_from_frame(const char *p, size_t len, rt_state_t *st, bool *pool_offer)
 {
     cleanup_free char *txt = xstrndup(p, len);
     berth_err_t err = {0};
@@ -106,6 +134,7 @@ static bool exit_from_frame(const char *p, size_t len, rt_state_t *st)
         rt_state_from_json(txt, st, &err) < 0)
         return false;
     st->status = RT_STATUS_EXITED;
+    *pool_offer = strstr(txt, "\"pool\":true") != NULL;
     return true;
 }
 
@@ -128,7 +157,7 @@ static void on_frame(rt_shim_t *sh, int type, const char *p, size_t len)
         cJSON_Delete(o);
     } else if (type == RT_FRAME_EXIT) {
         sh->exit_seen = true; /* read_cb finishes after this batch of frames */
-        sh->exit_parsed = exit_from_frame(p, len, &sh->exit_st);
+        sh->exit_parsed = exit_from_frame(p, len, &sh->exit_st, &sh->pool_offer);
     }
     /* REPLY needs no action here. */
 }

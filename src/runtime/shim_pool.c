@@ -126,6 +126,20 @@ static void schedule_refill(rt_pool_t *p, uint64_t delay_ms)
     uv_timer_start(&p->refill, refill_cb, delay_ms, 0);
 }
 
+static void slot_add_idle(rt_pool_t *p, pool_slot_t *s);
+
+int rt_pool_return(rt_pool_t *p, pid_t pid, int pidfd, int fd)
+{
+    if (!p || p->closing || p->n_idle + p->n_pending >= p->size)
+        return -1;
+    pool_slot_t *s = xcalloc(1, sizeof(*s));
+    s->pid = pid;
+    s->pidfd = pidfd;
+    s->fd = fd;
+    slot_add_idle(p, s);
+    return 0;
+}
+
 void rt_pool_kick(rt_pool_t *p)
 {
     if (p)

@@ -1,6 +1,7 @@
 """berthd's warm pool of idle berth-shims (BERTH_SHIM_POOL, default 1)."""
 import json
 import os
+import signal
 import subprocess
 import time
 
@@ -244,6 +245,48 @@ def test_dev_nodes_pooled_and_fresh(d):
 def nice_of(pid):
     with open("/proc/%d/stat" % pid) as f:
         return int(f.read().rsplit(")", 1)[1].split()[16])
+
+
+def shim_of(d, cid):
+    pid = json.loads(out(d.docker("inspect", cid)))[0]["State"]["Pid"]
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+@needs_docker
+def test_shim_goes_back_to_the_pool_when_there_is_room(d):
+    # A pool shim whose container exited idles in the pool again, instead of
+    # exiting, when the pool has room; else it exits as before.
+    first = wait_for(lambda: pooled_shims(d.proc.pid))
+    assert len(first) == 1
+    r = d.docker("run", "-d", "--network", "none", "busybox", "sleep", "30")
+    assert r.returncode == 0, r.stderr
+    cid = out(r).strip()
+    shim = shim_of(d, cid)
+    assert shim == first[0]
+    refill = wait_for(lambda: [p for p in berth_shims(b"pool", d.proc.pid, live=True)
+                               if p != shim])
+    assert len(refill) == 1
+    # Room: the idle one dies (after a death the pool waits 1 s to refill).
+    os.kill(refill[0], signal.SIGKILL)
+    assert wait_for(lambda: berth_shims(b"pool", d.proc.pid, live=True) == [shim])
+    assert d.docker("stop", "-t", "0", cid).returncode == 0
+    # The same process, idle again (nice 19), runs the next container.
+    assert wait_for(lambda: nice_of(shim) == 19), nice_of(shim)
+    assert berth_shims(b"pool", d.proc.pid, live=True) == [shim]
+    r = d.docker("run", "-d", "--network", "none", "busybox", "sh", "-c",
+                 "ls /proc/self/fd; sleep 30")
+    assert r.returncode == 0, r.stderr
+    cid2 = out(r).strip()
+    assert shim_of(d, cid2) == shim
+    # Nothing of the first container's reaches the second.
+    assert wait_for(lambda: out(d.docker("logs", cid2)).split()) == ["0", "1", "2", "3"]
+    assert json.loads(out(d.docker("inspect", cid)))[0]["State"]["ExitCode"] == 137
+    # Refilled meanwhile, the pool is full: this time the shim exits.
+    assert wait_for(lambda: [p for p in berth_shims(b"pool", d.proc.pid, live=True)
+                             if p != shim])
+    assert d.docker("stop", "-t", "0", cid2).returncode == 0
+    assert wait_for(lambda: dead(shim)), "the shim stayed though the pool was full"
 
 
 @needs_docker

@@ -53,7 +53,8 @@ static void exit_cb(rt_shim_t *s, const rt_state_t *st, void *data)
     r->st = *st;
 }
 
-static const rt_shim_callbacks_t cbs = {started_cb, output_cb, exit_cb};
+static const rt_shim_callbacks_t cbs = {
+    .started_cb = started_cb, .output_cb = output_cb, .exit_cb = exit_cb};
 
 static void result_init(result_t *r)
 {
