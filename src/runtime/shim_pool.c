@@ -111,8 +111,10 @@ static void slot_cgroup_destroy(pid_t pid)
  * first). So after a take it waits REFILL_AFTER_TAKE_MS, or less:
  * rt_pool_kick when the last API client has gone (rt_manager_quiet). A kick
  * at the container's exit came too early: its client was still to read the
- * exit status and exit. */
-#define REFILL_AFTER_TAKE_MS 10
+ * exit status and exit. 30 ms, not less: a shim whose container exits
+ * before that goes back to the pool (rt_pool_return) and a refill would
+ * have forked a shim for nothing. */
+#define REFILL_AFTER_TAKE_MS 30
 
 static void schedule_refill(rt_pool_t *p, uint64_t delay_ms)
 {
@@ -137,6 +139,11 @@ int rt_pool_return(rt_pool_t *p, pid_t pid, int pidfd, int fd)
     s->pidfd = pidfd;
     s->fd = fd;
     slot_add_idle(p, s);
+    /* Full again: the refill the take scheduled would fork a shim during
+     * the next start (which takes this one), and this one would then find
+     * the pool full when its next container exits. */
+    if (p->n_idle + p->n_pending >= p->size)
+        uv_timer_stop(&p->refill);
     return 0;
 }
 
