@@ -312,9 +312,24 @@ static int mount_cgroup_v1(int rootfd, unsigned long ro, berth_err_t *err)
         if (lstat(host, &st) < 0 || !S_ISDIR(st.st_mode))
             continue;
         cleanup_free char *dest = xasprintf("/sys/fs/cgroup/%s", ctrls[i]);
-        if (mount_at(rootfd, dest, MK_DIR, "cgroup", "cgroup",
-                     MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, ctrls[i], err) < 0)
-            return -1;
+        /* A pooled init mounts these while its shim may be renaming the pool
+         * cgroup to the container's id (rt_cgroup_adopt): the kernel finds
+         * the cgroup namespace's root by name, one path component at a
+         * time, and a rename in between fails the mount with ENOENT. The
+         * rename is atomic: after it the mount succeeds. */
+        berth_err_t merr = {0};
+        for (int tries = 0;; tries++) {
+            memset(&merr, 0, sizeof(merr));
+            if (mount_at(rootfd, dest, MK_DIR, "cgroup", "cgroup",
+                         MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, ctrls[i], &merr) == 0)
+                break;
+            if (merr.code != ENOENT || tries == 100) {
+                if (err)
+                    *err = merr;
+                return -1;
+            }
+            usleep(100);
+        }
     }
     cleanup_close int fd = open_in_root(rootfd, "/sys/fs/cgroup", MK_NONE);
     char target[64];
