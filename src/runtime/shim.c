@@ -149,13 +149,20 @@ static void client_send_json(shim_t *sh, shim_client_t *c, int type, cJSON *o)
     free(s);
 }
 
-static void client_free(shim_t *sh, shim_client_t *c)
+/* Free c (unlinked by the caller), keeping its connection: the fd. */
+static int client_release(shim_t *sh, shim_client_t *c)
 {
     epoll_ctl(sh->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-    close(c->fd);
+    int fd = c->fd;
     buf_free(&c->in);
     buf_free(&c->out);
     free(c);
+    return fd;
+}
+
+static void client_free(shim_t *sh, shim_client_t *c)
+{
+    close(client_release(sh, c));
 }
 
 static void reap_closing_clients(shim_t *sh)
@@ -1252,12 +1259,7 @@ static int take_primary(shim_t *sh)
         if (c->closing || c->out.len)
             return -1;
         *pp = c->next;
-        epoll_ctl(sh->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-        int fd = c->fd;
-        buf_free(&c->in);
-        buf_free(&c->out);
-        free(c);
-        return fd;
+        return client_release(sh, c);
     }
     return -1;
 }
