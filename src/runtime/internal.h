@@ -19,6 +19,13 @@ int rt_state_write_path(const char *path, const rt_state_t *st);
 int rt_write_replace(const char *path, const char *data, size_t len);
 /* The same with the new file's mode (rt_write_replace: 0600). */
 int rt_write_replace_mode(const char *path, const char *data, size_t len, mode_t mode);
+/* rt_write_replace for a file only this process reads and writes (berthd's
+ * config.v2.json): the replaced content stays as path.tmp and the next
+ * rewrite goes over it in place -- no new inode and no freed block per
+ * state change (without a journal, ext4 waits for each freed block's
+ * discard). Another process reading the file could see a rewrite in
+ * progress through a file it opened before two replaces. 0 or -errno. */
+int rt_write_rewrite(const char *path, const char *data, size_t len);
 
 /* ---- users (user.c) ------------------------------------------------------- */
 typedef struct rt_user {

@@ -252,7 +252,7 @@ static int save_files(rt_ctr_t *c, bool create)
     cleanup_free char *path = xasprintf("%s/config.v2.json", c->dir);
     bool durable = create && !mgr_json_bool(c->host_config, "AutoRemove");
     int rc = durable ? fs_write_atomic(path, txt, strlen(txt), 0600)
-                     : rt_write_replace(path, txt, strlen(txt));
+                     : rt_write_rewrite(path, txt, strlen(txt));
     /* HostConfig never changes after create. */
     if (rc == 0 && create) {
         cleanup_free char *htxt = cJSON_PrintUnformatted(c->host_config);

@@ -603,6 +603,24 @@ int rt_write_replace_mode(const char *path, const char *data, size_t len, mode_t
     return rc;
 }
 
+int rt_write_rewrite(const char *path, const char *data, size_t len)
+{
+    cleanup_free char *tmp = xasprintf("%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    int rc = fs_write_all(fd, data, len);
+    if (rc == 0 && ftruncate(fd, (off_t)len) < 0)
+        rc = -errno;
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) < 0)
+        rc = rename(tmp, path) < 0 ? -errno : 0; /* nothing to exchange with yet */
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
+
 /* The state file lives in the exec root: the rename gives atomicity; an fsync
  * would only cost time (a state left by a crash is re-read and checked). */
 int rt_state_write_path(const char *path, const rt_state_t *st)
