@@ -629,11 +629,16 @@ static void leftovers_add(rt_ctr_t *c, char *trash)
     uv_timer_start(m->leftovers_timer, leftovers_cb, 0, 0);
 }
 
+static void leftovers_timer_closed_cb(uv_handle_t *h)
+{
+    free(h);
+}
+
 void mgr_leftovers_close(rt_manager_t *m)
 {
     leftovers_run(m);
     if (m->leftovers_timer)
-        uv_close((uv_handle_t *)m->leftovers_timer, (uv_close_cb)free);
+        uv_close((uv_handle_t *)m->leftovers_timer, leftovers_timer_closed_cb);
     m->leftovers_timer = NULL;
 }
 
