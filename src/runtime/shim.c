@@ -612,7 +612,11 @@ static void report_started_error(shim_t *sh, int code, const char *msg)
     sh->st.exit_code = code;
     sh->st.finished_ns = berth_now_ns();
     snprintf(sh->st.error, sizeof(sh->st.error), "%s", msg);
-    rt_state_write_path(sh->state_path, &sh->st);
+    /* Never a stand-in path: the write replaces the file (a rename), and
+     * "/dev/null" here once replaced the host's /dev/null with a regular
+     * file. */
+    if (sh->state_path)
+        rt_state_write_path(sh->state_path, &sh->st);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "error", msg);
     cJSON_AddNumberToObject(o, "exit_code", code);
@@ -1283,7 +1287,8 @@ static int shim_run(const char *spec_path, int primary_fd, pre_child_t *pre, pid
         if (primary_fd >= 0) {
             sh.process = &sh.spec.process;
             client_add(&sh, primary_fd, true);
-            sh.state_path = xasprintf("/dev/null");
+            /* No run dir to record it in: the report goes to berthd only
+             * (state_path stays NULL). */
             report_started_error(&sh, RT_EXIT_SETUP_FAILED, err.msg);
         }
         shim_free(&sh);

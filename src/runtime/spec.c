@@ -587,8 +587,21 @@ int rt_write_replace(const char *path, const char *data, size_t len)
     return rt_write_replace_mode(path, data, len, 0600);
 }
 
+/* What a replace may swap out: a regular file or nothing (a rename over a
+ * device node or a dir would take it away). */
+static int replaceable(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return -EINVAL;
+    return 0;
+}
+
 int rt_write_replace_mode(const char *path, const char *data, size_t len, mode_t mode)
 {
+    int bad = replaceable(path);
+    if (bad < 0)
+        return bad;
     cleanup_free char *tmp = xasprintf("%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
@@ -605,6 +618,9 @@ int rt_write_replace_mode(const char *path, const char *data, size_t len, mode_t
 
 int rt_write_rewrite(const char *path, const char *data, size_t len)
 {
+    int bad = replaceable(path);
+    if (bad < 0)
+        return bad;
     cleanup_free char *tmp = xasprintf("%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)

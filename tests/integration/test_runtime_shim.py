@@ -442,3 +442,25 @@ def test_tty_initial_size_and_resize(ctr):
     out = b"".join(p for t, p in frames if t == STDOUT).decode()
     assert "20 70\r\n" in out and "33 111\r\n" in out, out
     c.proc.wait(timeout=10)
+
+
+def test_spec_that_does_not_load_leaves_dev_null_alone(tmp_path):
+    # The start error of a spec that cannot be read has no state file to go
+    # to; it once went to a stand-in "/dev/null", and the replace-by-rename
+    # of state writes turned the host's /dev/null into a regular file.
+    import stat
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    sock, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    os.set_inheritable(child.fileno(), True)
+    cfd = child.fileno()
+    proc = subprocess.Popen([SHIM, "run", str(tmp_path / "missing" / "runtime.json")],
+                            close_fds=False, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: os.dup2(cfd, 3))
+    child.close()
+    frames = read_frames(sock, STARTED)
+    proc.wait(timeout=20)
+    sock.close()
+    started = json.loads(frames[-1][1])
+    assert frames[-1][0] == STARTED and started["exit_code"] == 125, frames
+    assert "runtime.json" in started["error"]
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode), "the host's /dev/null was replaced"
