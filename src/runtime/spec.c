@@ -587,42 +587,19 @@ int rt_write_replace(const char *path, const char *data, size_t len)
     return rt_write_replace_mode(path, data, len, 0600);
 }
 
-/* What a replace may swap out: a regular file or nothing (a rename over a
- * device node or a dir would take it away). */
-static int replaceable(const char *path)
+/* path.tmp gets data, then takes path's place. keep_spare: the replaced
+ * content stays as path.tmp, to be written over in place next time (see
+ * rt_write_rewrite); else it goes (fs_replace). Only a regular file (or
+ * nothing) is ever swapped out: a rename over a device node or a dir would
+ * take it away. */
+static int write_and_swap(const char *path, const char *data, size_t len, mode_t mode,
+                          bool keep_spare)
 {
     struct stat st;
     if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
         return -EINVAL;
-    return 0;
-}
-
-int rt_write_replace_mode(const char *path, const char *data, size_t len, mode_t mode)
-{
-    int bad = replaceable(path);
-    if (bad < 0)
-        return bad;
     cleanup_free char *tmp = xasprintf("%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0)
-        return -errno;
-    int rc = fs_write_all(fd, data, len);
-    if (close(fd) < 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0)
-        rc = fs_replace(tmp, path);
-    if (rc < 0)
-        unlink(tmp);
-    return rc;
-}
-
-int rt_write_rewrite(const char *path, const char *data, size_t len)
-{
-    int bad = replaceable(path);
-    if (bad < 0)
-        return bad;
-    cleanup_free char *tmp = xasprintf("%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, mode);
     if (fd < 0)
         return -errno;
     int rc = fs_write_all(fd, data, len);
@@ -630,11 +607,23 @@ int rt_write_rewrite(const char *path, const char *data, size_t len)
         rc = -errno;
     if (close(fd) < 0 && rc == 0)
         rc = -errno;
-    if (rc == 0 && renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) < 0)
+    if (rc == 0 && !keep_spare)
+        rc = fs_replace(tmp, path);
+    else if (rc == 0 && renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) < 0)
         rc = rename(tmp, path) < 0 ? -errno : 0; /* nothing to exchange with yet */
     if (rc < 0)
         unlink(tmp);
     return rc;
+}
+
+int rt_write_replace_mode(const char *path, const char *data, size_t len, mode_t mode)
+{
+    return write_and_swap(path, data, len, mode, false);
+}
+
+int rt_write_rewrite(const char *path, const char *data, size_t len)
+{
+    return write_and_swap(path, data, len, 0600, true);
 }
 
 /* The state file lives in the exec root: the rename gives atomicity; an fsync
