@@ -128,7 +128,8 @@ void mgr_add(rt_manager_t *m, rt_ctr_t *c);
 int mgr_build_config(rt_ctr_t *c, const cJSON *body, const img_image_t *img, cJSON *warnings,
                      berth_err_t *err);
 int mgr_build_spec(rt_ctr_t *c, const img_image_t *img, berth_err_t *err);
-/* The container dir and its upper/work/rootfs dirs. */
+/* The container dir (its upper/work/rootfs dirs come with the first start's
+ * mount, mount_overlay). */
 int mgr_make_dirs(rt_ctr_t *c, berth_err_t *err);
 /* Write what a create writes, now (no-op when done). 0 or -1 with err. */
 int mgr_persist(rt_ctr_t *c, berth_err_t *err);

@@ -317,9 +317,8 @@ static int mount_cgroup_v1(int rootfd, unsigned long ro, berth_err_t *err)
          * the cgroup namespace's root by name, one path component at a
          * time, and a rename in between fails the mount with ENOENT. The
          * rename is atomic: after it the mount succeeds. */
-        berth_err_t merr = {0};
         for (int tries = 0;; tries++) {
-            memset(&merr, 0, sizeof(merr));
+            berth_err_t merr = {0};
             if (mount_at(rootfd, dest, MK_DIR, "cgroup", "cgroup",
                          MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, ctrls[i], &merr) == 0)
                 break;

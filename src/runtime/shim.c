@@ -1435,7 +1435,8 @@ int rt_shim_main_exec(const char *exec_path, int primary_fd)
     return ret;
 }
 
-/* berthd asks for a rootfs prepared ahead (prep.c): make the pool dir and
+/* berthd asks for a rootfs prepared ahead (prep.c): claim the pool's upper
+ * dir (the init's overlay mount makes the work dir and the mount point) and
  * pass the request on to the pre-cloned init. Only for the early path (v1
  * pool cgroup); one per shim; best effort. */
 static void pool_prep(pre_child_t *pre, const char *text)
@@ -1449,14 +1450,9 @@ static void pool_prep(pre_child_t *pre, const char *text)
         rt_prep_free(&pre->prep); /* not ours to use (or remove) */
         return;
     }
-    cleanup_free char *work = rt_prep_path(&pre->prep, "work");
-    cleanup_free char *root = rt_prep_rootfs(&pre->prep);
-    int rc = mkdir(work, 0755);
-    if (rc == 0 && mkdir(root, 0755) < 0 && errno != EEXIST)
-        rc = -1;
     berth_err_t err = {0};
     int none[3] = {-1, -1, -1};
-    if (rc < 0 || pre_send(pre->sync, PRE_PREP_TAG, '-', none, text, &err) < 0)
+    if (pre_send(pre->sync, PRE_PREP_TAG, '-', none, text, &err) < 0)
         prep_cleanup(pre);
 }
 
