@@ -58,8 +58,22 @@ static void slot_prep_remove(pool_slot_t *s)
         rt_prep_remove(s->prep_dir);
 }
 
+/* One message to an idle shim (internal.h): u32 length, then tag (0: none)
+ * and text. A few hundred bytes fit any idle socket's buffer: it goes whole
+ * without blocking, or not at all (false). */
+static bool slot_send(int fd, char tag, const char *text)
+{
+    size_t tlen = strlen(text), plen = (tag ? 1 : 0) + tlen;
+    if (plen >= RT_POOL_MSG_MAX)
+        return false;
+    uint32_t len = (uint32_t)plen;
+    struct iovec iov[3] = {{&len, sizeof(len)}, {&tag, tag ? 1 : 0}, {(void *)text, tlen}};
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 3};
+    return sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)(sizeof(len) + plen);
+}
+
 /* A new idle shim: ask it to prepare the rootfs of the last pooled start
- * (best effort: a message of a few hundred bytes to an idle socket). */
+ * (best effort). */
 static void slot_send_prep(rt_pool_t *p, pool_slot_t *s)
 {
     if (!p->last.n_lowerdirs)
@@ -67,13 +81,7 @@ static void slot_send_prep(rt_pool_t *p, pool_slot_t *s)
     rt_prep_t want = p->last;
     want.dir = xasprintf("%s/" RT_PREP_DIR_PREFIX "%d", p->containers_dir, (int)s->pid);
     cleanup_free char *text = rt_prep_encode(&want);
-    size_t tlen = strlen(text);
-    uint32_t len = (uint32_t)(tlen + 1);
-    char tag = RT_POOL_PREP_TAG;
-    struct iovec iov[3] = {{&len, sizeof(len)}, {&tag, 1}, {text, tlen}};
-    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 3};
-    if (sizeof(tag) + tlen < RT_POOL_MSG_MAX &&
-        sendmsg(s->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)(sizeof(len) + len))
+    if (slot_send(s->fd, RT_POOL_PREP_TAG, text))
         s->prep_dir = want.dir;
     else
         free(want.dir);
@@ -349,7 +357,6 @@ rt_shim_t *rt_pool_spawn(rt_pool_t *p, const rt_spec_t *spec, const rt_shim_call
     if (!s || !spec->bundle || !spec->run_dir || spec->net_mode != RT_NET_NONE || spec->init)
         return rt_shim_spawn(p->loop, p->shim_path, spec, cbs, data, err);
     cleanup_free char *spec_path = xasprintf("%s/%s", spec->bundle, RT_SPEC_FILE);
-    uint32_t len = (uint32_t)strlen(spec_path);
     pid_t pid = s->pid;
     int pidfd = s->pidfd, fd = s->fd;
     /* It idles at nice 19 and may still be setting up (a burst of starts
@@ -359,12 +366,7 @@ rt_shim_t *rt_pool_spawn(rt_pool_t *p, const rt_spec_t *spec, const rt_shim_call
      * per fd, and uv_close drops the epoll registration right away. */
     slot_drop(p, s);
     schedule_refill(p, REFILL_AFTER_TAKE_MS);
-    /* The idle shim is blocked in recv on its end; 4 + len bytes fit in any
-     * socket buffer, so this does not block. */
-    struct iovec iov[2] = {{&len, sizeof(len)}, {spec_path, len}};
-    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
-    ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n != (ssize_t)(sizeof(len) + len)) {
+    if (!slot_send(fd, 0, spec_path)) {
         /* It died meanwhile: reap it, use a fresh shim instead. */
         p->failures++;
         close(fd);
@@ -424,17 +426,22 @@ void rt_pool_images_removed(rt_pool_t *p)
     /* A prepared overlay keeps the layers it shows: removed, their disk
      * space would only come back once that shim is taken. */
     rt_prep_free(&p->last);
+    /* EOF first, to all of them at once: an idle shim then kills and reaps
+     * its init (whose mounts hold the pool dir) and removes the dir itself;
+     * the kill in slot_kill is for one that has not gone within a second
+     * (all of them together: the loop waits one second at most). */
+    for (pool_slot_t *s = p->idle; s; s = s->next)
+        if (s->prep_dir)
+            shutdown(s->fd, SHUT_WR);
+    uint64_t deadline = uv_hrtime() + 1000000000ULL; /* monotonic */
     for (pool_slot_t *s = p->idle, *next; s; s = next) {
         next = s->next;
         if (!s->prep_dir)
             continue;
-        /* EOF first: an idle shim then kills and reaps its init (whose
-         * mounts hold the pool dir) and removes the dir itself; the kill in
-         * slot_kill is for one that does not go within a second. */
-        shutdown(s->fd, SHUT_WR);
         struct pollfd pfd = {.fd = s->pidfd, .events = POLLIN};
-        while (poll(&pfd, 1, 1000) < 0 && errno == EINTR)
-            ;
+        int64_t left_ms = ((int64_t)deadline - (int64_t)uv_hrtime()) / 1000000;
+        while (left_ms > 0 && poll(&pfd, 1, (int)left_ms) < 0 && errno == EINTR)
+            left_ms = ((int64_t)deadline - (int64_t)uv_hrtime()) / 1000000;
         slot_kill(p, s);
     }
     schedule_refill(p, 0);
