@@ -269,12 +269,12 @@ void rt_pool_free(rt_pool_t *p);
 void rt_pool_images_removed(rt_pool_t *p);
 
 /* For idle pooled shims and their pre-cloned inits (prefault.c): once fd
- * has stayed quiet for RT_PREFAULT_IDLE_MS, fault in the stack, heap_bytes
- * of heap and the code pages the start path will touch (a first touch costs
- * ~2-10 us per page in a VM). Skipped when fd becomes readable first: the
+ * has stayed quiet for RT_PREFAULT_IDLE_MS, fault in the stack and the code
+ * pages the start path will touch (a first touch costs ~13 us per page in
+ * this VM) and keep freed heap. Skipped when fd becomes readable first: the
  * start is already here. */
 #define RT_PREFAULT_IDLE_MS 20
-void rt_prefault_when_idle(int fd, size_t heap_bytes);
+void rt_prefault_when_idle(int fd);
 
 /* berthd's side of the zygote (zygote.c): ask it for a pool shim whose end
  * of its socketpair with berthd is shim_fd (non-blocking); read one answer:

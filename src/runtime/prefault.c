@@ -15,22 +15,15 @@ __attribute__((noinline)) static void prefault_stack(void)
         area[i] = 0;
 }
 
-/* Heap pages kept by malloc after the free below (no trim, no mmap). One
- * madvise populates them for ~5 us a page here, where a fault per page
- * costs ~13 us; the loop is for kernels before 5.14. */
-static void prefault_heap(size_t len)
+/* Freed heap stays ours (no trim, no mmap): what the start path mallocs
+ * again is not faulted in twice. The heap itself is not touched ahead: a
+ * write loop over a block freed right after is dead code to the compiler
+ * (release builds never ran it), and really populating the 2 MiB asked for
+ * put that much into every shim's memory. */
+static void keep_heap(void)
 {
     mallopt(M_TRIM_THRESHOLD, 8 << 20);
     mallopt(M_MMAP_THRESHOLD, 4 << 20);
-    char *p = malloc(len);
-    if (!p)
-        return;
-    uintptr_t page = 4096, start = ((uintptr_t)p + page - 1) & ~(page - 1);
-    uintptr_t end = ((uintptr_t)p + len) & ~(page - 1);
-    if (end <= start || madvise((void *)start, end - start, MADV_POPULATE_WRITE) < 0)
-        for (size_t i = 0; i < len; i += 4096)
-            p[i] = 1;
-    free(p);
 }
 
 /* Page-table entries for every loaded object's segments (the binary,
@@ -53,14 +46,14 @@ static int populate_object(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
-static void prefault_all(size_t heap_bytes)
+static void prefault_all(void)
 {
     prefault_stack();
-    prefault_heap(heap_bytes);
+    keep_heap();
     dl_iterate_phdr(populate_object, NULL);
 }
 
-void rt_prefault_when_idle(int fd, size_t heap_bytes)
+void rt_prefault_when_idle(int fd)
 {
     /* A first touch costs the host as much as the guest (EPT faults, which
      * also slow down the other vCPU's faults): in a burst of starts the
@@ -71,5 +64,5 @@ void rt_prefault_when_idle(int fd, size_t heap_bytes)
         n = poll(&p, 1, RT_PREFAULT_IDLE_MS);
     while (n < 0 && errno == EINTR);
     if (n == 0)
-        prefault_all(heap_bytes);
+        prefault_all();
 }

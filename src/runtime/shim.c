@@ -780,7 +780,7 @@ __attribute__((noreturn)) static void pre_child_main(int sync)
     /* Its netns is its own from the clone: lo can come up while idle. */
     berth_err_t lo_err = {0};
     bool lo_ready = rt_lo_up(&lo_err) == 0;
-    rt_prefault_when_idle(sync, 512 << 10); /* the spec and the setup */
+    rt_prefault_when_idle(sync);
     char msg[8 + PATH_MAX];
     int fds[3];
     static rt_prep_t prep; /* lives until exec */
@@ -793,7 +793,7 @@ __attribute__((noreturn)) static void pre_child_main(int sync)
         if (msg[0] != PRE_PREP_TAG)
             _exit(0);
         prepared = pre_prepare(msg + PRE_HDR, &prep, &cg_unshared) || prepared;
-        rt_prefault_when_idle(sync, 512 << 10);
+        rt_prefault_when_idle(sync);
     }
     bool early = msg[1] == 'E';
     berth_err_t err = {0};
@@ -1474,7 +1474,7 @@ static int pool_turn(int primary_fd, pid_t parent, int *back_fd)
     block_signals(&set);
     pre_child_t pre;
     pre_clone(&pre);
-    rt_prefault_when_idle(primary_fd, 2 << 20); /* spec, JSON, log and client buffers */
+    rt_prefault_when_idle(primary_fd);
     int ret = 0;
     char path[RT_POOL_MSG_MAX];
     uint32_t len = 0;
@@ -1494,7 +1494,7 @@ static int pool_turn(int primary_fd, pid_t parent, int *back_fd)
         if (path[0] != RT_POOL_PREP_TAG)
             break; /* the runtime.json path: a start */
         pool_prep(&pre, path + 1);
-        rt_prefault_when_idle(primary_fd, 2 << 20);
+        rt_prefault_when_idle(primary_fd);
     }
     /* From here on the shim owns a container and must outlive berthd, at
      * the normal priority (idle, it ran at nice 19: berth-shim_main.c), and
