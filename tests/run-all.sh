@@ -11,3 +11,17 @@ cmake --build build-test -j"$(nproc)"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 ctest --test-dir build-test --output-on-failure --timeout 2400
+
+# The CLI as shipped: a release build links it statically (deps/deps.cmake)
+# when Debian's cJSON source is there, which sanitizers rule out above. Its
+# tests run again with it, against the sanitized daemon.
+cmake -S . -B build-test-cli -DCMAKE_BUILD_TYPE=Release -DBERTH_TESTS=OFF >/dev/null
+cmake --build build-test-cli -j"$(nproc)" --target berth
+if [ -f /usr/local/src/berth-deps/cjson/cJSON.c ] &&
+    readelf -l build-test-cli/berth | grep -q "program interpreter"; then
+    echo "run-all.sh: the release berth CLI is not statically linked" >&2
+    exit 1
+fi
+(cd tests/integration && BERTH_BUILD_DIR="$PWD/../../build-test" BERTH_CLI="$PWD/../../build-test-cli/berth" \
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider test_cli.py test_cli_registry.py \
+    test_containers_lifecycle.py::test_berth_run_it_restores_the_terminal)

@@ -18,7 +18,9 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD_DIR = os.environ.get("BERTH_BUILD_DIR") or os.path.join(HERE, "..", "..", "build")
 BERTHD = os.path.join(BUILD_DIR, "berthd")
-BERTH = os.path.join(BUILD_DIR, "berth")
+# BERTH_CLI: another berth CLI to drive the daemon with (tests/run-all.sh
+# runs the CLI tests again with the release build's static CLI).
+BERTH = os.environ.get("BERTH_CLI") or os.path.join(BUILD_DIR, "berth")
 DOCKER = shutil.which("docker") or ("/usr/local/bin/docker"
                                     if os.path.exists("/usr/local/bin/docker") else None)
 BUSYBOX = "/bin/busybox"
