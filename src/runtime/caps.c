@@ -129,6 +129,15 @@ int rt_caps_drop_bounding(uint64_t caps, unsigned last_cap)
     return 0;
 }
 
+uint64_t rt_caps_drop_bounding_to(uint64_t caps, unsigned last_cap)
+{
+    uint64_t dropped = 0;
+    for (unsigned c = 0; c <= last_cap && c < 64; c++)
+        if (!(caps & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0)
+            dropped |= 1ULL << c;
+    return dropped;
+}
+
 int rt_caps_apply(uint64_t caps, bool keep_effective)
 {
     struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};

@@ -333,7 +333,7 @@ void rt_child_main(rt_child_cfg_t *cfg)
     }
 
     bool privileged = s->privileged || (cfg->is_exec && cfg->caps == ~0ULL);
-    if (rt_caps_drop_bounding(cfg->caps, cfg->last_cap) < 0) {
+    if (rt_caps_drop_bounding(cfg->caps | cfg->bounding_dropped, cfg->last_cap) < 0) {
         berth_err_sys(&err, errno, "dropping the capability bounding set");
         fail(cfg, &err);
     }

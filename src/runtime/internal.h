@@ -55,6 +55,9 @@ int rt_caps_compute(char *const *add, size_t n_add, char *const *drop, size_t n_
 /* In the child: drop the bounding set to `caps`, then after the uid switch set
  * effective/permitted = caps (root) or empty (non-root), inheritable empty. */
 int rt_caps_drop_bounding(uint64_t caps, unsigned last_cap);
+/* The same, best effort: returns the capabilities dropped (those not in caps
+ * that the bounding set no longer holds). */
+uint64_t rt_caps_drop_bounding_to(uint64_t caps, unsigned last_cap);
 int rt_caps_apply(uint64_t caps, bool keep_effective);
 /* Our own permitted set: a container can't get more (e.g. we run in a VM or
  * container with a reduced bounding set). */
@@ -141,6 +144,9 @@ typedef struct rt_child_cfg {
      * by await_stdio), else set up as usual. */
     const char *prepared_rootfs;
     bool prep_accepted;
+    /* Capabilities the bounding set lost already (a pooled init, while idle):
+     * not dropped again. */
+    uint64_t bounding_dropped;
 } rt_child_cfg_t;
 
 /* Bring up lo in the current network namespace. 0 or -1 with err. */

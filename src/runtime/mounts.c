@@ -475,6 +475,16 @@ int rt_rootfs_prepare(const rt_spec_t *tmpl, berth_err_t *err)
     cleanup_close int rootfd = setup_base(tmpl, NULL, err);
     if (rootfd < 0 || setup_masks(tmpl, rootfd, err) < 0)
         return -1;
+    /* The mount points of the /etc files every spec binds (rt_prep_fits),
+     * made now as the start would make them: their creation (with the copy-up
+     * of /etc) costs the start ~0.2 ms on a busy disk. Best effort: the start
+     * makes any that are missing. */
+    static const char *const etc[] = {"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"};
+    for (size_t i = 0; i < ARRAY_SIZE(etc); i++) {
+        int fd = open_in_root(rootfd, etc[i], MK_FILE);
+        if (fd >= 0)
+            close(fd);
+    }
     return 0;
 }
 

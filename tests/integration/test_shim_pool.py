@@ -430,3 +430,31 @@ def test_prepared_rootfs_not_used_when_a_layer_dir_was_replaced(d):
     up = root_upperdir(d, "--network", "none")
     assert prepared[0] not in up
     assert wait_for(lambda: prepared[0] not in pool_dirs(d)), pool_dirs(d)
+
+
+def caps_of(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return dict(line.split(":\t") for line in f.read().splitlines() if line.startswith("Cap"))
+
+
+@needs_docker
+def test_pooled_start_capabilities(d):
+    # A pooled init holds only Docker's 14 default capabilities in its
+    # bounding set from the pool on; starts that need others clone afresh.
+    everything = caps_of(os.getpid())["CapBnd"].strip()  # --privileged: all we have
+    cases = [([], "00000000a80425fb"),
+             (["--cap-drop", "CHOWN"], "00000000a80425fa"),
+             (["--cap-add", "NET_ADMIN"], "00000000a80435fb"),
+             (["--privileged"], everything),
+             ([], "00000000a80425fb")]
+    for args, want in cases:
+        idle = wait_for(lambda: pooled_shims(d.proc.pid))
+        r = d.docker("run", "-d", "--network", "none", *args, "busybox", "sleep", "30")
+        assert r.returncode == 0, r.stderr
+        cid = out(r).strip()
+        assert shim_of(d, cid) in idle  # a pooled shim ran it, its init or a fresh one
+        pid = json.loads(out(d.docker("inspect", cid)))[0]["State"]["Pid"]
+        caps = caps_of(pid)
+        assert caps["CapBnd"].strip() == want, (args, caps)
+        assert caps["CapEff"].strip() == want, (args, caps)
+        assert d.docker("rm", "-f", cid).returncode == 0
