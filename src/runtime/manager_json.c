@@ -109,9 +109,11 @@ cJSON *rt_ctr_inspect_json(const rt_ctr_t *c, bool size)
     add_time(st, "FinishedAt", c->finished_ns);
 
     cJSON_AddStringToObject(o, "Image", c->image_id);
-    cleanup_free char *rc = xasprintf("%s/resolv.conf", c->dir);
-    cleanup_free char *hn = xasprintf("%s/hostname", c->dir);
-    cleanup_free char *hs = xasprintf("%s/hosts", c->dir);
+    /* The shim writes them in the run dir at every start (shim.c). */
+    const char *etc_dir = c->spec.run_dir ? c->spec.run_dir : c->dir;
+    cleanup_free char *rc = xasprintf("%s/resolv.conf", etc_dir);
+    cleanup_free char *hn = xasprintf("%s/hostname", etc_dir);
+    cleanup_free char *hs = xasprintf("%s/hosts", etc_dir);
     cJSON_AddStringToObject(o, "ResolvConfPath", rc);
     cJSON_AddStringToObject(o, "HostnamePath", hn);
     cJSON_AddStringToObject(o, "HostsPath", hs);

@@ -352,9 +352,9 @@ static int setup_etc_and_user_mounts(const rt_spec_t *s, int rootfd, berth_err_t
     };
     for (size_t i = 0; i < ARRAY_SIZE(etc); i++) {
         const char *content = *(char *const *)((const char *)s + etc[i].off);
-        if (!content || !s->bundle)
+        if (!content || !s->run_dir)
             continue;
-        cleanup_free char *src = xasprintf("%s/%s", s->bundle, etc[i].file);
+        cleanup_free char *src = xasprintf("%s/%s", s->run_dir, etc[i].file);
         if (mount_at(rootfd, etc[i].dest, MK_FILE, src, NULL,
                      MS_BIND | (s->readonly_rootfs ? MS_RDONLY : 0), NULL, err) < 0)
             return -1;

@@ -144,7 +144,7 @@ bool rt_prep_fits(const rt_spec_t *s, const rt_prep_t *p)
     if (!p->dir || s->n_lowerdirs != p->n_lowerdirs || s->volatile_overlay != p->volatile_overlay ||
         s->privileged || s->process.tty || s->n_mounts || s->net_mode != RT_NET_NONE ||
         (s->shm_size != 0 && s->shm_size != 64LL << 20) || !s->upperdir || !s->workdir ||
-        !s->bundle || !s->etc_hostname || !s->etc_hosts || !s->etc_resolv_conf)
+        !s->run_dir || !s->etc_hostname || !s->etc_hosts || !s->etc_resolv_conf)
         return false; /* the last: the /etc binds rt_rootfs_prepare made targets for */
     for (size_t i = 0; i < p->n_lowerdirs; i++)
         if (strcmp(s->lowerdirs[i], p->lowerdirs[i]) != 0)

@@ -543,12 +543,15 @@ static int write_etc_files(const rt_spec_t *s, berth_err_t *err)
     const char *names[] = {"hostname", "hosts", "resolv.conf"};
     const char *vals[] = {s->etc_hostname, s->etc_hosts, s->etc_resolv_conf};
     for (size_t i = 0; i < 3; i++) {
-        if (!vals[i] || !s->bundle)
+        if (!vals[i] || !s->run_dir)
             continue;
         /* Written in place (no temporary file and rename: two journaled
          * directory changes less on the start path): nothing reads them
-         * before the init bind-mounts them, after this. */
-        cleanup_free char *path = xasprintf("%s/%s", s->bundle, names[i]);
+         * before the init bind-mounts them, after this. In the run dir:
+         * rewritten at every start, so on the exec root's tmpfs, not the
+         * data root's disk (where each file costs an inode to make and later
+         * to free, ~0.1 ms each on a busy disk). */
+        cleanup_free char *path = xasprintf("%s/%s", s->run_dir, names[i]);
         cleanup_close int fd =
             open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
         int rc = fd < 0 ? -errno : fs_write_all(fd, vals[i], strlen(vals[i]));
@@ -1321,8 +1324,8 @@ static int shim_run(const char *spec_path, int primary_fd, pre_child_t *pre, pid
     sh.process = &sh.spec.process;
     if (primary_fd >= 0)
         client_add(&sh, primary_fd, true);
+    fs_mkdir_p(sh.spec.run_dir, 0700); /* the /etc files go there first */
     pre_launch_stdio(&sh);
-    fs_mkdir_p(sh.spec.run_dir, 0700);
     sh.state_path = xasprintf("%s/%s", sh.spec.run_dir, RT_STATE_FILE);
     rt_state_write_path(sh.state_path, &sh.st);
     int code = RT_EXIT_SETUP_FAILED;

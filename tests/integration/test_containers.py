@@ -109,6 +109,15 @@ def test_inspect_fields(d):
     r = d.docker("exec", cid, "sh", "-c", "pwd; cat /proc/1/cmdline")
     assert out(r).split("\n")[0] == "/tmp"
     assert "sleep" in out(r)
+    # The /etc files are the shim's, rewritten at each start in the run dir
+    # (the exec root's tmpfs), and bound over the container's.
+    inside = out(d.docker("exec", cid, "sh", "-c", "cat /etc/hostname /etc/hosts /etc/resolv.conf"))
+    files = ""
+    for key in ("HostnamePath", "HostsPath", "ResolvConfPath"):
+        assert info[key].startswith(d.exec_root + "/"), (key, info[key])
+        with open(info[key]) as f:
+            files += f.read()
+    assert inside == files and inside.startswith(cid[:12] + "\n")
     d.docker("rm", "-f", cid)
 
 
