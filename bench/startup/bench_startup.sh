@@ -153,13 +153,14 @@ def f(x):
     try: return float(x)
     except ValueError: return None
 L = []
-L.append("| engine / command | median ms | p99 ms | ratio median vs berth | containers/s (%s clients) | berth ÷ it | failures |" % conc)
-L.append("|---|---:|---:|---:|---:|---:|---:|")
+L.append("| engine / command | median ms | p99 ms | ratio median vs berth | paced median ms | containers/s (%s clients) | berth ÷ it | failures |" % conc)
+L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
     med, p99, ps = f(r[1]), f(r[2]), f(r[3])
     rm = "%.2f×" % (med / f(ref[1])) if ref and med and f(ref[1]) else "-"
     rp = "%.2f×" % (f(ref[3]) / ps) if ref and ps and f(ref[3]) else "-"
-    L.append("| %s | %s | %s | %s | %s | %s | %s |" % (r[0], r[1], r[2], rm, r[3], rp, r[4]))
+    paced = r[5] if len(r) > 5 else "-"
+    L.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (r[0], r[1], r[2], rm, paced, r[3], rp, r[4]))
 M = ["| engine | per-container process | count | avg RSS KiB | avg PSS KiB |", "|---|---|---:|---:|---:|"]
 for l in open(mem):
     e, comm, cnt, rss, pss = l.split()
@@ -181,11 +182,22 @@ goal("berth >= 20x dockerd's containers/s (%s)" % ("%.1fx" % (bp / dp) if dp and
      None if not (dp and bp) else bp / dp >= 20)
 bpss = int(memv["berth"][4]) if "berth" in memv else None
 goal("berth-shim < 1 MB PSS (%s KiB)" % bpss, None if bpss is None else bpss < 1024)
+fm, fpm, bpm = g("floor-unshare", 1), g("floor-unshare", 5), g("berth-cli-netnone", 5)
+if fm and bm:
+    G.append("- (the kernel floor, `unshare -fpmuin true`, this run: %.2f ms median, %s ms paced;"
+             " berth ÷ floor %.2f, paced %s)" % (fm, fpm, bm / fm,
+                                                  "%.2f" % (bpm / fpm) if fpm and bpm else "-"))
 print("\n".join(L)); print(); print("\n".join(M)); print(); print("\n".join(G))
 cpu = "?"
 for l in open("/proc/cpuinfo"):
     if l.startswith("model name"):
         cpu = l.split(":", 1)[1].strip(); break
+# Keep the hand-kept history of runs (a "## Runs" section) across rewrites.
+history = ""
+if os.path.exists(out):
+    old = open(out).read()
+    at = old.find("\n## Runs")
+    history = old[at:] if at >= 0 else ""
 with open(out, "w") as o:
     o.write("# Container start-up: berth vs dockerd, podman, runc\n\n")
     o.write("Measured %s on %d cores (%s), kernel %s, by `bench/startup/bench_startup.sh %s %s %s`.\n\n"
@@ -202,10 +214,13 @@ with open(out, "w") as o:
             " nofile=1024:1024 --ulimit nproc=4096:4096` (its default rlimits are refused in"
             " this sandbox). runc-run: bare `runc run` of an OCI bundle from the same rootfs"
             " (no terminal, args [true], fresh netns without setup). floor: `unshare -fpmuin"
-            " true`.\n\n" % (n, total, conc))
+            " true`. Paced: %s more sequential runs, 100 ms apart (a command on an idle"
+            " machine; back to back, each run also shares the CPUs with the last one's"
+            " teardown).\n\n" % (n, total, conc, n))
     o.write("\n".join(L) + "\n\n")
     o.write("## Engine-side memory per running container (%s `sleep` containers)\n\n" % "20")
     o.write("From /proc/PID/smaps_rollup of each per-container process.\n\n")
     o.write("\n".join(M) + "\n\n## Goals\n\n" + "\n".join(G) + "\n")
+    o.write(history)
 PYEOF
 echo "wrote $OUT"

@@ -1,11 +1,15 @@
 #!/usr/bin/python3
-"""Time a command: N sequential runs (median, p99 in ms), then TOTAL runs spread
-over CONC concurrent clients (containers started per second).
+"""Time a command: N sequential runs back to back (median, p99 in ms), N more
+paced PACE_MS apart (default 100: each run on an idle machine, as one command
+typed by hand; back to back, a run also shares the CPUs with the teardown of
+the last), then TOTAL runs spread over CONC concurrent clients (containers
+started per second).
 
     timeit.py LABEL N CONC TOTAL -- CMD...   ("{i}" in CMD: a unique number per run)
-Prints: LABEL median_ms p99_ms per_s failures   (one line; '-' where not measured)
+Prints: LABEL median_ms p99_ms per_s failures paced_median_ms
+(one line; '-' where not measured)
 """
-import subprocess, sys, threading, time
+import os, subprocess, sys, threading, time
 
 label, n, conc, total = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 cmd = sys.argv[sys.argv.index("--") + 1:]
@@ -48,6 +52,15 @@ for _ in range(n):
             sys.stderr.write("%s: rc=%d %s\n" % (label, rc, err.decode()[-300:]))
     lat.append(dt)
 
+pace = float(os.environ.get("PACE_MS", "100")) / 1000
+paced = []
+for _ in range(n if pace > 0 else 0):
+    time.sleep(pace)
+    dt, rc, err = once()
+    if rc != 0:
+        fails += 1
+    paced.append(dt)
+
 per_s = "-"
 if total > 0:
     lock = threading.Lock()
@@ -73,4 +86,5 @@ if total > 0:
         t.join()
     per_s = "%.1f" % (total / (time.perf_counter() - t0))
 
-print(label, "%.2f" % (pct(lat, 50) * 1000), "%.2f" % (pct(lat, 99) * 1000), per_s, fails)
+print(label, "%.2f" % (pct(lat, 50) * 1000), "%.2f" % (pct(lat, 99) * 1000), per_s, fails,
+      "%.2f" % (pct(paced, 50) * 1000) if paced else "-")
