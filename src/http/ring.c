@@ -258,9 +258,16 @@ static void ring_reap(http_ring_t *r)
 }
 
 /* libuv's work of this turn, the completions so far, and the sends the
- * turn queued (prepared, not yet submitted). */
+ * turn queued (prepared, not yet submitted). Replies written by the
+ * completions of the last wait leave first: libuv runs its due timers at
+ * once, and work put off "until after the answer" (a 0 ms timer: a --rm
+ * container's files, a removed one's cleanup) must not hold the answer. */
 static void ring_turn(http_ring_t *r)
 {
+    if (r->send_list) {
+        ring_flush_sends(r);
+        io_uring_submit(&r->ring);
+    }
     uv_run(r->loop, UV_RUN_NOWAIT);
     ring_reap(r);
     ring_flush_sends(r);
