@@ -64,8 +64,9 @@ size_t rt_manager_count(const rt_manager_t *m, size_t *running, size_t *paused, 
 /* Images (and maybe their layers) were removed: the warm pool drops the
  * rootfs it prepared ahead, so no removed layer stays mounted. */
 void rt_manager_images_removed(rt_manager_t *m);
-/* No API client is connected: the warm pool refills now rather than
- * competing with a client's next steps for the CPU. */
+/* No API client is connected: the warm pool refills (and a spare container
+ * dir is made) now rather than competing with a client's next steps for the
+ * CPU. */
 void rt_manager_quiet(rt_manager_t *m);
 
 /* berthd module hooks (src/daemon/daemon.c's module table): open with

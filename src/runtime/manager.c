@@ -146,8 +146,10 @@ void rt_manager_images_removed(rt_manager_t *m)
 
 void rt_manager_quiet(rt_manager_t *m)
 {
-    if (m)
-        rt_pool_kick(m->pool);
+    if (!m)
+        return;
+    rt_pool_kick(m->pool);
+    mgr_spare_make(m);
 }
 
 size_t rt_manager_count(const rt_manager_t *m, size_t *running, size_t *paused, size_t *stopped)
@@ -389,6 +391,7 @@ int rt_manager_open(const rt_manager_opts_t *opts, rt_manager_t **out, berth_err
     }
     if (d)
         closedir(d);
+    mgr_spare_init(m);
     /* Adopt after everything is loaded so restart policies see the whole table. */
     size_t n = m->n_ctrs;
     for (size_t i = 0; i < n && i < m->n_ctrs; i++)

@@ -479,11 +479,13 @@ static char *host_resolv_conf(const rt_manager_t *m)
     return buf_steal(&out);
 }
 
-/* Only the container's dir: its upper, work and rootfs dirs are made by the
- * first start that mounts them (mount_overlay), or are a pool's renamed in
- * (prep.c). */
+/* Only the container's dir (the spare, for a --rm one: manager_spare.c):
+ * its upper, work and rootfs dirs are made by the first start that mounts
+ * them (mount_overlay), or are a pool's renamed in (prep.c). */
 int mgr_make_dirs(rt_ctr_t *c, berth_err_t *err)
 {
+    if (mgr_spare_take(c))
+        return 0;
     int rc = fs_mkdir_p(c->dir, 0700);
     if (rc < 0)
         return berth_err_sys(err, -rc, "creating %s", c->dir);

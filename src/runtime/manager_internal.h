@@ -111,6 +111,7 @@ struct rt_manager {
     struct mgr_leftover *leftovers; /* of removed containers: cleaned next turn */
     uv_timer_t *leftovers_timer;    /* (NULL until first needed) */
     int reaper_fd, reaper_pidfd;    /* the reaper helper (reaper.c), -1 until needed */
+    bool spare_ready;               /* <containers>/.spare is there (manager_spare.c) */
     bool closing;
 };
 
@@ -135,6 +136,12 @@ int mgr_make_dirs(rt_ctr_t *c, berth_err_t *err);
 int mgr_persist(rt_ctr_t *c, berth_err_t *err);
 /* Stop and free a container's timer (NULL-safe; *t becomes NULL). */
 void mgr_timer_free(uv_timer_t **t);
+/* manager_spare.c: a container dir made ahead for --rm creates. init: at
+ * open (a crash's leftover removed); make: when quiet (no-op if there is
+ * one); take: rename it to c->dir (a --rm create, false if not used). */
+void mgr_spare_init(rt_manager_t *m);
+void mgr_spare_make(rt_manager_t *m);
+bool mgr_spare_take(rt_ctr_t *c);
 /* mgr_persist on the next loop turn (manager_life.c). */
 void mgr_persist_later(rt_ctr_t *c);
 char *mgr_run_dir(const rt_manager_t *m, const char *id);

@@ -179,7 +179,7 @@ def container_dir_leftovers(d):
     cdir = os.path.join(d.data_root, "containers")
     left = []
     for name in os.listdir(cdir):
-        if name == ".pool-rootfs":
+        if name in (".pool-rootfs", ".spare"):  # .spare: src/runtime/manager_spare.c
             continue
         pid = name[6:].rsplit("-", 1)[0]
         if name.startswith(".pool-") and name.endswith(("-upper", "-work")) and pid.isdigit():

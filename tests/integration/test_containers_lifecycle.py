@@ -121,3 +121,57 @@ def test_security_defaults_seen_from_inside(d):
     lines = out(r).splitlines()
     assert lines[0].split()[1] != "00000000a80425fb"
     assert lines[3] == "rw" or "unshare-ok" in lines[4]
+
+
+def spare_inode(d):
+    try:
+        return os.stat(os.path.join(d.data_root, "containers", ".spare")).st_ino
+    except FileNotFoundError:
+        return None
+
+
+def wait_for(pred, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    return pred()
+
+
+@needs_docker
+def test_rm_create_takes_the_spare_container_dir(d):
+    # berthd keeps an empty container dir ready (src/runtime/manager_spare.c):
+    # a --rm create renames it into place, its files written into the spare's
+    # inodes; a new spare is made once no client is connected.
+    spare = wait_for(lambda: spare_inode(d))
+    assert spare
+    r = d.docker("run", "-d", "--name", "keep", "busybox", "sleep", "30")
+    assert r.returncode == 0, r.stderr
+    kept = out(r).strip()
+    assert spare_inode(d) == spare  # not for a container that stays
+    r = d.docker("run", "-d", "--rm", "--network", "none", "busybox", "sh", "-c", "echo hi; sleep 30")
+    assert r.returncode == 0, r.stderr
+    cid = out(r).strip()
+    cdir = os.path.join(d.data_root, "containers", cid)
+    assert os.stat(cdir).st_ino == spare
+    names = set(os.listdir(cdir))
+    assert {"runtime.json", "config.v2.json", "hostconfig.json", cid + "-json.log"} <= names
+    assert not names & {"spare-json.log", "runtime.json.tmp", "hostconfig.json.tmp"}, names
+    assert json.load(open(os.path.join(cdir, "config.v2.json")))["ID"] == cid
+    assert wait_for(lambda: b"hi" in d.docker("logs", cid).stdout)
+    assert wait_for(lambda: spare_inode(d) not in (None, spare))
+    for c in (cid, kept):
+        assert d.docker("rm", "-f", c).returncode == 0
+
+
+def test_spare_left_half_made_is_removed_at_start(daemon_factory):
+    d = daemon_factory()
+    half = os.path.join(d.data_root, "containers", ".spare.new")
+    d.stop()
+    os.mkdir(half)
+    open(os.path.join(half, "junk"), "w").close()
+    d.start()
+    assert not os.path.exists(half)
+    assert wait_for(lambda: spare_inode(d))

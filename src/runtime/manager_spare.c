@@ -1,0 +1,97 @@
+/* Container manager: a spare container dir, made while berthd is quiet and
+ * renamed into place by a --rm create.
+ *
+ * Why: a create made the container's dir and its files (runtime.json,
+ * config.v2.json, hostconfig.json, each through a .tmp, and the shim the log
+ * file) on the data root's disk. On some disks a new inode is slow: ext4
+ * without a journal skips every inode deleted in the last minutes when it
+ * allocates one (find_inode_bit -> recently_deleted), so under the churn of
+ * back-to-back runs the dir alone took 0.2 ms on average, 0.7 ms at p90, on
+ * this VM. The spare holds the same names as empty files; the writes then go
+ * into existing inodes (rt_write_replace/rt_write_rewrite open path.tmp
+ * without O_EXCL) and nothing is allocated while a client waits. Only for
+ * --rm creates: the others write with fs_write_atomic (random temp names,
+ * fsync) and would leave the spare's .tmp files behind.
+ *
+ * <containers>/.spare is made complete as .spare.new, then renamed; a
+ * berthd start removes a .spare.new left by a crash and keeps a .spare. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/internal.h"
+#include "runtime/manager_internal.h"
+
+#define SPARE_DIR ".spare"
+#define SPARE_LOG "spare-json.log" /* renamed to <id>-json.log */
+
+/* What a --rm create and its first start write, and with which mode. */
+static const struct {
+    const char *name;
+    mode_t mode;
+} spare_files[] = {
+    {RT_SPEC_FILE ".tmp", 0600},   /* rt_spec_save: rt_write_replace */
+    {"config.v2.json", 0600},      /* save_files: rt_write_rewrite swaps... */
+    {"config.v2.json.tmp", 0600},  /* ...with this one */
+    {"hostconfig.json.tmp", 0600}, /* save_files: rt_write_replace */
+    {SPARE_LOG, 0640},             /* rt_jsonlog_open */
+};
+
+static char *spare_path(const rt_manager_t *m, const char *suffix)
+{
+    return xasprintf("%s/" SPARE_DIR "%s", m->containers_dir, suffix);
+}
+
+void mgr_spare_init(rt_manager_t *m)
+{
+    cleanup_free char *tmp = spare_path(m, ".new");
+    fs_rm_rf(tmp);
+    cleanup_free char *dir = spare_path(m, "");
+    struct stat st;
+    m->spare_ready = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+    mgr_spare_make(m);
+}
+
+void mgr_spare_make(rt_manager_t *m)
+{
+    if (m->spare_ready || m->closing)
+        return;
+    cleanup_free char *tmp = spare_path(m, ".new");
+    cleanup_free char *dir = spare_path(m, "");
+    if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+        goto fail;
+    for (size_t i = 0; i < ARRAY_SIZE(spare_files); i++) {
+        cleanup_free char *p = xasprintf("%s/%s", tmp, spare_files[i].name);
+        int fd = open(p, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, spare_files[i].mode);
+        if (fd < 0)
+            goto fail;
+        close(fd);
+    }
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_NOREPLACE) < 0)
+        goto fail;
+    m->spare_ready = true;
+    return;
+fail:
+    log_warn("making a spare container dir: %s", strerror(errno));
+    fs_rm_rf(tmp);
+}
+
+bool mgr_spare_take(rt_ctr_t *c)
+{
+    rt_manager_t *m = c->m;
+    if (!m->spare_ready || !mgr_json_bool(c->host_config, "AutoRemove"))
+        return false;
+    m->spare_ready = false;
+    cleanup_free char *dir = spare_path(m, "");
+    if (renameat2(AT_FDCWD, dir, AT_FDCWD, c->dir, RENAME_NOREPLACE) < 0)
+        return false;
+    cleanup_free char *log = xasprintf("%s/" SPARE_LOG, c->dir);
+    const char *want = c->spec.log_path;
+    cleanup_free char *want_dir = xasprintf("%s/", c->dir);
+    if (!want || strncmp(want, want_dir, strlen(want_dir)) != 0 || rename(log, want) < 0)
+        unlink(log); /* no json-file log, or one elsewhere */
+    return true;
+}
