@@ -245,6 +245,20 @@ int rt_cgroup_adopt(const char *from, const char *id, const rt_resources_t *res,
     return -1;
 }
 
+int rt_cgroup_retire(const char *id, char *gone, size_t gone_len)
+{
+    if (rt_cgroup_version() != 1)
+        return -ENOTSUP;
+    snprintf(gone, gone_len, RT_GONE_CGROUP_PREFIX "%d", (int)getpid());
+    for (size_t i = 0; i < ARRAY_SIZE(v1_ctrls); i++) {
+        cleanup_free char *src = cg_dir(v1_ctrls[i], NULL, id);
+        cleanup_free char *dst = cg_dir(v1_ctrls[i], NULL, gone);
+        if (rename(src, dst) < 0 && errno != ENOENT)
+            return -errno; /* the caller destroys both names */
+    }
+    return 0;
+}
+
 /* Not a zombie either: an orphan's may wait long for a reaper. */
 static bool pid_alive(pid_t pid)
 {
@@ -274,7 +288,8 @@ void rt_cgroup_sweep_pool(void)
         struct dirent *e;
         while ((e = readdir(d))) {
             int pid;
-            if (sscanf(e->d_name, RT_POOL_CGROUP_PREFIX "%d", &pid) != 1)
+            if (sscanf(e->d_name, RT_POOL_CGROUP_PREFIX "%d", &pid) != 1 &&
+                sscanf(e->d_name, RT_GONE_CGROUP_PREFIX "%d", &pid) != 1)
                 continue;
             /* Only a dead pool shim's: another berthd may share the parent. */
             if (pid > 0 && pid_alive(pid))

@@ -86,7 +86,14 @@ int rt_cgroup_create(const char *parent, const char *id, const rt_resources_t *r
  * limits. 0, or -1 with err and the name left as it was. */
 #define RT_POOL_CGROUP_PREFIX ".pool-"
 int rt_cgroup_adopt(const char *from, const char *id, const rt_resources_t *res, berth_err_t *err);
-/* rmdir the pool cgroups of pool shims that no longer exist. */
+/* v1, default parent: a finished container's cgroups renamed out of the way
+ * ("<default parent>/.gone-<our pid>", into gone) so its id is free at once:
+ * once the exit is reported, a restart may make that cgroup again while we
+ * still remove these (rt_cgroup_destroy of the gone name; a rename costs far
+ * less than an rmdir). 0, or -errno with some moved: destroy both names. */
+#define RT_GONE_CGROUP_PREFIX ".gone-"
+int rt_cgroup_retire(const char *id, char *gone, size_t gone_len);
+/* rmdir the pool (and gone) cgroups of pool shims that no longer exist. */
 void rt_cgroup_sweep_pool(void);
 /* Move pid into every controller's cgroup (v1) / the cgroup (v2). */
 int rt_cgroup_enter(const char *parent, const char *id, pid_t pid, berth_err_t *err);

@@ -71,6 +71,7 @@ typedef struct shim {
     pre_child_t pre;
     bool pre_launched; /* it has its spec and stdio (pre_launch_path) */
     int mntns_fd;      /* the running container's mount ns, see run_started */
+    int netns_fd;      /* ... and its network ns */
     /* A pool shim: the berthd it belongs to (0: not one). At the exit it
      * offers to idle in that berthd's pool again (pool_offered). */
     pid_t pool_parent;
@@ -394,16 +395,24 @@ static void handle_signals(shim_t *sh)
 
 static void finish(shim_t *sh)
 {
+    char gone[32] = "";
     if (sh->logging) {
         rt_jsonlog_flush(&sh->log);
         rt_jsonlog_close(&sh->log);
     }
     if (!sh->is_exec) {
         sh->st.oom_killed = rt_cgroup_oom_killed(sh->spec.cgroup_parent, sh->spec.id);
-        /* Before the report, not after: once berthd has it, it may start
-         * the container again under the same id, and a late destroy would
-         * kill the new one. */
-        rt_cgroup_destroy(sh->spec.cgroup_parent, sh->spec.id);
+        /* Gone from the id before the report, not after: once berthd has
+         * it, it may start the container again under the same id, and a
+         * late destroy would kill the new one. Renamed away (removed after
+         * the report), or else destroyed now. */
+        bool custom = sh->spec.cgroup_parent && *sh->spec.cgroup_parent;
+        if (custom || rt_cgroup_retire(sh->spec.id, gone, sizeof(gone)) < 0) {
+            rt_cgroup_destroy(sh->spec.cgroup_parent, sh->spec.id);
+            if (!custom && gone[0])
+                rt_cgroup_destroy(NULL, gone);
+            gone[0] = '\0';
+        }
         if (sh->listen_fd >= 0) {
             cleanup_free char *sock = xasprintf("%s/%s", sh->spec.run_dir, RT_SOCKET_FILE);
             unlink(sock);
@@ -438,9 +447,19 @@ static void finish(shim_t *sh)
             client_flush(sh, c);
         }
     }
-    if (sh->mntns_fd >= 0) /* the container's mounts go now, exit reported */
+    /* The exit is reported: what is left (removing the cgroups, the
+     * container's mounts going with its mount namespace) must not take the
+     * CPU from berthd and the client reading the report. After this a shim
+     * idles in the pool or exits (a pool shim is back at nice 0 for its next
+     * container: pool_turn). */
+    setpriority(PRIO_PROCESS, 0, 19);
+    if (gone[0])
+        rt_cgroup_destroy(NULL, gone);
+    if (sh->mntns_fd >= 0)
         close(sh->mntns_fd);
-    sh->mntns_fd = -1;
+    if (sh->netns_fd >= 0)
+        close(sh->netns_fd);
+    sh->mntns_fd = sh->netns_fd = -1;
 }
 
 static int event_loop(shim_t *sh)
@@ -1203,7 +1222,7 @@ static void shim_init(shim_t *sh)
     sh->out_fd[0] = sh->out_fd[1] = sh->out_fd[2] = -1;
     sh->log.fd = -1;
     sh->pre.pid = sh->pre.pidfd = sh->pre.sync = -1;
-    sh->mntns_fd = -1;
+    sh->mntns_fd = sh->netns_fd = -1;
     buf_init(&sh->stdin_buf);
     sh->epfd = epoll_create1(EPOLL_CLOEXEC);
     sh->st.shim_pid = getpid();
@@ -1255,11 +1274,15 @@ static int run_started(shim_t *sh, int rc, int code, berth_err_t *err)
     /* Hold the container's mount namespace: when its init exits, the kernel
      * would otherwise unmount its ~40 mounts (RCU grace periods included)
      * before the exit is even signalled; with this reference that happens
-     * at our close, after the exit was reported. */
+     * at our close, after the exit was reported. The same for its network
+     * namespace: its teardown (cleanup_net, expedited RCU grace periods
+     * that interrupt every CPU) ran during the exit's report. */
     if (!sh->is_exec) {
         char ns[64];
         snprintf(ns, sizeof(ns), "/proc/%d/ns/mnt", (int)sh->pid);
         sh->mntns_fd = open(ns, O_RDONLY | O_CLOEXEC);
+        snprintf(ns, sizeof(ns), "/proc/%d/ns/net", (int)sh->pid);
+        sh->netns_fd = open(ns, O_RDONLY | O_CLOEXEC);
     }
     /* Report first, then record: the file is for a berthd restart. */
     cJSON *o = cJSON_CreateObject();

@@ -458,3 +458,40 @@ def test_pooled_start_capabilities(d):
         assert caps["CapBnd"].strip() == want, (args, caps)
         assert caps["CapEff"].strip() == want, (args, caps)
         assert d.docker("rm", "-f", cid).returncode == 0
+
+
+def gone_cgroups():
+    return [n for n in os.listdir("%s/memory/berth" % CG) if n.startswith(".gone-")]
+
+
+@needs_docker
+@pytest.mark.skipif(not V1, reason="cgroup renames are a cgroup v1 path")
+def test_exited_containers_cgroups_renamed_then_removed(d):
+    # The shim renames a finished container's cgroups to .gone-<pid> before it
+    # reports the exit (the id is free for a restart at once) and removes them
+    # after; a restarted container gets a cgroup of its own under its id.
+    for _ in range(3):
+        r = d.docker("run", "--rm", "--network", "none", "busybox", "true")
+        assert r.returncode == 0, r.stderr
+    r = d.docker("run", "-d", "--network", "none", "-m", "32m", "busybox", "sleep", "30")
+    cid = out(r).strip()
+    for _ in range(3):
+        assert d.docker("restart", "-t", "0", cid).returncode == 0
+        pid = json.loads(out(d.docker("inspect", cid)))[0]["State"]["Pid"]
+        with open("/proc/%d/cgroup" % pid) as f:
+            assert any(line.strip().endswith(":/berth/" + cid) for line in f if ":memory:" in line)
+        with open("%s/memory/berth/%s/memory.limit_in_bytes" % (CG, cid)) as f:
+            assert int(f.read()) == 32 << 20
+    assert d.docker("rm", "-f", cid).returncode == 0
+    assert wait_for(lambda: gone_cgroups() == [] and not os.path.exists("%s/memory/berth/%s" % (CG, cid)))
+
+
+@pytest.mark.skipif(not V1, reason="cgroup renames are a cgroup v1 path")
+def test_gone_cgroups_of_dead_shims_swept_at_start(d):
+    # A shim killed between its exit report and the removal leaves .gone-<pid>.
+    with open("/proc/sys/kernel/pid_max") as f:
+        dead_pid = int(f.read()) + 1  # no process has it
+    left = "%s/memory/berth/.gone-%d" % (CG, dead_pid)
+    os.mkdir(left)
+    d.restart()
+    assert wait_for(lambda: not os.path.exists(left), 5)
