@@ -66,15 +66,19 @@ static char *default_shim_path(void)
     return xasprintf("%s/berth-shim", dirname(self));
 }
 
-/* Warm pool size: BERTH_SHIM_POOL (0 disables), default 1. */
+/* Warm pool size: BERTH_SHIM_POOL (0 disables), default 2: a shim whose
+ * container just exited is back in the pool at once but still making its
+ * next init for a few ms, and back-to-back runs take the other one (the pool
+ * hands out the shim idle the longest). */
+#define SHIM_POOL_DEFAULT 2
 static int shim_pool_size(void)
 {
     const char *env = getenv("BERTH_SHIM_POOL");
     if (!env || !*env)
-        return 1;
+        return SHIM_POOL_DEFAULT;
     char *end;
     long n = strtol(env, &end, 10);
-    return *end || n < 0 ? 1 : n > 16 ? 16 : (int)n;
+    return *end || n < 0 ? SHIM_POOL_DEFAULT : n > 16 ? 16 : (int)n;
 }
 
 int rt_manager_daemon_open(berthd_t *d, berth_err_t *err)

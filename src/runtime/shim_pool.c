@@ -350,7 +350,12 @@ int rt_pool_idle(const rt_pool_t *p)
 rt_shim_t *rt_pool_spawn(rt_pool_t *p, const rt_spec_t *spec, const rt_shim_callbacks_t *cbs,
                          void *data, berth_err_t *err)
 {
+    /* The one idle the longest (slot_add_idle puts shims at the head): a
+     * shim whose container just exited may still be setting up its next
+     * init, and a start handed to it waits for that. */
     pool_slot_t *s = p->idle;
+    while (s && s->next)
+        s = s->next;
     /* An idle shim holds an init already in its own pid/mount/uts/ipc/net
      * namespaces: only a run with its own netns fits. --init runs the shim's
      * own code as pid 1 and titles it over the shim's argv: fresh spawn. */
