@@ -28,6 +28,17 @@ BUSYBOX = "/bin/busybox"
 needs_docker = pytest.mark.skipif(DOCKER is None, reason="docker CLI not installed")
 
 
+def wait_for(pred, timeout=10):
+    """pred() polled until truthy (returned) or the timeout (its last value)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    return pred()
+
+
 def http_unix(sock_path, method, path, body=None, headers=None, timeout=10):
     """One HTTP/1.1 request over the Unix socket; returns (status, headers, body)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -320,15 +331,30 @@ def busybox_tar(tmp_path_factory):
     return str(path)
 
 
+def load_image(d, path):
+    """POST /images/load of the archive at path, checked."""
+    with open(path, "rb") as f:
+        status, _, body = d.request("POST", "/images/load?quiet=1", body=f.read(),
+                                    headers={"Content-Type": "application/x-tar"}, timeout=60)
+    assert status == 200, body
+    assert b"error" not in body.lower(), body
+
+
+def remove_containers(d):
+    """Force-remove every container of a running daemon (the shims outlive a
+    stopped daemon by design, so leftovers would keep running)."""
+    if d.proc is None:
+        return
+    status, _, body = d.request("GET", "/containers/json?all=1")
+    if status == 200:
+        for c in json.loads(body):
+            d.request("DELETE", "/containers/%s?force=1" % c["Id"])
+
+
 @pytest.fixture
 def busybox_daemon(berthd, busybox_tar):
     """A fresh daemon with busybox:latest loaded through the API."""
-    with open(busybox_tar, "rb") as f:
-        status, _, body = berthd.request("POST", "/images/load?quiet=1", body=f.read(),
-                                         headers={"Content-Type": "application/x-tar"},
-                                         timeout=60)
-    assert status == 200, body
-    assert b"error" not in body.lower(), body
+    load_image(berthd, busybox_tar)
     return berthd
 
 

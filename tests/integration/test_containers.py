@@ -4,12 +4,11 @@ import json
 import os
 import pty
 import select
-import subprocess
 import time
 
 import pytest
 
-from conftest import container_dir_leftovers, DOCKER, http_unix, needs_docker
+from conftest import DOCKER, container_dir_leftovers, needs_docker, remove_containers
 
 
 @pytest.fixture
@@ -17,11 +16,7 @@ def d(busybox_daemon):
     """busybox_daemon that force-removes every container afterwards (the shims
     outlive a stopped daemon by design, so leftovers would keep running)."""
     yield busybox_daemon
-    if busybox_daemon.proc is not None:
-        status, _, body = busybox_daemon.request("GET", "/containers/json?all=1")
-        if status == 200:
-            for c in json.loads(body):
-                busybox_daemon.request("DELETE", "/containers/%s?force=1" % c["Id"])
+    remove_containers(busybox_daemon)
 
 
 def out(r):

@@ -5,23 +5,18 @@ import json
 import os
 import pty
 import select
-import subprocess
 import termios
 import time
 
 import pytest
 
-from conftest import BERTH, DOCKER, needs_docker
+from conftest import BERTH, DOCKER, needs_docker, remove_containers, wait_for
 
 
 @pytest.fixture
 def d(busybox_daemon):
     yield busybox_daemon
-    if busybox_daemon.proc is not None:
-        status, _, body = busybox_daemon.request("GET", "/containers/json?all=1")
-        if status == 200:
-            for c in json.loads(body):
-                busybox_daemon.request("DELETE", "/containers/%s?force=1" % c["Id"])
+    remove_containers(busybox_daemon)
 
 
 def out(r):
@@ -128,16 +123,6 @@ def spare_inode(d):
         return os.stat(os.path.join(d.data_root, "containers", ".spare")).st_ino
     except FileNotFoundError:
         return None
-
-
-def wait_for(pred, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    return pred()
 
 
 @needs_docker

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from conftest import BERTH, container_dir_leftovers, needs_docker
+from conftest import (BERTH, container_dir_leftovers, load_image, needs_docker,
+                      remove_containers, wait_for)
 
 
 def berth_shims(mode, ppid=None, live=False):
@@ -35,16 +36,6 @@ def pooled_shims(ppid=None):
     return berth_shims(b"pool", ppid)
 
 
-def wait_for(pred, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    return pred()
-
-
 def out(r):
     return r.stdout.decode(errors="replace")
 
@@ -52,11 +43,7 @@ def out(r):
 @pytest.fixture
 def d(busybox_daemon):
     yield busybox_daemon
-    if busybox_daemon.proc is not None:
-        status, _, body = busybox_daemon.request("GET", "/containers/json?all=1")
-        if status == 200:
-            for c in json.loads(body):
-                busybox_daemon.request("DELETE", "/containers/%s?force=1" % c["Id"])
+    remove_containers(busybox_daemon)
 
 
 @pytest.fixture
@@ -65,16 +52,9 @@ def d1(daemon_factory, busybox_tar, monkeypatch):
     for the tests that follow one pool shim through its turns."""
     monkeypatch.setenv("BERTH_SHIM_POOL", "1")
     dm = daemon_factory()
-    with open(busybox_tar, "rb") as f:
-        status, _, body = dm.request("POST", "/images/load?quiet=1", body=f.read(),
-                                     headers={"Content-Type": "application/x-tar"}, timeout=60)
-    assert status == 200, body
+    load_image(dm, busybox_tar)
     yield dm
-    if dm.proc is not None:
-        status, _, body = dm.request("GET", "/containers/json?all=1")
-        if status == 200:
-            for c in json.loads(body):
-                dm.request("DELETE", "/containers/%s?force=1" % c["Id"])
+    remove_containers(dm)
 
 
 @needs_docker
