@@ -112,6 +112,7 @@ struct rt_manager {
     uv_timer_t *leftovers_timer;    /* (NULL until first needed) */
     int reaper_fd, reaper_pidfd;    /* the reaper helper (reaper.c), -1 until needed */
     bool spare_ready;               /* <containers>/.spare is there (manager_spare.c) */
+    bool spare_off;                 /* making one failed: not tried again */
     bool closing;
 };
 

@@ -57,7 +57,7 @@ void mgr_spare_init(rt_manager_t *m)
 
 void mgr_spare_make(rt_manager_t *m)
 {
-    if (m->spare_ready || m->closing)
+    if (m->spare_ready || m->spare_off || m->closing)
         return;
     cleanup_free char *tmp = spare_path(m, ".new");
     cleanup_free char *dir = spare_path(m, "");
@@ -75,7 +75,9 @@ void mgr_spare_make(rt_manager_t *m)
     m->spare_ready = true;
     return;
 fail:
-    log_warn("making a spare container dir: %s", strerror(errno));
+    /* Once: it is only a shortcut, creates make their dir without it. */
+    log_warn("making a spare container dir: %s (creates go without one)", strerror(errno));
+    m->spare_off = true;
     fs_rm_rf(tmp);
 }
 

@@ -5,12 +5,13 @@ import json
 import os
 import pty
 import select
+import shutil
 import termios
 import time
 
 import pytest
 
-from conftest import BERTH, DOCKER, needs_docker, remove_containers, wait_for
+from conftest import BERTH, DOCKER, load_image, needs_docker, remove_containers, wait_for
 
 
 @pytest.fixture
@@ -160,3 +161,21 @@ def test_spare_left_half_made_is_removed_at_start(daemon_factory):
     d.start()
     assert not os.path.exists(half)
     assert wait_for(lambda: spare_inode(d))
+
+
+def test_creates_go_on_when_no_spare_can_be_made(daemon_factory, busybox_tar):
+    # Something else at .spare: the spare is given up (one warning), --rm
+    # creates make their dir as before and nothing half-made is left.
+    d = daemon_factory()
+    cdir = os.path.join(d.data_root, "containers")
+    d.stop()
+    shutil.rmtree(os.path.join(cdir, ".spare"), ignore_errors=True)
+    open(os.path.join(cdir, ".spare"), "w").close()
+    d.start()
+    load_image(d, busybox_tar)
+    for _ in range(2):
+        r = d.run([BERTH, "run", "--rm", "--network", "none", "busybox", "true"])
+        assert r.returncode == 0, r.stderr
+    assert os.path.isfile(os.path.join(cdir, ".spare"))
+    assert not os.path.exists(os.path.join(cdir, ".spare.new"))
+    assert d.log().count("making a spare container dir") == 1
