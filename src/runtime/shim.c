@@ -803,7 +803,7 @@ __attribute__((noreturn)) static void pre_child_main(int sync)
     berth_err_t lo_err = {0};
     bool lo_ready = rt_lo_up(&lo_err) == 0;
     /* The bounding set down to Docker's defaults while idle, not one prctl
-     * per capability at the start (~0.2 ms here). Bounding only: our own
+     * per capability at the start (~75 us here). Bounding only: our own
      * effective caps (for the mounts) stay. Specs that need more get a
      * fresh clone (pre_caps_fit). */
     unsigned last_cap = rt_cap_last();
