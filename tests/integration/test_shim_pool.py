@@ -362,9 +362,13 @@ def test_pooled_start_takes_the_prepared_rootfs(d1):
         assert f.read() == "kept\n"
     assert d.docker("rm", "-f", cid).returncode == 0
     assert not os.path.exists(os.path.dirname(upper))
-    # --read-only fits too, and stays read-only.
+    # --read-only fits too, and stays read-only, its /etc files too.
     wait_for(lambda: pool_dirs(d))
     r = d.docker("run", "--rm", "--read-only", "--network", "none", "busybox", "touch", "/x")
+    assert r.returncode != 0 and "Read-only file system" in r.stderr.decode()
+    wait_for(lambda: pool_dirs(d))
+    r = d.docker("run", "--rm", "--read-only", "--network", "none", "busybox", "sh", "-c",
+                 "echo x >> /etc/hosts")
     assert r.returncode != 0 and "Read-only file system" in r.stderr.decode()
 
 
