@@ -17,8 +17,8 @@ ctest --test-dir build-test --output-on-failure --timeout 2400
 # tests run again with it, against the sanitized daemon.
 cmake -S . -B build-test-cli -DCMAKE_BUILD_TYPE=Release -DBERTH_TESTS=OFF >/dev/null
 cmake --build build-test-cli -j"$(nproc)" --target berth
-if [ -f /usr/local/src/berth-deps/cjson/cJSON.c ] &&
-    readelf -l build-test-cli/berth | grep -q "program interpreter"; then
+cjson_src=$(sed -n 's/^BERTH_CJSON_SRC_DIR:PATH=//p' build-test-cli/CMakeCache.txt)
+if [ -f "$cjson_src/cJSON.c" ] && readelf -l build-test-cli/berth | grep -q "program interpreter"; then
     echo "run-all.sh: the release berth CLI is not statically linked" >&2
     exit 1
 fi

@@ -245,9 +245,10 @@ int rt_cgroup_adopt(const char *from, const char *id, const rt_resources_t *res,
     return -1;
 }
 
-int rt_cgroup_retire(const char *id, char *gone, size_t gone_len)
+int rt_cgroup_retire(const char *parent, const char *id, char *gone, size_t gone_len)
 {
-    if (rt_cgroup_version() != 1)
+    /* A custom parent's leftovers would not be swept (rt_cgroup_sweep_pool). */
+    if (rt_cgroup_version() != 1 || (parent && *parent))
         return -ENOTSUP;
     snprintf(gone, gone_len, RT_GONE_CGROUP_PREFIX "%d", (int)getpid());
     for (size_t i = 0; i < ARRAY_SIZE(v1_ctrls); i++) {

@@ -90,9 +90,10 @@ int rt_cgroup_adopt(const char *from, const char *id, const rt_resources_t *res,
  * ("<default parent>/.gone-<our pid>", into gone) so its id is free at once:
  * once the exit is reported, a restart may make that cgroup again while we
  * still remove these (rt_cgroup_destroy of the gone name; a rename costs far
- * less than an rmdir). 0, or -errno with some moved: destroy both names. */
+ * less than an rmdir). 0; -ENOTSUP (v2, a custom parent: gone stays ""); or
+ * -errno with some moved: destroy both names. */
 #define RT_GONE_CGROUP_PREFIX ".gone-"
-int rt_cgroup_retire(const char *id, char *gone, size_t gone_len);
+int rt_cgroup_retire(const char *parent, const char *id, char *gone, size_t gone_len);
 /* rmdir the pool (and gone) cgroups of pool shims that no longer exist. */
 void rt_cgroup_sweep_pool(void);
 /* Move pid into every controller's cgroup (v1) / the cgroup (v2). */

@@ -406,10 +406,9 @@ static void finish(shim_t *sh)
          * it, it may start the container again under the same id, and a
          * late destroy would kill the new one. Renamed away (removed after
          * the report), or else destroyed now. */
-        bool custom = sh->spec.cgroup_parent && *sh->spec.cgroup_parent;
-        if (custom || rt_cgroup_retire(sh->spec.id, gone, sizeof(gone)) < 0) {
+        if (rt_cgroup_retire(sh->spec.cgroup_parent, sh->spec.id, gone, sizeof(gone)) < 0) {
             rt_cgroup_destroy(sh->spec.cgroup_parent, sh->spec.id);
-            if (!custom && gone[0])
+            if (gone[0])
                 rt_cgroup_destroy(NULL, gone);
             gone[0] = '\0';
         }
@@ -964,10 +963,13 @@ static void prep_cleanup(pre_child_t *pre)
  * fresh clone. */
 static bool pre_caps_fit(const rt_spec_t *s)
 {
+    /* Any capability beyond the defaults rules it out, whatever this kernel
+     * knows (63, not rt_cap_last(): no /proc read on the start path; the
+     * usual path checks names against the kernel). */
     uint64_t caps;
     berth_err_t err = {0};
-    return rt_caps_compute(s->cap_add, s->n_cap_add, s->cap_drop, s->n_cap_drop, s->privileged,
-                           rt_cap_last(), &caps, &err) == 0 &&
+    return rt_caps_compute(s->cap_add, s->n_cap_add, s->cap_drop, s->n_cap_drop, s->privileged, 63,
+                           &caps, &err) == 0 &&
            !(caps & ~RT_CAPS_DEFAULT);
 }
 

@@ -188,8 +188,13 @@ static void slot_add_idle(rt_pool_t *p, pool_slot_t *s)
     uv_poll_init(p->loop, &s->poll, s->pidfd);
     s->poll.data = s;
     uv_poll_start(&s->poll, UV_READABLE, idle_died_cb);
-    s->next = p->idle;
-    p->idle = s;
+    /* At the tail: starts take the head, the shim idle the longest (one
+     * whose container just exited may still be making its next init). */
+    pool_slot_t **pp = &p->idle;
+    while (*pp)
+        pp = &(*pp)->next;
+    s->next = NULL;
+    *pp = s;
     p->n_idle++;
 }
 
@@ -350,12 +355,7 @@ int rt_pool_idle(const rt_pool_t *p)
 rt_shim_t *rt_pool_spawn(rt_pool_t *p, const rt_spec_t *spec, const rt_shim_callbacks_t *cbs,
                          void *data, berth_err_t *err)
 {
-    /* The one idle the longest (slot_add_idle puts shims at the head): a
-     * shim whose container just exited may still be setting up its next
-     * init, and a start handed to it waits for that. */
-    pool_slot_t *s = p->idle;
-    while (s && s->next)
-        s = s->next;
+    pool_slot_t *s = p->idle; /* idle the longest (slot_add_idle) */
     /* An idle shim holds an init already in its own pid/mount/uts/ipc/net
      * namespaces: only a run with its own netns fits. --init runs the shim's
      * own code as pid 1 and titles it over the shim's argv: fresh spawn. */
