@@ -393,9 +393,31 @@ static void handle_signals(shim_t *sh)
     }
 }
 
+/* "<RT_POOL_CGROUP_PREFIX><our pid>": the cgroup a pool shim's init idles in. */
+static void pool_cgroup_name(char *buf, size_t len)
+{
+    snprintf(buf, len, RT_POOL_CGROUP_PREFIX "%d", (int)getpid());
+}
+
+/* A pool shim keeps a short run's cgroups for its next init
+ * (rt_cgroup_recycle); true when it did, pool set to their new name. */
+static bool cgroup_recycle(shim_t *sh, char *pool, size_t len)
+{
+    pool[0] = '\0';
+    if (sh->pool_parent <= 0 || sh->st.oom_killed ||
+        (sh->spec.cgroup_parent && *sh->spec.cgroup_parent) ||
+        !rt_resources_unset(&sh->spec.resources))
+        return false;
+    pool_cgroup_name(pool, len);
+    if (rt_cgroup_recycle(sh->spec.id, pool) == 0)
+        return true;
+    pool[0] = '\0';
+    return false;
+}
+
 static void finish(shim_t *sh)
 {
-    char gone[32] = "";
+    char gone[32] = "", recycled[32] = "";
     if (sh->logging) {
         rt_jsonlog_flush(&sh->log);
         rt_jsonlog_close(&sh->log);
@@ -404,9 +426,11 @@ static void finish(shim_t *sh)
         sh->st.oom_killed = rt_cgroup_oom_killed(sh->spec.cgroup_parent, sh->spec.id);
         /* Gone from the id before the report, not after: once berthd has
          * it, it may start the container again under the same id, and a
-         * late destroy would kill the new one. Renamed away (removed after
-         * the report), or else destroyed now. */
-        if (rt_cgroup_retire(sh->spec.cgroup_parent, sh->spec.id, gone, sizeof(gone)) < 0) {
+         * late destroy would kill the new one. Kept for our next init, or
+         * renamed away (removed after the report), or else destroyed now. */
+        if (cgroup_recycle(sh, recycled, sizeof(recycled))) {
+            /* reset after the report */
+        } else if (rt_cgroup_retire(sh->spec.cgroup_parent, sh->spec.id, gone, sizeof(gone)) < 0) {
             rt_cgroup_destroy(sh->spec.cgroup_parent, sh->spec.id);
             if (gone[0])
                 rt_cgroup_destroy(NULL, gone);
@@ -454,6 +478,8 @@ static void finish(shim_t *sh)
     setpriority(PRIO_PROCESS, 0, 19);
     if (gone[0])
         rt_cgroup_destroy(NULL, gone);
+    if (recycled[0])
+        rt_cgroup_recycle_reset(recycled);
     if (sh->mntns_fd >= 0)
         close(sh->mntns_fd);
     if (sh->netns_fd >= 0)
@@ -1416,7 +1442,8 @@ static void pre_clone(pre_child_t *pre)
     if (rt_cgroup_version() != 1)
         return;
     char name[sizeof(pre->cgroup)];
-    snprintf(name, sizeof(name), RT_POOL_CGROUP_PREFIX "%d", (int)getpid());
+    pool_cgroup_name(name, sizeof(name));
+    /* Made, or kept from our last container (rt_cgroup_recycle). */
     rt_resources_t none = {0};
     berth_err_t err = {0};
     if (rt_cgroup_create(NULL, name, &none, &err) < 0 ||
@@ -1573,16 +1600,23 @@ idle_exit:
 int rt_shim_main_pool(int primary_fd)
 {
     pid_t parent = getppid();
+    /* On the way out: no next init for a recycled cgroup (rt_cgroup_recycle). */
+    char pool_cgroup[32];
+    pool_cgroup_name(pool_cgroup, sizeof(pool_cgroup));
     for (;;) {
         int back_fd;
         int ret = pool_turn(primary_fd, parent, &back_fd);
-        if (back_fd < 0)
+        if (back_fd < 0) {
+            rt_cgroup_destroy(NULL, pool_cgroup);
             return ret;
+        }
         primary_fd = back_fd;
         /* berthd closes the connection when it does not want us back. */
         char peek;
-        if (recv(primary_fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+        if (recv(primary_fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+            rt_cgroup_destroy(NULL, pool_cgroup);
             return ret;
+        }
         /* As a fresh pool shim: stdio and the connection only, blocking,
          * nice 19 (berth-shim_main.c). */
         if (primary_fd > 3)

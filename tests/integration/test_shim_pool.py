@@ -505,6 +505,79 @@ def test_gone_cgroups_of_dead_shims_swept_at_start(d):
     assert wait_for(lambda: not os.path.exists(left), 5)
 
 
+def cg_ino(name):
+    try:
+        return os.stat("%s/memory/berth/%s" % (CG, name)).st_ino
+    except FileNotFoundError:
+        return None
+
+
+@needs_docker
+@pytest.mark.skipif(not V1, reason="pool cgroups are a cgroup v1 feature")
+def test_short_runs_cgroups_recycled_by_their_pool_shim(d1):
+    # A pool shim keeps a short run's cgroups (no limits set) for its next
+    # init, renamed to its pool name (rt_cgroup_recycle); a run with limits
+    # gets its cgroups removed, and the next init a fresh, unlimited one.
+    d = d1
+    shim = wait_for(lambda: pooled_shims(d.proc.pid))[0]
+
+    def make_room():  # the pool refilled: kill that one, so ours goes back
+        refill = wait_for(lambda: [p for p in berth_shims(b"pool", d.proc.pid, live=True)
+                                   if p != shim])
+        assert refill
+        os.kill(refill[0], signal.SIGKILL)
+        assert wait_for(lambda: berth_shims(b"pool", d.proc.pid, live=True) == [shim])
+
+    def run_in_pool(*args, cmd=("sleep", "30")):
+        assert wait_for(lambda: nice_of(shim) == 19 and cg_ino(".pool-%d" % shim))
+        time.sleep(0.2)  # its init set up
+        r = d.docker("run", "-d", "--network", "none", *args, "busybox", *cmd)
+        assert r.returncode == 0, r.stderr
+        cid = out(r).strip()
+        assert shim_of(d, cid) == shim
+        make_room()
+        return cid, cg_ino(cid)
+
+    # 8 MiB at its peak, all freed at its exit.
+    cid, ino = run_in_pool(cmd=("sh", "-c", "dd if=/dev/zero of=/dev/null bs=8M count=1; sleep 30"))
+    assert wait_for(lambda: "records out" in out(d.docker("logs", cid)) + d.docker("logs", cid).stderr.decode())
+    assert d.docker("rm", "-f", cid).returncode == 0
+    assert wait_for(lambda: cg_ino(".pool-%d" % shim) == ino), "not recycled"
+    assert gone_cgroups() == []
+    # Its counters start over for the next one (its init counts already).
+    with open("%s/cpuacct/berth/.pool-%d/cpuacct.usage" % (CG, shim)) as f:
+        assert int(f.read()) < 250 * 10**6
+    with open("%s/memory/berth/.pool-%d/memory.max_usage_in_bytes" % (CG, shim)) as f:
+        assert int(f.read()) < 4 << 20
+    # The recycled cgroups hold the next container: no limit of anyone's.
+    cid, ino2 = run_in_pool()
+    assert ino2 == ino
+    r = d.docker("exec", cid, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                 "/sys/fs/cgroup/freezer/freezer.state")
+    assert out(r).split() == [str(2**63 - 4096), "THAWED"], out(r)
+    # Removed while paused: recycled too, thawed for the next one.
+    assert d.docker("pause", cid).returncode == 0
+    assert d.docker("rm", "-f", cid).returncode == 0
+    assert wait_for(lambda: cg_ino(".pool-%d" % shim) == ino)
+    # With a limit: removed, and the next init gets a new, unlimited cgroup.
+    cid, ino3 = run_in_pool("-m", "32m")
+    assert ino3 == ino
+    r = d.docker("exec", cid, "cat", "/sys/fs/cgroup/freezer/freezer.state")
+    assert out(r).split() == ["THAWED"], out(r)
+    assert d.docker("rm", "-f", cid).returncode == 0
+    assert wait_for(lambda: cg_ino(".pool-%d" % shim) not in (None, ino))
+    cid, _ = run_in_pool()
+    r = d.docker("exec", cid, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+    assert out(r).split() == [str(2**63 - 4096)], out(r)
+    # A shim that does not go back to the pool (full again: refilled) takes
+    # its pool cgroups along.
+    assert wait_for(lambda: [p for p in berth_shims(b"pool", d.proc.pid, live=True)
+                             if p != shim])
+    assert d.docker("rm", "-f", cid).returncode == 0
+    assert wait_for(lambda: dead(shim))
+    assert wait_for(lambda: cg_ino(".pool-%d" % shim) is None)
+
+
 def ctxt_switches(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
