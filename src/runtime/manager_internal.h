@@ -143,6 +143,13 @@ void mgr_timer_free(uv_timer_t **t);
 void mgr_spare_init(rt_manager_t *m);
 void mgr_spare_make(rt_manager_t *m);
 bool mgr_spare_take(rt_ctr_t *c);
+/* A removed --rm container's trash dir made the spare when there is none
+ * (its dirs and any failure's rest to mgr_trash_spawn); false when not
+ * tried, and the trash is still the caller's. */
+bool mgr_spare_from_trash(rt_manager_t *m, const char *trash);
+/* A removed --rm container's trash waits for the next turn: that makes the
+ * spare (manager_life.c). */
+bool mgr_leftovers_make_spare(const rt_manager_t *m);
 /* mgr_persist on the next loop turn (manager_life.c). */
 void mgr_persist_later(rt_ctr_t *c);
 char *mgr_run_dir(const rt_manager_t *m, const char *id);

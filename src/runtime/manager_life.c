@@ -582,6 +582,7 @@ void mgr_notify_removed(rt_ctr_t *c)
 typedef struct mgr_leftover {
     struct mgr_leftover *next;
     char *cgroup_parent, *id, *run_dir, *trash;
+    bool autoremove; /* its trash may become the spare (manager_spare.c) */
 } mgr_leftover_t;
 
 static void leftovers_run(rt_manager_t *m)
@@ -594,7 +595,7 @@ static void leftovers_run(rt_manager_t *m)
         rt_cgroup_destroy(l->cgroup_parent, l->id);
         if (l->run_dir && mgr_reap(m, l->run_dir) < 0)
             fs_rm_rf(l->run_dir); /* a few small files */
-        if (l->trash)
+        if (l->trash && !(l->autoremove && mgr_spare_from_trash(m, l->trash)))
             mgr_trash_spawn(m, l->trash);
         free(l->cgroup_parent);
         free(l->id);
@@ -602,6 +603,14 @@ static void leftovers_run(rt_manager_t *m)
         free(l->trash);
         free(l);
     }
+}
+
+bool mgr_leftovers_make_spare(const rt_manager_t *m)
+{
+    for (const mgr_leftover_t *l = m->leftovers; l; l = l->next)
+        if (l->trash && l->autoremove)
+            return true;
+    return false;
 }
 
 static void leftovers_cb(uv_timer_t *t)
@@ -617,6 +626,7 @@ static void leftovers_add(rt_ctr_t *c, char *trash)
     l->id = xstrdup(c->id);
     l->run_dir = c->spec.run_dir ? xstrdup(c->spec.run_dir) : NULL;
     l->trash = trash;
+    l->autoremove = mgr_json_bool(c->host_config, "AutoRemove");
     mgr_leftover_t **tail = &m->leftovers;
     while (*tail)
         tail = &(*tail)->next;

@@ -14,7 +14,11 @@
  * fsync) and would leave the spare's .tmp files behind.
  *
  * <containers>/.spare is made complete as .spare.new, then renamed; a
- * berthd start removes a .spare.new left by a crash and keeps a .spare. */
+ * berthd start removes a .spare.new left by a crash and keeps a .spare.
+ * Where a --rm container was just removed, its dir becomes the spare
+ * instead (mgr_spare_from_trash): its files renamed back, none unlinked and
+ * none made. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -57,7 +61,7 @@ void mgr_spare_init(rt_manager_t *m)
 
 void mgr_spare_make(rt_manager_t *m)
 {
-    if (m->spare_ready || m->spare_off || m->closing)
+    if (m->spare_ready || m->spare_off || m->closing || mgr_leftovers_make_spare(m))
         return;
     cleanup_free char *tmp = spare_path(m, ".new");
     cleanup_free char *dir = spare_path(m, "");
@@ -79,6 +83,100 @@ fail:
     log_warn("making a spare container dir: %s (creates go without one)", strerror(errno));
     m->spare_off = true;
     fs_rm_rf(tmp);
+}
+
+/* A removed --rm container's dir holds what a spare holds, under the names
+ * its writes left (and its upper/work/rootfs dirs): renamed back, it is the
+ * next spare, and neither its files are unlinked nor a spare's made. */
+static const struct {
+    const char *name, *spare; /* spare: its name in a spare; NULL: a dir to remove */
+} trash_entries[] = {
+    {RT_SPEC_FILE, RT_SPEC_FILE ".tmp"},
+    {RT_SPEC_FILE ".tmp", RT_SPEC_FILE ".tmp"},
+    {"config.v2.json", "config.v2.json"},
+    {"config.v2.json.tmp", "config.v2.json.tmp"},
+    {"hostconfig.json", "hostconfig.json.tmp"},
+    {"hostconfig.json.tmp", "hostconfig.json.tmp"},
+    {"upper", NULL},
+    {"work", NULL},
+    {"rootfs", NULL},
+};
+
+/* Its place in trash_entries (the log: the last + 1), or -1: not ours. */
+static int trash_entry(const struct dirent *e)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(trash_entries); i++)
+        if (strcmp(e->d_name, trash_entries[i].name) == 0)
+            return (trash_entries[i].spare ? e->d_type == DT_REG : e->d_type == DT_DIR) ? (int)i
+                                                                                        : -1;
+    size_t len = strlen(e->d_name);
+    return e->d_type == DT_REG && len == 64 + strlen("-json.log") &&
+                   strcmp(e->d_name + 64, "-json.log") == 0
+               ? (int)ARRAY_SIZE(trash_entries)
+               : -1;
+}
+
+bool mgr_spare_from_trash(rt_manager_t *m, const char *trash)
+{
+    if (m->spare_ready || m->spare_off || m->closing)
+        return false;
+    int dfd = open(trash, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0)
+        return false;
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return false;
+    }
+    /* Everything known, or nothing changed: a surprise goes to the reaper. */
+    bool seen[ARRAY_SIZE(trash_entries) + 1] = {0};
+    char log[NAME_MAX + 1] = "";
+    struct dirent *e;
+    bool ok = true;
+    while (ok && (e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        int i = trash_entry(e);
+        ok = i >= 0 && !seen[i];
+        if (ok)
+            seen[i] = true;
+        if (ok && i == (int)ARRAY_SIZE(trash_entries))
+            memcpy(log, e->d_name, strlen(e->d_name) + 1); /* trash_entry: 73 chars */
+    }
+    for (size_t i = 0; ok && i < ARRAY_SIZE(trash_entries); i++) {
+        if (!seen[i])
+            continue;
+        if (!trash_entries[i].spare) {
+            /* Aside (.trash-<id>-upper ...: a restart sweeps .trash-*), then
+             * removed off the loop. */
+            cleanup_free char *aside = xasprintf("%s-%s", trash, trash_entries[i].name);
+            cleanup_free char *sub = xasprintf("%s/%s", trash, trash_entries[i].name);
+            if (rename(sub, aside) == 0)
+                mgr_trash_spawn(m, aside);
+            else
+                ok = false;
+        } else if (strcmp(trash_entries[i].name, trash_entries[i].spare) != 0) {
+            ok = renameat(dfd, trash_entries[i].name, dfd, trash_entries[i].spare) == 0;
+        }
+    }
+    if (ok && log[0])
+        ok = renameat(dfd, log, dfd, SPARE_LOG) == 0;
+    for (size_t i = 0; ok && i < ARRAY_SIZE(spare_files); i++) {
+        int fd = openat(dfd, spare_files[i].name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+                        spare_files[i].mode);
+        /* The shim appends to its log: the last one's lines must go. */
+        ok = fd >= 0 && (strcmp(spare_files[i].name, SPARE_LOG) != 0 || ftruncate(fd, 0) == 0);
+        if (fd >= 0)
+            close(fd);
+    }
+    closedir(d);
+    cleanup_free char *dir = spare_path(m, "");
+    if (!ok || renameat2(AT_FDCWD, trash, AT_FDCWD, dir, RENAME_NOREPLACE) < 0) {
+        mgr_trash_spawn(m, trash); /* what is left of it */
+        return true;
+    }
+    m->spare_ready = true;
+    return true;
 }
 
 bool mgr_spare_take(rt_ctr_t *c)

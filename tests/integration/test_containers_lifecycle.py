@@ -152,6 +152,34 @@ def test_rm_create_takes_the_spare_container_dir(d):
         assert d.docker("rm", "-f", c).returncode == 0
 
 
+@needs_docker
+def test_removed_rm_containers_dir_becomes_the_next_spare(d):
+    # Its files renamed back to a spare's (manager_spare.c), its log emptied,
+    # its upper/work/rootfs removed: the next --rm container starts clean.
+    # (A detached one's client leaves at once: the spare is remade then.)
+    containers = os.path.join(d.data_root, "containers")
+    spare = wait_for(lambda: spare_inode(d))
+    r = d.docker("run", "--rm", "--network", "none", "busybox", "sh", "-c",
+                 "echo first; echo data > /file")
+    assert r.returncode == 0 and out(r) == "first\n", r.stderr
+    assert wait_for(lambda: spare_inode(d) == spare)
+    sdir = os.path.join(containers, ".spare")
+    assert sorted(os.listdir(sdir)) == sorted([
+        "config.v2.json", "config.v2.json.tmp", "hostconfig.json.tmp", "runtime.json.tmp",
+        "spare-json.log"])
+    assert os.path.getsize(os.path.join(sdir, "spare-json.log")) == 0
+    assert wait_for(lambda: not [n for n in os.listdir(containers) if n.startswith(".trash-")])
+    r = d.docker("run", "-d", "--rm", "--network", "none", "busybox", "sh", "-c",
+                 "echo second; ls /file 2>&1; sleep 30")
+    assert r.returncode == 0, r.stderr
+    second = out(r).strip()
+    assert os.stat(os.path.join(containers, second)).st_ino == spare
+    assert wait_for(lambda: b"No such file" in d.docker("logs", second).stdout)
+    assert d.docker("logs", second).stdout.split(b"\n")[0] == b"second"
+    assert b"first" not in d.docker("logs", second).stdout
+    assert d.docker("rm", "-f", second).returncode == 0
+
+
 def test_spare_left_half_made_is_removed_at_start(daemon_factory):
     d = daemon_factory()
     half = os.path.join(d.data_root, "containers", ".spare.new")
