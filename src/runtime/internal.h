@@ -72,6 +72,11 @@ int rt_seccomp_compile(const char *profile_json, uint64_t caps, const char *path
 char *rt_seccomp_cache_path(const char *dir, const char *profile_json, uint64_t caps);
 /* Read a compiled program; *prog_out malloc'd, *len in filter instructions. */
 int rt_seccomp_read(const char *path, void **prog_out, size_t *len, berth_err_t *err);
+/* The program a container with spec s and effective caps runs under: none
+ * (*bpf NULL) when privileged or unconfined, else compiled once per profile
+ * and caps into the exec root's cache (or s->bpf_cache_dir) and read. */
+int rt_seccomp_prepare(const rt_spec_t *s, uint64_t caps, void **bpf, size_t *len,
+                       berth_err_t *err);
 /* Install a program read by rt_seccomp_read (needs no_new_privs or CAP_SYS_ADMIN). */
 int rt_seccomp_load(void *prog, size_t len);
 

@@ -668,3 +668,26 @@ int rt_seccomp_load(void *prog, size_t len)
         return -errno;
     return 0;
 }
+
+int rt_seccomp_prepare(const rt_spec_t *s, uint64_t caps, void **bpf, size_t *len, berth_err_t *err)
+{
+    *bpf = NULL;
+    *len = 0;
+    if (s->privileged || s->seccomp == RT_SECCOMP_UNCONFINED)
+        return 0;
+    cleanup_free char *profile = NULL;
+    if (s->seccomp == RT_SECCOMP_PROFILE) {
+        int rc = fs_read_file(s->seccomp_profile, 1 << 20, &profile, NULL);
+        if (rc < 0)
+            return berth_err_sys(err, -rc, "reading seccomp profile %s", s->seccomp_profile);
+    }
+    cleanup_free char *dir =
+        s->bpf_cache_dir ? xstrdup(s->bpf_cache_dir) : xasprintf("%s/../seccomp", s->run_dir);
+    cleanup_free char *path = rt_seccomp_cache_path(dir, profile, caps);
+    if (access(path, R_OK) < 0) {
+        fs_mkdir_p(dir, 0700);
+        if (rt_seccomp_compile(profile, caps, path, err) < 0)
+            return berth_err_prefix(err, "seccomp");
+    }
+    return rt_seccomp_read(path, bpf, len, err);
+}

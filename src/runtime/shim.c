@@ -25,6 +25,7 @@
 
 #include "runtime/internal.h"
 #include "runtime/shim.h"
+#include "runtime/shim_pre.h"
 
 enum { EV_SIGNAL = 1, EV_LISTEN, EV_CLIENT, EV_OUT, EV_STDIN };
 #define EV_KEY(kind, fd) (((uint64_t)(kind) << 32) | (uint32_t)(fd))
@@ -38,7 +39,7 @@ typedef struct shim_client {
 } shim_client_t;
 
 /* Pool mode: a container init cloned before the spec was known, blocked on
- * sync (pre_child_main); pid -1 when none. */
+ * sync (rt_pre_child_main); pid -1 when none. */
 typedef struct pre_child {
     pid_t pid;
     int pidfd, sync;
@@ -605,30 +606,6 @@ static int write_etc_files(const rt_spec_t *s, berth_err_t *err)
     return 0;
 }
 
-static int prepare_seccomp(const rt_spec_t *s, uint64_t caps, void **bpf, size_t *len,
-                           berth_err_t *err)
-{
-    *bpf = NULL;
-    *len = 0;
-    if (s->privileged || s->seccomp == RT_SECCOMP_UNCONFINED)
-        return 0;
-    cleanup_free char *profile = NULL;
-    if (s->seccomp == RT_SECCOMP_PROFILE) {
-        int rc = fs_read_file(s->seccomp_profile, 1 << 20, &profile, NULL);
-        if (rc < 0)
-            return berth_err_sys(err, -rc, "reading seccomp profile %s", s->seccomp_profile);
-    }
-    cleanup_free char *dir =
-        s->bpf_cache_dir ? xstrdup(s->bpf_cache_dir) : xasprintf("%s/../seccomp", s->run_dir);
-    cleanup_free char *path = rt_seccomp_cache_path(dir, profile, caps);
-    if (access(path, R_OK) < 0) {
-        fs_mkdir_p(dir, 0700);
-        if (rt_seccomp_compile(profile, caps, path, err) < 0)
-            return berth_err_prefix(err, "seccomp");
-    }
-    return rt_seccomp_read(path, bpf, len, err);
-}
-
 /* Close every fd of the child except the ones it needs (the --init process
  * never execs, so CLOEXEC alone would leave it holding the shim's fds). */
 static void close_all_but(const int *keep, size_t n)
@@ -704,190 +681,7 @@ static int open_listener(shim_t *sh, berth_err_t *err)
 }
 
 /* ---- warm pool: the container init cloned ahead of its spec --------------- */
-/* Shim -> pre-cloned child messages: a tag, a mode byte, one '0'/'1' per
- * stdio fd present, then text; the present stdio fds ride along
- * (SCM_RIGHTS).
- *   "C" mode path   its runtime.json; mode 'E': early (it is in its final
- *                   cgroup: set up at once; its stdio follows in an "S"),
- *                   '-': stdio attached, wait for the go before any setup
- *   "S" mode        its stdio, sent once the /etc files it binds exist; mode
- *                   'P': its prepared rootfs is the container's (prep.c)
- *   "P" '-' text    while idle: prepare a rootfs (rt_prep_encode's text) */
-#define PRE_CFG_TAG 'C'
-#define PRE_STDIO_TAG 'S'
-#define PRE_PREP_TAG 'P'
-#define PRE_HDR 5
-
-static int pre_send(int sock, char tag, char mode, const int stdio[3], const char *text,
-                    berth_err_t *err)
-{
-    char msg[8 + PATH_MAX];
-    int n = snprintf(msg, sizeof(msg), "%c%c%c%c%c%s", tag, mode, stdio[0] >= 0 ? '1' : '0',
-                     stdio[1] >= 0 ? '1' : '0', stdio[2] >= 0 ? '1' : '0', text);
-    if (n >= (int)sizeof(msg))
-        return berth_err_set(err, BERTH_E_INTERNAL, "spec path too long");
-    union {
-        char buf[CMSG_SPACE(3 * sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    memset(&u, 0, sizeof(u));
-    int fds[3], nfd = 0;
-    for (int i = 0; i < 3; i++)
-        if (stdio[i] >= 0)
-            fds[nfd++] = stdio[i];
-    struct iovec iov = {.iov_base = msg, .iov_len = (size_t)n};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (nfd) {
-        mh.msg_control = u.buf;
-        mh.msg_controllen = CMSG_SPACE((size_t)nfd * sizeof(int));
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN((size_t)nfd * sizeof(int));
-        memcpy(CMSG_DATA(c), fds, (size_t)nfd * sizeof(int));
-    }
-    ssize_t w;
-    do
-        w = sendmsg(sock, &mh, MSG_NOSIGNAL);
-    while (w < 0 && errno == EINTR);
-    if (w != n)
-        return berth_err_sys(err, w < 0 ? errno : EPIPE, "handing the spec to the container init");
-    return 0;
-}
-
-/* The child's side: one message of tag (0: any) into msg (NUL-terminated),
- * its stdio fds into stdio[]. 0, or -1 on EOF (the shim gave up) or garbage. */
-static int pre_recv(int sock, char tag, char *msg, size_t cap, int stdio[3])
-{
-    union {
-        char buf[CMSG_SPACE(3 * sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct iovec iov = {.iov_base = msg, .iov_len = cap - 1};
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-    ssize_t n;
-    do
-        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
-    if (n < PRE_HDR || (tag && msg[0] != tag))
-        return -1;
-    msg[n] = '\0';
-    int got[3] = {-1, -1, -1}, ngot = 0;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-            ngot = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-            if (ngot > 3)
-                ngot = 3;
-            memcpy(got, CMSG_DATA(c), (size_t)ngot * sizeof(int));
-        }
-    for (int i = 0, k = 0; i < 3; i++)
-        stdio[i] = msg[2 + i] == '1' && k < ngot ? got[k++] : -1;
-    return 0;
-}
-
-/* rt_child_cfg_t.await_stdio of an early pooled init. */
-static int pre_await_stdio(void *arg, berth_err_t *err)
-{
-    (void)err;
-    rt_child_cfg_t *cfg = arg;
-    char msg[64];
-    if (pre_recv(cfg->sync_fd, PRE_STDIO_TAG, msg, sizeof(msg), cfg->stdio) < 0)
-        _exit(0); /* the shim gave up on us */
-    cfg->prep_accepted = msg[1] == 'P';
-    return 0;
-}
-
-/* While idle: the mounts of the rootfs the shim asked for (prep.c), in a
- * cgroup ns of our own (we are in our pool cgroup). */
-static bool pre_prepare(const char *text, rt_prep_t *prep, bool *cg_unshared)
-{
-    if (prep->dir || rt_prep_decode(text, prep) < 0)
-        return false;
-    berth_err_t err = {0};
-    if (!*cg_unshared && unshare(CLONE_NEWCGROUP) < 0)
-        return false;
-    *cg_unshared = true;
-    rt_spec_t t;
-    rt_prep_template(prep, &t);
-    int rc = rt_rootfs_prepare(&t, &err);
-    rt_prep_template_free(&t);
-    if (rc < 0)
-        log_warn("pooled container init: preparing a rootfs: %s", err.msg);
-    return rc == 0;
-}
-
-static int prepare_seccomp(const rt_spec_t *s, uint64_t caps, void **bpf, size_t *len,
-                           berth_err_t *err);
-
-/* The pre-cloned init: wait for its spec, then the same rt_child_main as a
- * freshly cloned one. EOF (the pooled shim died or gave up) -> exit. */
-__attribute__((noreturn)) static void pre_child_main(int sync)
-{
-    /* Its netns is its own from the clone: lo can come up while idle. */
-    berth_err_t lo_err = {0};
-    bool lo_ready = rt_lo_up(&lo_err) == 0;
-    /* The bounding set down to Docker's defaults while idle, not one prctl
-     * per capability at the start (~75 us here). Bounding only: our own
-     * effective caps (for the mounts) stay. Specs that need more get a
-     * fresh clone (pre_caps_fit). */
-    unsigned last_cap = rt_cap_last();
-    uint64_t pre_dropped = rt_caps_drop_bounding_to(RT_CAPS_DEFAULT, last_cap);
-    rt_prefault_when_idle(sync);
-    char msg[8 + PATH_MAX];
-    int fds[3];
-    static rt_prep_t prep; /* lives until exec */
-    bool prepared = false, cg_unshared = false;
-    for (;;) {
-        if (pre_recv(sync, 0, msg, sizeof(msg), fds) < 0)
-            _exit(0);
-        if (msg[0] == PRE_CFG_TAG)
-            break;
-        if (msg[0] != PRE_PREP_TAG)
-            _exit(0);
-        prepared = pre_prepare(msg + PRE_HDR, &prep, &cg_unshared) || prepared;
-        rt_prefault_when_idle(sync);
-    }
-    bool early = msg[1] == 'E';
-    berth_err_t err = {0};
-    static rt_spec_t spec; /* lives until exec */
-    if (rt_spec_load(msg + PRE_HDR, &spec, &err) < 0)
-        rt_child_fail(sync, RT_EXIT_SETUP_FAILED, &err);
-    uint64_t caps;
-    if (rt_caps_compute(spec.cap_add, spec.n_cap_add, spec.cap_drop, spec.n_cap_drop,
-                        spec.privileged, last_cap, &caps, &err) < 0)
-        rt_child_fail(sync, RT_EXIT_SETUP_FAILED, &err);
-    if (caps & pre_dropped) { /* the shim checks first (pre_caps_fit) */
-        berth_err_set(&err, BERTH_E_INTERNAL, "pooled init: capabilities beyond the defaults");
-        rt_child_fail(sync, RT_EXIT_SETUP_FAILED, &err);
-    }
-    caps &= rt_caps_current();
-    void *bpf = NULL;
-    size_t bpf_len = 0;
-    if (prepare_seccomp(&spec, caps, &bpf, &bpf_len, &err) < 0)
-        rt_child_fail(sync, RT_EXIT_SETUP_FAILED, &err);
-    rt_child_cfg_t cfg = {
-        .spec = &spec,
-        .process = &spec.process,
-        .caps = caps,
-        .last_cap = last_cap,
-        .bpf = bpf,
-        .bpf_len = bpf_len,
-        .sync_fd = sync,
-        .stdio = {fds[0], fds[1], fds[2]},
-        .is_exec = false,
-        /* it was cloned in berthd's cgroup ns: unshare once moved, as on v1 */
-        .v1_unshare_cgroup = !cg_unshared,
-        .setup_before_go = early,
-        .await_stdio = early ? pre_await_stdio : NULL,
-        .lo_ready = lo_ready,
-        .bounding_dropped = pre_dropped,
-    };
-    /* The shim checks the same (rt_prep_fits) and says yes or no in "S". */
-    if (prepared && early && rt_prep_fits(&spec, &prep))
-        cfg.prepared_rootfs = rt_prep_rootfs(&prep);
-    rt_child_main(&cfg);
-}
+/* (its side: shim_pre_child.c) */
 
 static int release_child(shim_t *sh, int sync, bool enter_cgroup, int *code, berth_err_t *err);
 
@@ -942,7 +736,7 @@ static void pre_launch_path(shim_t *sh)
         return;
     berth_err_t err = {0};
     int none[3] = {-1, -1, -1};
-    if (pre_send(sh->pre.sync, PRE_CFG_TAG, 'E', none, sh->spec_path, &err) < 0) {
+    if (rt_pre_send(sh->pre.sync, PRE_CFG_TAG, 'E', none, sh->spec_path, &err) < 0) {
         log_warn("pooled container init not used: %s", err.msg);
         pre_discard(sh);
         return;
@@ -985,7 +779,7 @@ static void prep_cleanup(pre_child_t *pre)
 }
 
 /* A pooled init's bounding set holds only Docker's default capabilities
- * (pre_child_main): a spec that adds others, or is privileged, needs a
+ * (rt_pre_child_main): a spec that adds others, or is privileged, needs a
  * fresh clone. */
 static bool pre_caps_fit(const rt_spec_t *s)
 {
@@ -1019,7 +813,7 @@ static void pre_launch_stdio(shim_t *sh)
     if (rc == 0)
         rc = make_stdio(sh, child_stdio, &err);
     if (rc == 0)
-        rc = pre_send(sh->pre.sync, PRE_STDIO_TAG, mode, child_stdio, "", &err);
+        rc = rt_pre_send(sh->pre.sync, PRE_STDIO_TAG, mode, child_stdio, "", &err);
     close_child_stdio(child_stdio);
     if (rc < 0) {
         log_warn("pooled container init not used: %s", err.msg);
@@ -1068,7 +862,7 @@ static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *c
     caps &= rt_caps_current();
     void *bpf = NULL;
     size_t bpf_len = 0;
-    if (prepare_seccomp(s, caps, &bpf, &bpf_len, err) < 0)
+    if (rt_seccomp_prepare(s, caps, &bpf, &bpf_len, err) < 0)
         return -1;
     int cgv = rt_cgroup_version();
     int cg_fd = -1;
@@ -1093,7 +887,7 @@ static int start_container(shim_t *sh, int exec_pidfd, int restore_pidns, int *c
         return -1;
     if (use_pre) {
         free(bpf); /* the init reads it from the cache itself */
-        int rc = pre_send(sh->pre.sync, PRE_CFG_TAG, '-', child_stdio, sh->spec_path, err);
+        int rc = rt_pre_send(sh->pre.sync, PRE_CFG_TAG, '-', child_stdio, sh->spec_path, err);
         close_child_stdio(child_stdio);
         if (rc < 0) {
             pre_discard(sh);
@@ -1431,7 +1225,7 @@ static void pre_clone(pre_child_t *pre)
     if (pid == 0) {
         int keep[] = {sp[1]};
         close_all_but(keep, ARRAY_SIZE(keep));
-        pre_child_main(sp[1]);
+        rt_pre_child_main(sp[1]);
     }
     close(sp[1]);
     pre->pid = pid;
@@ -1531,7 +1325,7 @@ static void pool_prep(pre_child_t *pre, const char *text)
     }
     berth_err_t err = {0};
     int none[3] = {-1, -1, -1};
-    if (pre_send(pre->sync, PRE_PREP_TAG, '-', none, text, &err) < 0)
+    if (rt_pre_send(pre->sync, PRE_PREP_TAG, '-', none, text, &err) < 0)
         prep_cleanup(pre);
 }
 
