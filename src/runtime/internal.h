@@ -232,6 +232,21 @@ char *rt_prep_rootfs(const rt_prep_t *p);
 /* Remove a pool's dirs (rm -rf: its init's mounts live in another mount
  * namespace and do not stand in the way). */
 void rt_prep_remove(const char *dir);
+/* Recycled upper and work dirs: a removed --rm container's, over the same
+ * layers, at <containers>/.pool-recycled-<hash of the layer dirs> (its work
+ * dir, holding its upper dir: berthd puts them there, mgr_prep_from_trash),
+ * taken by the next
+ * pool shim preparing a rootfs over those layers instead of making new ones
+ * (and the /etc bind targets in them): on this kind of disk each inode made
+ * and removed costs. The path, malloc'd. */
+char *rt_prep_recycled_path(const char *containers_dir, char *const *lowerdirs, size_t n);
+/* Take the recycled dirs for p ("<dir>-upper" and "-work"), if any and if
+ * they hold just what a prepared upper holds (etc/ with the three empty
+ * bind targets; what the container wrote elsewhere rules it out: removed).
+ * True when taken. */
+bool rt_prep_take_recycled(const rt_prep_t *p);
+/* Remove every kept one (berthd's stop, images removed). */
+void rt_prep_sweep_recycled(const char *containers_dir);
 /* Would a start of s have mounted just what p prepared? */
 bool rt_prep_fits(const rt_spec_t *s, const rt_prep_t *p);
 /* Record the layer dirs' identities (file handles); -1 if the filesystem
@@ -289,6 +304,8 @@ rt_pool_t *rt_pool_new(uv_loop_t *loop, const char *shim_path, const char *conta
 rt_shim_t *rt_pool_spawn(rt_pool_t *p, const rt_spec_t *spec, const rt_shim_callbacks_t *cbs,
                          void *data, berth_err_t *err);
 int rt_pool_idle(const rt_pool_t *p); /* idle shims right now */
+/* Do the pool's idle shims prepare rootfses over s's layers (prep.c)? */
+bool rt_pool_prepares(const rt_pool_t *p, const rt_spec_t *s);
 /* No API client is connected: refill now rather than after the post-take
  * delay. */
 void rt_pool_kick(rt_pool_t *p);

@@ -412,6 +412,8 @@ void rt_manager_close(rt_manager_t *m)
     mgr_trash_close_all(m);
     mgr_reaper_close(m);
     rt_pool_free(m->pool);
+    if (m->containers_dir)
+        rt_prep_sweep_recycled(m->containers_dir);
     for (size_t i = 0; i < m->n_ctrs; i++) {
         mgr_ctr_cancel_all(m->ctrs[i]);
         mgr_ctr_free(m->ctrs[i]);

@@ -147,6 +147,9 @@ bool mgr_spare_take(rt_ctr_t *c);
  * (its dirs and any failure's rest to mgr_trash_spawn); false when not
  * tried, and the trash is still the caller's. */
 bool mgr_spare_from_trash(rt_manager_t *m, const char *trash);
+/* Its upper dir moved into its work dir, and that renamed to slot (a pool
+ * shim's to take: rt_prep_take_recycled); false when not (left in place). */
+bool mgr_prep_from_trash(const char *trash, const char *slot);
 /* A removed --rm container's trash waits for the next turn: that makes the
  * spare (manager_life.c). */
 bool mgr_leftovers_make_spare(const rt_manager_t *m);

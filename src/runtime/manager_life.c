@@ -583,6 +583,7 @@ typedef struct mgr_leftover {
     struct mgr_leftover *next;
     char *cgroup_parent, *id, *run_dir, *trash;
     bool autoremove; /* its trash may become the spare (manager_spare.c) */
+    char *prep_slot; /* its upper/work may go there (rt_prep_recycled_path) */
 } mgr_leftover_t;
 
 static void leftovers_run(rt_manager_t *m)
@@ -595,8 +596,11 @@ static void leftovers_run(rt_manager_t *m)
         rt_cgroup_destroy(l->cgroup_parent, l->id);
         if (l->run_dir && mgr_reap(m, l->run_dir) < 0)
             fs_rm_rf(l->run_dir); /* a few small files */
+        if (l->trash && l->prep_slot)
+            mgr_prep_from_trash(l->trash, l->prep_slot);
         if (l->trash && !(l->autoremove && mgr_spare_from_trash(m, l->trash)))
             mgr_trash_spawn(m, l->trash);
+        free(l->prep_slot);
         free(l->cgroup_parent);
         free(l->id);
         free(l->run_dir);
@@ -627,6 +631,9 @@ static void leftovers_add(rt_ctr_t *c, char *trash)
     l->run_dir = c->spec.run_dir ? xstrdup(c->spec.run_dir) : NULL;
     l->trash = trash;
     l->autoremove = mgr_json_bool(c->host_config, "AutoRemove");
+    if (trash && l->autoremove && rt_pool_prepares(m->pool, &c->spec))
+        l->prep_slot =
+            rt_prep_recycled_path(m->containers_dir, c->spec.lowerdirs, c->spec.n_lowerdirs);
     mgr_leftover_t **tail = &m->leftovers;
     while (*tail)
         tail = &(*tail)->next;

@@ -179,6 +179,21 @@ bool mgr_spare_from_trash(rt_manager_t *m, const char *trash)
     return true;
 }
 
+bool mgr_prep_from_trash(const char *trash, const char *slot)
+{
+    /* The upper dir inside the work dir (no holder dir to make), and that
+     * renamed to the slot. */
+    cleanup_free char *upper = xasprintf("%s/upper", trash);
+    cleanup_free char *work = xasprintf("%s/work", trash);
+    cleanup_free char *inside = xasprintf("%s/work/upper", trash);
+    if (renameat2(AT_FDCWD, upper, AT_FDCWD, inside, RENAME_NOREPLACE) < 0)
+        return false;
+    if (renameat2(AT_FDCWD, work, AT_FDCWD, slot, RENAME_NOREPLACE) == 0)
+        return true;
+    rename(inside, upper); /* back where the reaper finds it */
+    return false;
+}
+
 bool mgr_spare_take(rt_ctr_t *c)
 {
     rt_manager_t *m = c->m;

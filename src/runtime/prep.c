@@ -12,13 +12,20 @@
  * container's (which nobody made yet: no directory is replaced, and on this
  * kind of disk replacing one waits for its blocks to be discarded), and the
  * init only binds the /etc files and pivots. Any other start sets up as
- * before and the pool's dirs are removed.
+ * before and the pool's dirs are removed. A removed --rm container's upper
+ * and work dirs, over the same layers and untouched, are the next pool
+ * preparation's (rt_prep_take_recycled): no dir or bind target made anew,
+ * none removed.
  *
  * berthd -> pool shim -> init: "P" + the text of rt_prep_encode. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
 
 #include "runtime/internal.h"
 
@@ -134,6 +141,147 @@ void rt_prep_remove(const char *dir)
         cleanup_free char *d = xasprintf("%s-%s", dir, subs[i]);
         fs_rm_rf(d);
     }
+}
+
+char *rt_prep_recycled_path(const char *containers_dir, char *const *lowerdirs, size_t n)
+{
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a: a name, not a check */
+    for (size_t i = 0; i < n; i++)
+        for (const char *c = lowerdirs[i];; c++) {
+            h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+            if (!*c)
+                break;
+        }
+    return xasprintf("%s/" RT_PREP_DIR_PREFIX "recycled-%016llx", containers_dir,
+                     (unsigned long long)h);
+}
+
+/* dirfd's entries are exactly the n names (each of the given type). */
+static bool dir_holds(int dirfd, const char *const *names, const unsigned char *types, size_t n)
+{
+    int fd = dup(dirfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    size_t found = 0;
+    bool ok = true;
+    struct dirent *e;
+    while (ok && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        ok = false;
+        for (size_t i = 0; i < n && !ok; i++)
+            ok = !strcmp(e->d_name, names[i]) && e->d_type == types[i];
+        found++;
+    }
+    closedir(d);
+    return ok && found == n;
+}
+
+/* No extended attributes but overlayfs' own (a container may set user.*
+ * ones on what it can write). */
+static bool only_overlay_xattrs(int fd)
+{
+    char names[1024];
+    ssize_t n = flistxattr(fd, names, sizeof(names));
+    if (n < 0)
+        return errno == ENOTSUP;
+    for (const char *x = names; x < names + n; x += strlen(x) + 1)
+        if (strncmp(x, "trusted.overlay.", 16) != 0)
+            return false;
+    return true;
+}
+
+/* fd's type, permissions and owner are these, and its xattrs overlay's. */
+static bool attrs_are(int fd, mode_t mode, uid_t uid, gid_t gid)
+{
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 && st.st_mode == mode && st.st_uid == uid &&
+           st.st_gid == gid && only_overlay_xattrs(fd);
+}
+
+/* The upper dir holds just what pool_prep and rt_rootfs_prepare make: etc/
+ * (copied up from the layers: their /etc's mode and owner) with the three
+ * bind targets, empty, 0644, root's. A container that wrote anywhere else
+ * in its upper dir, or changed these (chmod /, chown /etc, setfattr ...),
+ * rules it out. */
+static bool upper_is_pristine(int holder, const rt_prep_t *p)
+{
+    static const char *const top[] = {"upper", "work"}; /* in the work dir */
+    static const unsigned char top_t[] = {DT_DIR, DT_DIR};
+    static const char *const up[] = {"etc"};
+    static const unsigned char up_t[] = {DT_DIR};
+    static const char *const etc[] = {"hostname", "hosts", "resolv.conf"};
+    static const unsigned char etc_t[] = {DT_REG, DT_REG, DT_REG};
+    if (!dir_holds(holder, top, top_t, 2))
+        return false;
+    cleanup_close int upper =
+        openat(holder, "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (!attrs_are(upper, S_IFDIR | 0755, 0, 0) || !dir_holds(upper, up, up_t, 1))
+        return false;
+    struct stat lower_etc = {0};
+    for (size_t i = 0; i < p->n_lowerdirs && !lower_etc.st_mode; i++) {
+        cleanup_free char *path = xasprintf("%s/etc", p->lowerdirs[i]);
+        if (lstat(path, &lower_etc) < 0)
+            lower_etc.st_mode = 0;
+    }
+    cleanup_close int etcfd = openat(upper, "etc", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (!S_ISDIR(lower_etc.st_mode) ||
+        !attrs_are(etcfd, lower_etc.st_mode, lower_etc.st_uid, lower_etc.st_gid) ||
+        !dir_holds(etcfd, etc, etc_t, 3))
+        return false;
+    for (size_t i = 0; i < ARRAY_SIZE(etc); i++) {
+        cleanup_close int fd =
+            openat(etcfd, etc[i], O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        struct stat st;
+        if (!attrs_are(fd, S_IFREG | 0644, 0, 0) || fstat(fd, &st) < 0 || st.st_size != 0 ||
+            st.st_nlink != 1)
+            return false;
+    }
+    return true;
+}
+
+bool rt_prep_take_recycled(const rt_prep_t *p)
+{
+    const char *slash = strrchr(p->dir, '/');
+    if (!slash)
+        return false;
+    cleanup_free char *containers = xstrndup(p->dir, (size_t)(slash - p->dir));
+    cleanup_free char *slot = rt_prep_recycled_path(containers, p->lowerdirs, p->n_lowerdirs);
+    cleanup_free char *upper = rt_prep_path(p, "upper");
+    cleanup_free char *work = rt_prep_path(p, "work");
+    /* The slot is a work dir holding its upper dir (mgr_prep_from_trash):
+     * ours alone once renamed (another shim may race for it). */
+    if (renameat2(AT_FDCWD, slot, AT_FDCWD, work, RENAME_NOREPLACE) < 0)
+        return false;
+    cleanup_close int holder = open(work, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (holder < 0 || !upper_is_pristine(holder, p) ||
+        renameat2(holder, "upper", AT_FDCWD, upper, RENAME_NOREPLACE) < 0) {
+        fs_rm_rf(work); /* with what it held */
+        return false;
+    }
+    /* A volatile mount's marker: the next mount refuses the work dir while
+     * it is there (mount_overlay removes it only for volatile mounts). */
+    cleanup_free char *incompat = xasprintf("%s/work/incompat", work);
+    fs_rm_rf(incompat);
+    return true;
+}
+
+void rt_prep_sweep_recycled(const char *containers_dir)
+{
+    DIR *d = opendir(containers_dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (strncmp(e->d_name, RT_PREP_DIR_PREFIX "recycled-",
+                    strlen(RT_PREP_DIR_PREFIX "recycled-")) == 0) {
+            cleanup_free char *path = xasprintf("%s/%s", containers_dir, e->d_name);
+            fs_rm_rf(path);
+        }
+    if (d)
+        closedir(d);
 }
 
 bool rt_prep_fits(const rt_spec_t *s, const rt_prep_t *p)

@@ -1319,7 +1319,8 @@ static void pool_prep(pre_child_t *pre, const char *text)
     if (rt_prep_decode(text, &pre->prep) < 0)
         return;
     cleanup_free char *upper = rt_prep_path(&pre->prep, "upper");
-    if (rt_prep_identify(&pre->prep) < 0 || mkdir(upper, 0755) < 0) {
+    if (rt_prep_identify(&pre->prep) < 0 ||
+        (!rt_prep_take_recycled(&pre->prep) && mkdir(upper, 0755) < 0)) {
         rt_prep_free(&pre->prep); /* not ours to use (or remove) */
         return;
     }

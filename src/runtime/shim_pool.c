@@ -347,6 +347,16 @@ rt_pool_t *rt_pool_new(uv_loop_t *loop, const char *shim_path, const char *conta
     return p;
 }
 
+bool rt_pool_prepares(const rt_pool_t *p, const rt_spec_t *s)
+{
+    if (!p || !p->last.n_lowerdirs || p->last.n_lowerdirs != s->n_lowerdirs)
+        return false;
+    for (size_t i = 0; i < s->n_lowerdirs; i++)
+        if (strcmp(p->last.lowerdirs[i], s->lowerdirs[i]) != 0)
+            return false;
+    return true;
+}
+
 int rt_pool_idle(const rt_pool_t *p)
 {
     return p ? p->n_idle : 0;
@@ -431,6 +441,7 @@ void rt_pool_images_removed(rt_pool_t *p)
     /* A prepared overlay keeps the layers it shows: removed, their disk
      * space would only come back once that shim is taken. */
     rt_prep_free(&p->last);
+    rt_prep_sweep_recycled(p->containers_dir);
     /* EOF first, to all of them at once: an idle shim then kills and reaps
      * its init (whose mounts hold the pool dir) and removes the dir itself;
      * the kill in slot_kill is for one that has not gone within a second

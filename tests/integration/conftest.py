@@ -186,11 +186,15 @@ def container_dir_leftovers(d):
     """Entries of <data-root>/containers, except the dirs of rootfses
     prepared by idle pooled shims (".pool-<pid>-upper" and "-work",
     src/runtime/prep.c: an idle one runs at nice 19 as berthd's child, a
-    taken one is back at nice 0) and their shared mount point ".pool-rootfs"."""
+    taken one is back at nice 0), their shared mount point ".pool-rootfs" and
+    a removed --rm container's upper/work dirs kept for the next of them
+    (".pool-recycled-<hash>", rt_prep_recycled_path)."""
     cdir = os.path.join(d.data_root, "containers")
     left = []
     for name in os.listdir(cdir):
         if name in (".pool-rootfs", ".spare"):  # .spare: src/runtime/manager_spare.c
+            continue
+        if name.startswith(".pool-recycled-"):
             continue
         pid = name[6:].rsplit("-", 1)[0]
         if name.startswith(".pool-") and name.endswith(("-upper", "-work")) and pid.isdigit():

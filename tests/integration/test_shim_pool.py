@@ -327,7 +327,8 @@ def pool_dirs(d):
     and "-work" (the shared mount point ".pool-rootfs" stays)."""
     cdir = os.path.join(d.data_root, "containers")
     return sorted({n.rsplit("-", 1)[0] for n in os.listdir(cdir)
-                   if n.startswith(".pool-") and n != ".pool-rootfs"})
+                   if n.startswith(".pool-") and n != ".pool-rootfs"
+                   and not n.startswith(".pool-recycled-")})
 
 
 def root_upperdir(d, *run_args):
@@ -336,6 +337,47 @@ def root_upperdir(d, *run_args):
                  "grep ' / / ' /proc/self/mountinfo | tr , '\\n' | grep upperdir=")
     assert r.returncode == 0, r.stderr
     return out(r).strip()
+
+
+def upper_inodes(d):
+    """Inodes of the pool's upper dirs, prepared or kept for the next one."""
+    cdir = os.path.join(d.data_root, "containers")
+    found = set()
+    for n in os.listdir(cdir):
+        for p in ([os.path.join(cdir, n)] if n.endswith("-upper") else
+                  [os.path.join(cdir, n, "upper")] if n.startswith(".pool-recycled-") else []):
+            try:
+                found.add(os.stat(p).st_ino)
+            except FileNotFoundError:
+                pass
+    return found
+
+
+@needs_docker
+def test_removed_rm_containers_upper_dir_is_recycled_when_untouched(d):
+    # A --rm container that wrote nothing outside its bind mounts leaves its
+    # upper and work dirs to the pool's next prepared rootfs (prep.c); one
+    # that wrote a file, or changed /etc's mode, does not.
+    def run_rm(script):
+        r = d.docker("run", "-d", "--rm", "--network", "none", "busybox", "sh", "-c",
+                     script + "; sleep 30")
+        assert r.returncode == 0, r.stderr
+        cid = out(r).strip()
+        ino = os.stat(os.path.join(d.data_root, "containers", cid, "upper")).st_ino
+        time.sleep(0.3)  # its script done
+        assert d.docker("rm", "-f", cid).returncode == 0
+        return ino
+    d.docker("run", "--rm", "--network", "none", "busybox", "true")  # the pool's image
+    clean = run_rm("cat /etc/hostname >/dev/null")
+    assert wait_for(lambda: clean in upper_inodes(d)), "an untouched upper dir was not kept"
+    run_rm("echo x > /file")
+    run_rm("chmod 700 /etc")
+    for _ in range(4):  # the pool takes its dirs for its next preparations
+        r = d.docker("run", "--rm", "--network", "none", "busybox", "sh", "-c",
+                     "ls /file 2>&1; stat -c %a /etc")
+        assert r.returncode == 0, r.stderr
+        assert out(r).split("\n")[1:3] == ["755", ""], out(r)
+        assert "No such file" in out(r), out(r)
 
 
 @needs_docker
@@ -392,6 +434,8 @@ def test_no_pool_dir_left_after_stop_or_kill9(d):
     assert wait_for(lambda: pool_dirs(d))
     assert d.stop() == 0
     assert pool_dirs(d) == []
+    assert not [n for n in os.listdir(os.path.join(d.data_root, "containers"))
+                if n.startswith(".pool-recycled-")]
     d.start()
     assert d.docker("run", "--rm", "--network", "none", "busybox", "true").returncode == 0
     old = wait_for(lambda: pool_dirs(d))
