@@ -229,8 +229,11 @@ static bool upper_is_pristine(int holder, const rt_prep_t *p)
             lower_etc.st_mode = 0;
     }
     cleanup_close int etcfd = openat(upper, "etc", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    /* Opaque, it would hide the layers' /etc (a privileged container can
+     * unmount the binds and remake /etc). */
     if (!S_ISDIR(lower_etc.st_mode) ||
         !attrs_are(etcfd, lower_etc.st_mode, lower_etc.st_uid, lower_etc.st_gid) ||
+        fgetxattr(etcfd, "trusted.overlay.opaque", NULL, 0) >= 0 ||
         !dir_holds(etcfd, etc, etc_t, 3))
         return false;
     for (size_t i = 0; i < ARRAY_SIZE(etc); i++) {

@@ -359,8 +359,8 @@ def test_removed_rm_containers_upper_dir_is_recycled_when_untouched(d):
     # upper and work dirs to the pool's next prepared rootfs (prep.c); one
     # that wrote a file, or changed /etc's mode, does not.
     def run_rm(script):
-        r = d.docker("run", "-d", "--rm", "--network", "none", "busybox", "sh", "-c",
-                     script + "; sleep 30")
+        r = d.docker("run", "-d", "--rm", "--network", "none", "--privileged", "busybox", "sh",
+                     "-c", script + "; sleep 30")
         assert r.returncode == 0, r.stderr
         cid = out(r).strip()
         ino = os.stat(os.path.join(d.data_root, "containers", cid, "upper")).st_ino
@@ -372,11 +372,14 @@ def test_removed_rm_containers_upper_dir_is_recycled_when_untouched(d):
     assert wait_for(lambda: clean in upper_inodes(d)), "an untouched upper dir was not kept"
     run_rm("echo x > /file")
     run_rm("chmod 700 /etc")
-    for _ in range(4):  # the pool takes its dirs for its next preparations
+    # An /etc remade by a privileged container: opaque, the same files.
+    run_rm("umount /etc/hosts /etc/hostname /etc/resolv.conf && rm -rf /etc && mkdir -m 755 /etc"
+           " && touch /etc/hostname /etc/hosts /etc/resolv.conf")
+    for _ in range(5):  # the pool takes its dirs for its next preparations
         r = d.docker("run", "--rm", "--network", "none", "busybox", "sh", "-c",
-                     "ls /file 2>&1; stat -c %a /etc")
+                     "ls /file 2>&1; stat -c %a /etc; ls /etc/passwd")
         assert r.returncode == 0, r.stderr
-        assert out(r).split("\n")[1:3] == ["755", ""], out(r)
+        assert out(r).split("\n")[1:4] == ["755", "/etc/passwd", ""], out(r)
         assert "No such file" in out(r), out(r)
 
 
