@@ -222,26 +222,39 @@ int rt_cgroup_create(const char *parent, const char *id, const rt_resources_t *r
     return apply_v1(parent, id, res, err);
 }
 
+/* v1, default parent: rename cgroup from to to in every controller (one not
+ * mounted here is skipped); on a failure the renamed ones go back. 0 or
+ * -errno with nothing renamed. */
+static int rename_v1(const char *from, const char *to)
+{
+    size_t done = 0;
+    int rc = 0;
+    for (; done < ARRAY_SIZE(v1_ctrls); done++) {
+        cleanup_free char *src = cg_dir(v1_ctrls[done], NULL, from);
+        cleanup_free char *dst = cg_dir(v1_ctrls[done], NULL, to);
+        if (rename(src, dst) < 0 && errno != ENOENT) {
+            rc = -errno;
+            break;
+        }
+    }
+    while (rc < 0 && done-- > 0) {
+        cleanup_free char *src = cg_dir(v1_ctrls[done], NULL, to);
+        cleanup_free char *dst = cg_dir(v1_ctrls[done], NULL, from);
+        rename(src, dst);
+    }
+    return rc;
+}
+
 int rt_cgroup_adopt(const char *from, const char *id, const rt_resources_t *res, berth_err_t *err)
 {
     if (rt_cgroup_version() != 1)
         return berth_err_set(err, BERTH_E_INTERNAL, "cgroup rename needs cgroup v1");
-    size_t done = 0;
-    for (; done < ARRAY_SIZE(v1_ctrls); done++) {
-        cleanup_free char *src = cg_dir(v1_ctrls[done], NULL, from);
-        cleanup_free char *dst = cg_dir(v1_ctrls[done], NULL, id);
-        if (rename(src, dst) < 0 && errno != ENOENT) {
-            berth_err_sys(err, errno, "renaming cgroup %s to %s", src, dst);
-            break;
-        }
-    }
-    if (done == ARRAY_SIZE(v1_ctrls) && apply_v1(NULL, id, res, err) == 0)
+    int rc = rename_v1(from, id);
+    if (rc < 0)
+        return berth_err_sys(err, -rc, "renaming cgroup %s to %s", from, id);
+    if (apply_v1(NULL, id, res, err) == 0)
         return 0;
-    while (done-- > 0) { /* back to the pool's name: the caller falls back */
-        cleanup_free char *src = cg_dir(v1_ctrls[done], NULL, id);
-        cleanup_free char *dst = cg_dir(v1_ctrls[done], NULL, from);
-        rename(src, dst);
-    }
+    rename_v1(id, from); /* back to the pool's name: the caller falls back */
     return -1;
 }
 
@@ -251,13 +264,7 @@ int rt_cgroup_retire(const char *parent, const char *id, char *gone, size_t gone
     if (rt_cgroup_version() != 1 || (parent && *parent))
         return -ENOTSUP;
     snprintf(gone, gone_len, RT_GONE_CGROUP_PREFIX "%d", (int)getpid());
-    for (size_t i = 0; i < ARRAY_SIZE(v1_ctrls); i++) {
-        cleanup_free char *src = cg_dir(v1_ctrls[i], NULL, id);
-        cleanup_free char *dst = cg_dir(v1_ctrls[i], NULL, gone);
-        if (rename(src, dst) < 0 && errno != ENOENT)
-            return -errno; /* the caller destroys both names */
-    }
-    return 0;
+    return rename_v1(id, gone);
 }
 
 bool rt_resources_unset(const rt_resources_t *r)
@@ -285,24 +292,7 @@ int rt_cgroup_recycle(const char *id, const char *pool)
     if (read_u64(acct, "cpuacct.usage") > RECYCLE_MAX_CPU_NS ||
         read_u64(mem, "memory.usage_in_bytes") > RECYCLE_MAX_MEMORY)
         return -EBUSY;
-    size_t done = 0;
-    int rc = 0;
-    for (; done < ARRAY_SIZE(v1_ctrls); done++) {
-        cleanup_free char *src = cg_dir(v1_ctrls[done], NULL, id);
-        cleanup_free char *dst = cg_dir(v1_ctrls[done], NULL, pool);
-        if (rename(src, dst) < 0 && errno != ENOENT) {
-            rc = -errno; /* e.g. the pool name still taken */
-            break;
-        }
-    }
-    if (rc == 0)
-        return 0;
-    while (done-- > 0) {
-        cleanup_free char *src = cg_dir(v1_ctrls[done], NULL, pool);
-        cleanup_free char *dst = cg_dir(v1_ctrls[done], NULL, id);
-        rename(src, dst);
-    }
-    return rc;
+    return rename_v1(id, pool); /* fails while the pool name is still taken */
 }
 
 void rt_cgroup_recycle_reset(const char *pool)

@@ -96,7 +96,7 @@ int rt_cgroup_adopt(const char *from, const char *id, const rt_resources_t *res,
  * once the exit is reported, a restart may make that cgroup again while we
  * still remove these (rt_cgroup_destroy of the gone name; a rename costs far
  * less than an rmdir). 0; -ENOTSUP (v2, a custom parent: gone stays ""); or
- * -errno with some moved: destroy both names. */
+ * -errno with nothing moved: destroy the id's (and, to be sure, gone's). */
 #define RT_GONE_CGROUP_PREFIX ".gone-"
 int rt_cgroup_retire(const char *parent, const char *id, char *gone, size_t gone_len);
 /* v1, default parent, a pool shim's container that set no limits: its
@@ -245,7 +245,9 @@ char *rt_prep_recycled_path(const char *containers_dir, char *const *lowerdirs, 
  * bind targets; what the container wrote elsewhere rules it out: removed).
  * True when taken. */
 bool rt_prep_take_recycled(const rt_prep_t *p);
-/* Remove every kept one (berthd's stop, images removed). */
+/* Remove every kept one (berthd's stop; its start sweeps every .pool-*).
+ * One for layers since removed is harmless: its name (their dirs' paths)
+ * only comes back with those very layers, and it is checked at the take. */
 void rt_prep_sweep_recycled(const char *containers_dir);
 /* Would a start of s have mounted just what p prepared? */
 bool rt_prep_fits(const rt_spec_t *s, const rt_prep_t *p);

@@ -161,11 +161,17 @@ bool mgr_spare_from_trash(rt_manager_t *m, const char *trash)
     }
     if (ok && log[0])
         ok = renameat(dfd, log, dfd, SPARE_LOG) == 0;
+    /* Made only where missing; the log emptied: the shim appends to it. */
     for (size_t i = 0; ok && i < ARRAY_SIZE(spare_files); i++) {
+        bool is_log = strcmp(spare_files[i].name, SPARE_LOG) == 0, there = is_log && log[0];
+        for (size_t j = 0; !there && j < ARRAY_SIZE(trash_entries); j++)
+            there = seen[j] && trash_entries[j].spare &&
+                    strcmp(trash_entries[j].spare, spare_files[i].name) == 0;
+        if (there && !is_log)
+            continue;
         int fd = openat(dfd, spare_files[i].name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
                         spare_files[i].mode);
-        /* The shim appends to its log: the last one's lines must go. */
-        ok = fd >= 0 && (strcmp(spare_files[i].name, SPARE_LOG) != 0 || ftruncate(fd, 0) == 0);
+        ok = fd >= 0 && (!there || ftruncate(fd, 0) == 0);
         if (fd >= 0)
             close(fd);
     }

@@ -429,9 +429,8 @@ static void finish(shim_t *sh)
          * it, it may start the container again under the same id, and a
          * late destroy would kill the new one. Kept for our next init, or
          * renamed away (removed after the report), or else destroyed now. */
-        if (cgroup_recycle(sh, recycled, sizeof(recycled))) {
-            /* reset after the report */
-        } else if (rt_cgroup_retire(sh->spec.cgroup_parent, sh->spec.id, gone, sizeof(gone)) < 0) {
+        if (!cgroup_recycle(sh, recycled, sizeof(recycled)) &&
+            rt_cgroup_retire(sh->spec.cgroup_parent, sh->spec.id, gone, sizeof(gone)) < 0) {
             rt_cgroup_destroy(sh->spec.cgroup_parent, sh->spec.id);
             if (gone[0])
                 rt_cgroup_destroy(NULL, gone);

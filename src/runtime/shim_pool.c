@@ -441,7 +441,6 @@ void rt_pool_images_removed(rt_pool_t *p)
     /* A prepared overlay keeps the layers it shows: removed, their disk
      * space would only come back once that shim is taken. */
     rt_prep_free(&p->last);
-    rt_prep_sweep_recycled(p->containers_dir);
     /* EOF first, to all of them at once: an idle shim then kills and reaps
      * its init (whose mounts hold the pool dir) and removes the dir itself;
      * the kill in slot_kill is for one that has not gone within a second
