@@ -193,8 +193,13 @@ int rt_init_set_title(char *const *args);
 int rt_setup_rootfs(const rt_spec_t *spec, int pty[2],
                     int (*before_binds)(void *arg, berth_err_t *err), void *arg, berth_err_t *err);
 /* A pooled init, ahead of its spec: the standard mounts and masks of the
- * template (rt_prep_template) in our mount namespace. -1 + err. */
-int rt_rootfs_prepare(const rt_spec_t *tmpl, berth_err_t *err);
+ * template (rt_prep_template) in our mount namespace; the overlay is
+ * overlay_fd (a detached mount its shim made, prep.c) when that is >= 0.
+ * -1 + err. */
+int rt_rootfs_prepare(const rt_spec_t *tmpl, int overlay_fd, berth_err_t *err);
+/* A detached mount (fsmount) of s's overlay: its upper and work dirs made if
+ * missing, a volatile mount's stale marker removed. fd, or -1 + err. */
+int rt_overlay_open(const rt_spec_t *s, berth_err_t *err);
 /* The rest for a spec that fits (rt_prep_fits): /etc binds and pivot_root
  * into the prepared rootfs. -1 + err. */
 int rt_rootfs_enter_prepared(const rt_spec_t *spec, const char *rootfs, berth_err_t *err);
@@ -245,6 +250,31 @@ char *rt_prep_recycled_path(const char *containers_dir, char *const *lowerdirs, 
  * bind targets; what the container wrote elsewhere rules it out: removed).
  * True when taken. */
 bool rt_prep_take_recycled(const rt_prep_t *p);
+/* Take the dirs berthd gave back to this pool shim ("<dir>-upper" and
+ * "-work": its last --rm container's, rt_pool_resume_prep) if they hold
+ * just what a prepared upper holds; anything else there is removed. True
+ * when taken. */
+bool rt_prep_take_returned(const rt_prep_t *p);
+/* The overlay a pool shim mounted (detached, fsmount) for the rootfs it
+ * last prepared, kept from one --rm container to the next while their
+ * upper and work dirs come back to it untouched: the next prepared rootfs
+ * is that same mount, not a new one (a new overlay mount makes and removes
+ * a handful of inodes in the work dir, each dear on a busy disk). */
+typedef struct rt_prep_overlay {
+    int fd; /* the detached mount, or -1 */
+    bool volatile_overlay;
+    dev_t dev[3]; /* its upper dir, work dir, and the work dir's "work" */
+    ino_t ino[3];
+    struct file_handle **layer_ids; /* its layers (rt_prep_identify) */
+    size_t n_layers;
+} rt_prep_overlay_t;
+void rt_prep_overlay_init(rt_prep_overlay_t *o);
+void rt_prep_overlay_drop(rt_prep_overlay_t *o);
+/* For p, whose dirs pool_prep holds (identified): a detached mount of its
+ * overlay for the init to attach, a copy of o's when o is mounted over
+ * these very dirs and layers, else of a new one (o keeps it). fd, or -1 +
+ * err. */
+int rt_prep_overlay_for(const rt_prep_t *p, rt_prep_overlay_t *o, berth_err_t *err);
 /* Remove every kept one (berthd's stop; its start sweeps every .pool-*).
  * One for layers since removed is harmless: its name (their dirs' paths)
  * only comes back with those very layers, and it is checked at the take. */
@@ -312,8 +342,17 @@ bool rt_pool_prepares(const rt_pool_t *p, const rt_spec_t *s);
  * delay. */
 void rt_pool_kick(rt_pool_t *p);
 /* A pool shim whose container exited offers to idle again (reuse_cb): 0 when
- * the pool has room and took it (pid, pidfd and fd are the pool's), else -1. */
-int rt_pool_return(rt_pool_t *p, pid_t pid, int pidfd, int fd);
+ * the pool has room and took it (pid, pidfd and fd are the pool's), else -1.
+ * defer_prep: its container is being removed; its prep request waits for
+ * rt_pool_resume_prep, which may give it that container's dirs. */
+int rt_pool_return(rt_pool_t *p, pid_t pid, int pidfd, int fd, bool defer_prep);
+/* The container of returned shim pid is removed (its dir renamed to trash,
+ * or trash NULL): its upper and work dirs go back to that shim as its next
+ * prepared rootfs's, if the pool prepares the same layers (layers_slot:
+ * rt_prep_recycled_path of the container's layers), and its prep request
+ * goes. The shim may still have their overlay mounted (prep.c): they go to
+ * no other. True when they were given. */
+bool rt_pool_resume_prep(rt_pool_t *p, pid_t pid, const char *trash, const char *layers_slot);
 /* Kill and reap every idle shim; the struct goes once its handles closed. */
 void rt_pool_free(rt_pool_t *p);
 /* Images were removed: idle shims with a prepared rootfs go (they would hold

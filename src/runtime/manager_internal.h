@@ -72,6 +72,9 @@ struct rt_ctr {
     uv_timer_t *restart_timer; /* restart policy backoff */
     int64_t restart_delay_ms;
     bool restart_after_stop; /* rt_ctr_restart in progress */
+    /* Its pool shim went back to the pool waiting for its removal: its
+     * upper and work dirs go back to it (rt_pool_resume_prep). */
+    pid_t returned_shim;
 };
 
 struct rt_exec {

@@ -16,11 +16,20 @@ static void on_started(rt_shim_t *shim, pid_t pid, int exit_code, const char *er
 static void on_output(rt_shim_t *shim, int stream, const char *buf, size_t len, void *data);
 static void on_exit_state(rt_shim_t *shim, const rt_state_t *st, void *data);
 
-/* A pool shim whose container exited may idle in the pool again. */
+/* A pool shim whose container exited may idle in the pool again. If the
+ * container is removed now (on_exit_state, right after this), the shim's
+ * next prepared rootfs waits for that: its dirs may go back to it. */
 static int on_reuse(pid_t pid, int pidfd, int fd, void *data)
 {
     rt_ctr_t *c = data;
-    return c->m->closing ? -1 : rt_pool_return(c->m->pool, pid, pidfd, fd);
+    if (c->m->closing)
+        return -1;
+    bool removed = (c->remove_pending || mgr_json_bool(c->host_config, "AutoRemove")) &&
+                   !c->restart_after_stop && rt_pool_prepares(c->m->pool, &c->spec);
+    if (rt_pool_return(c->m->pool, pid, pidfd, fd, removed) < 0)
+        return -1;
+    c->returned_shim = removed ? pid : 0;
+    return 0;
 }
 
 static const rt_shim_callbacks_t shim_cbs = {
@@ -252,6 +261,7 @@ static int spawn(rt_ctr_t *c, berth_err_t *err)
         rt_cleanup(&c->spec, &cerr);
     }
     c->fresh = false;
+    c->returned_shim = 0;
     c->shim = c->m->pool ? rt_pool_spawn(c->m->pool, &c->spec, &shim_cbs, c, err)
                          : rt_shim_spawn(c->m->loop, c->m->shim_path, &c->spec, &shim_cbs, c, err);
     if (!c->shim)
@@ -582,8 +592,9 @@ void mgr_notify_removed(rt_ctr_t *c)
 typedef struct mgr_leftover {
     struct mgr_leftover *next;
     char *cgroup_parent, *id, *run_dir, *trash;
-    bool autoremove; /* its trash may become the spare (manager_spare.c) */
-    char *prep_slot; /* its upper/work may go there (rt_prep_recycled_path) */
+    bool autoremove;     /* its trash may become the spare (manager_spare.c) */
+    char *prep_slot;     /* its upper/work may go there (rt_prep_recycled_path) */
+    pid_t returned_shim; /* ... or back to this pool shim (rt_ctr_t) */
 } mgr_leftover_t;
 
 static void leftovers_run(rt_manager_t *m)
@@ -596,7 +607,12 @@ static void leftovers_run(rt_manager_t *m)
         rt_cgroup_destroy(l->cgroup_parent, l->id);
         if (l->run_dir && mgr_reap(m, l->run_dir) < 0)
             fs_rm_rf(l->run_dir); /* a few small files */
-        if (l->trash && l->prep_slot)
+        /* A pool shim's container: its dirs go back to that shim (which
+         * may still have their overlay mounted) or to the reaper, to no
+         * other shim. */
+        if (l->returned_shim)
+            rt_pool_resume_prep(m->pool, l->returned_shim, l->trash, l->prep_slot);
+        else if (l->trash && l->prep_slot)
             mgr_prep_from_trash(l->trash, l->prep_slot);
         if (l->trash && !(l->autoremove && mgr_spare_from_trash(m, l->trash)))
             mgr_trash_spawn(m, l->trash);
@@ -631,6 +647,8 @@ static void leftovers_add(rt_ctr_t *c, char *trash)
     l->run_dir = c->spec.run_dir ? xstrdup(c->spec.run_dir) : NULL;
     l->trash = trash;
     l->autoremove = mgr_json_bool(c->host_config, "AutoRemove");
+    l->returned_shim = c->returned_shim;
+    c->returned_shim = 0;
     if (trash && l->autoremove && rt_pool_prepares(m->pool, &c->spec))
         l->prep_slot =
             rt_prep_recycled_path(m->containers_dir, c->spec.lowerdirs, c->spec.n_lowerdirs);

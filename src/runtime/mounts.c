@@ -127,10 +127,10 @@ static int mount_at(int rootfd, const char *dest, int make, const char *src, con
     return 0;
 }
 
-static int mount_overlay(const rt_spec_t *s, berth_err_t *err)
+int rt_overlay_open(const rt_spec_t *s, berth_err_t *err)
 {
     /* made here, not at create: see mgr_make_dirs */
-    const char *dirs[] = {s->upperdir, s->workdir, s->rootfs};
+    const char *dirs[] = {s->upperdir, s->workdir};
     for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
         if (mkdir(dirs[i], 0755) < 0 && errno != EEXIST)
             return berth_err_sys(err, errno, "creating %s", dirs[i]);
@@ -139,35 +139,43 @@ static int mount_overlay(const rt_spec_t *s, berth_err_t *err)
         cleanup_free char *inc = xasprintf("%s/work/incompat", s->workdir);
         fs_rm_rf(inc);
     }
-    int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+    cleanup_close int fs = fsopen("overlay", FSOPEN_CLOEXEC);
     if (fs < 0)
         return berth_err_sys(err, errno, "fsopen overlay");
-    int rc = 0;
     /* lowerdir+ (kernel 6.8+) takes one layer per call: no page-size limit on
      * the option string however many layers the image has. */
-    for (size_t i = 0; i < s->n_lowerdirs && rc == 0; i++)
+    for (size_t i = 0; i < s->n_lowerdirs; i++)
         if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", s->lowerdirs[i], 0) < 0)
-            rc = berth_err_sys(err, errno, "overlay lowerdir %s", s->lowerdirs[i]);
-    if (rc == 0 && fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", s->upperdir, 0) < 0)
-        rc = berth_err_sys(err, errno, "overlay upperdir %s", s->upperdir);
-    if (rc == 0 && fsconfig(fs, FSCONFIG_SET_STRING, "workdir", s->workdir, 0) < 0)
-        rc = berth_err_sys(err, errno, "overlay workdir %s", s->workdir);
-    if (rc == 0 && s->volatile_overlay)
+            return berth_err_sys(err, errno, "overlay lowerdir %s", s->lowerdirs[i]);
+    if (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", s->upperdir, 0) < 0)
+        return berth_err_sys(err, errno, "overlay upperdir %s", s->upperdir);
+    if (fsconfig(fs, FSCONFIG_SET_STRING, "workdir", s->workdir, 0) < 0)
+        return berth_err_sys(err, errno, "overlay workdir %s", s->workdir);
+    if (s->volatile_overlay)
         fsconfig(fs, FSCONFIG_SET_FLAG, "volatile", NULL, 0);
-    if (rc == 0 && fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-        rc = berth_err_sys(err, errno, "creating overlay mount");
-    if (rc == 0) {
-        int mfd = fsmount(fs, FSMOUNT_CLOEXEC, 0);
-        if (mfd < 0)
-            rc = berth_err_sys(err, errno, "fsmount overlay");
-        else {
-            if (move_mount(mfd, "", AT_FDCWD, s->rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-                rc = berth_err_sys(err, errno, "mounting overlay on %s", s->rootfs);
-            close(mfd);
-        }
-    }
-    close(fs);
-    return rc;
+    if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+        return berth_err_sys(err, errno, "creating overlay mount");
+    int mfd = fsmount(fs, FSMOUNT_CLOEXEC, 0);
+    if (mfd < 0)
+        return berth_err_sys(err, errno, "fsmount overlay");
+    return mfd;
+}
+
+/* The overlay on s->rootfs: overlay_fd (a detached mount of it made ahead,
+ * prep.c) if given and it attaches, else a new mount. */
+static int mount_overlay(const rt_spec_t *s, int overlay_fd, berth_err_t *err)
+{
+    if (mkdir(s->rootfs, 0755) < 0 && errno != EEXIST)
+        return berth_err_sys(err, errno, "creating %s", s->rootfs);
+    if (overlay_fd >= 0 &&
+        move_mount(overlay_fd, "", AT_FDCWD, s->rootfs, MOVE_MOUNT_F_EMPTY_PATH) == 0)
+        return 0;
+    cleanup_close int mfd = rt_overlay_open(s, err);
+    if (mfd < 0)
+        return -1;
+    if (move_mount(mfd, "", AT_FDCWD, s->rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        return berth_err_sys(err, errno, "mounting overlay on %s", s->rootfs);
+    return 0;
 }
 
 static const char *const masked_paths[] = {
@@ -381,12 +389,12 @@ static int setup_etc_and_user_mounts(const rt_spec_t *s, int rootfd, berth_err_t
 /* The standard mounts, up to the /etc binds: the rootfs (overlay, or a
  * bind of the rootfs dir) on s->rootfs, /proc, /dev, /sys and the cgroups.
  * Returns an O_PATH fd of the rootfs, or -1 with err. */
-static int setup_base(const rt_spec_t *s, int pty[2], berth_err_t *err)
+static int setup_base(const rt_spec_t *s, int pty[2], int overlay_fd, berth_err_t *err)
 {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return berth_err_sys(err, errno, "making mounts private");
     if (s->n_lowerdirs) {
-        if (mount_overlay(s, err) < 0)
+        if (mount_overlay(s, overlay_fd, err) < 0)
             return -1;
     } else if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
         return berth_err_sys(err, errno, "bind-mounting rootfs %s", s->rootfs);
@@ -457,7 +465,7 @@ static int enter_root(const rt_spec_t *s, int rootfd, berth_err_t *err)
 int rt_setup_rootfs(const rt_spec_t *s, int pty[2],
                     int (*before_binds)(void *arg, berth_err_t *err), void *arg, berth_err_t *err)
 {
-    cleanup_close int rootfd = setup_base(s, pty, err);
+    cleanup_close int rootfd = setup_base(s, pty, -1, err);
     if (rootfd < 0)
         return -1;
     if (before_binds && before_binds(arg, err) < 0)
@@ -470,9 +478,9 @@ int rt_setup_rootfs(const rt_spec_t *s, int pty[2],
     return enter_root(s, rootfd, err);
 }
 
-int rt_rootfs_prepare(const rt_spec_t *tmpl, berth_err_t *err)
+int rt_rootfs_prepare(const rt_spec_t *tmpl, int overlay_fd, berth_err_t *err)
 {
-    cleanup_close int rootfd = setup_base(tmpl, NULL, err);
+    cleanup_close int rootfd = setup_base(tmpl, NULL, overlay_fd, err);
     if (rootfd < 0 || setup_masks(tmpl, rootfd, err) < 0)
         return -1;
     /* The mount points of the /etc files every spec binds (rt_prep_fits),

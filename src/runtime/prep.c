@@ -14,8 +14,15 @@
  * init only binds the /etc files and pivots. Any other start sets up as
  * before and the pool's dirs are removed. A removed --rm container's upper
  * and work dirs, over the same layers and untouched, are the next pool
- * preparation's (rt_prep_take_recycled): no dir or bind target made anew,
- * none removed.
+ * preparation's: back to the pool shim that ran it (rt_prep_take_returned)
+ * or, from any other shim, to whichever prepares next
+ * (rt_prep_take_recycled): no dir or bind target made anew, none removed.
+ * The pool shim mounts the overlay itself (detached) and hands the init a
+ * copy; it keeps its own while its --rm containers give their dirs back
+ * untouched, so the next prepared rootfs is the same overlay, not a new
+ * mount: a new one makes and removes seven inodes in the work dir (its
+ * probes), each dear on a busy disk without a journal (ext4 scans the
+ * inodes freed in the last minutes at every allocation).
  *
  * berthd -> pool shim -> init: "P" + the text of rt_prep_encode. */
 #include <dirent.h>
@@ -23,6 +30,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -208,18 +216,12 @@ static bool attrs_are(int fd, mode_t mode, uid_t uid, gid_t gid)
  * bind targets, empty, 0644, root's. A container that wrote anywhere else
  * in its upper dir, or changed these (chmod /, chown /etc, setfattr ...),
  * rules it out. */
-static bool upper_is_pristine(int holder, const rt_prep_t *p)
+static bool upper_is_pristine(int upper, const rt_prep_t *p)
 {
-    static const char *const top[] = {"upper", "work"}; /* in the work dir */
-    static const unsigned char top_t[] = {DT_DIR, DT_DIR};
     static const char *const up[] = {"etc"};
     static const unsigned char up_t[] = {DT_DIR};
     static const char *const etc[] = {"hostname", "hosts", "resolv.conf"};
     static const unsigned char etc_t[] = {DT_REG, DT_REG, DT_REG};
-    if (!dir_holds(holder, top, top_t, 2))
-        return false;
-    cleanup_close int upper =
-        openat(holder, "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (!attrs_are(upper, S_IFDIR | 0755, 0, 0) || !dir_holds(upper, up, up_t, 1))
         return false;
     struct stat lower_etc = {0};
@@ -247,8 +249,15 @@ static bool upper_is_pristine(int holder, const rt_prep_t *p)
     return true;
 }
 
+static int open_dir_at(int at, const char *path)
+{
+    return openat(at, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
 bool rt_prep_take_recycled(const rt_prep_t *p)
 {
+    static const char *const top[] = {"upper", "work"}; /* in the work dir */
+    static const unsigned char top_t[] = {DT_DIR, DT_DIR};
     const char *slash = strrchr(p->dir, '/');
     if (!slash)
         return false;
@@ -260,17 +269,31 @@ bool rt_prep_take_recycled(const rt_prep_t *p)
      * ours alone once renamed (another shim may race for it). */
     if (renameat2(AT_FDCWD, slot, AT_FDCWD, work, RENAME_NOREPLACE) < 0)
         return false;
-    cleanup_close int holder = open(work, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (holder < 0 || !upper_is_pristine(holder, p) ||
+    cleanup_close int holder = open_dir_at(AT_FDCWD, work);
+    cleanup_close int upperfd = holder >= 0 ? open_dir_at(holder, "upper") : -1;
+    if (upperfd < 0 || !dir_holds(holder, top, top_t, 2) || !upper_is_pristine(upperfd, p) ||
         renameat2(holder, "upper", AT_FDCWD, upper, RENAME_NOREPLACE) < 0) {
         fs_rm_rf(work); /* with what it held */
         return false;
     }
-    /* A volatile mount's marker: the next mount refuses the work dir while
-     * it is there (mount_overlay removes it only for volatile mounts). */
-    cleanup_free char *incompat = xasprintf("%s/work/incompat", work);
-    fs_rm_rf(incompat);
     return true;
+}
+
+bool rt_prep_take_returned(const rt_prep_t *p)
+{
+    static const char *const top[] = {"work"}; /* overlay's own */
+    static const unsigned char top_t[] = {DT_DIR};
+    cleanup_free char *upper = rt_prep_path(p, "upper");
+    cleanup_free char *work = rt_prep_path(p, "work");
+    cleanup_close int workfd = open_dir_at(AT_FDCWD, work);
+    cleanup_close int upperfd = open_dir_at(AT_FDCWD, upper);
+    if (workfd < 0 && upperfd < 0)
+        return false; /* none (the usual case for a new pool shim) */
+    if (workfd >= 0 && upperfd >= 0 && dir_holds(workfd, top, top_t, 1) &&
+        upper_is_pristine(upperfd, p))
+        return true;
+    rt_prep_remove(p->dir);
+    return false;
 }
 
 void rt_prep_sweep_recycled(const char *containers_dir)
@@ -329,4 +352,109 @@ void rt_prep_template_free(rt_spec_t *t)
     free(t->upperdir);
     free(t->workdir);
     free(t->rootfs);
+}
+
+/* ---- the overlay a pool shim keeps (rt_prep_overlay_t) ---- */
+void rt_prep_overlay_init(rt_prep_overlay_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->fd = -1;
+}
+
+void rt_prep_overlay_drop(rt_prep_overlay_t *o)
+{
+    if (o->fd >= 0)
+        close(o->fd);
+    for (size_t i = 0; i < o->n_layers; i++)
+        free(o->layer_ids[i]);
+    free(o->layer_ids);
+    rt_prep_overlay_init(o);
+}
+
+static bool same_handle(const struct file_handle *a, const struct file_handle *b)
+{
+    return a && b && a->handle_type == b->handle_type && a->handle_bytes == b->handle_bytes &&
+           memcmp(a->f_handle, b->f_handle, a->handle_bytes) == 0;
+}
+
+/* What an overlay mount over p's dirs holds on to: its upper dir, its work
+ * dir and the work dir's "work" (which every new mount makes anew). */
+static bool prep_dir_ids(const rt_prep_t *p, struct stat st[3])
+{
+    cleanup_free char *upper = rt_prep_path(p, "upper");
+    cleanup_free char *work = rt_prep_path(p, "work");
+    cleanup_free char *inner = xasprintf("%s/work", work);
+    return lstat(upper, &st[0]) == 0 && lstat(work, &st[1]) == 0 && lstat(inner, &st[2]) == 0;
+}
+
+/* Is o mounted over p's dirs, with p's layers? Its mount pins those
+ * inodes: none can be freed and its number given to another while o is
+ * open, so the same numbers are the same dirs. And the same "work" inside
+ * means no other mount was made over them since. */
+static bool overlay_matches(const rt_prep_overlay_t *o, const rt_prep_t *p)
+{
+    if (o->fd < 0 || !p->layer_ids || o->n_layers != p->n_lowerdirs ||
+        o->volatile_overlay != p->volatile_overlay)
+        return false;
+    for (size_t i = 0; i < o->n_layers; i++)
+        if (!same_handle(o->layer_ids[i], p->layer_ids[i]))
+            return false;
+    struct stat st[3];
+    if (!prep_dir_ids(p, st))
+        return false;
+    for (size_t i = 0; i < 3; i++)
+        if (st[i].st_dev != o->dev[i] || st[i].st_ino != o->ino[i])
+            return false;
+    return true;
+}
+
+/* o := a new detached mount of p's overlay. -1 + err. */
+static int overlay_mount(const rt_prep_t *p, rt_prep_overlay_t *o, berth_err_t *err)
+{
+    rt_spec_t t;
+    rt_prep_template(p, &t);
+    /* A volatile mount's marker, left by the last mount over recycled dirs:
+     * a non-volatile mount refuses it (rt_overlay_open removes it only for
+     * volatile ones). */
+    cleanup_free char *incompat = xasprintf("%s/work/incompat", t.workdir);
+    fs_rm_rf(incompat);
+    int fd = rt_overlay_open(&t, err);
+    rt_prep_template_free(&t);
+    if (fd < 0)
+        return -1;
+    o->fd = fd;
+    struct stat st[3];
+    if (!prep_dir_ids(p, st))
+        return 0; /* used once, never matched */
+    for (size_t i = 0; i < 3; i++) {
+        o->dev[i] = st[i].st_dev;
+        o->ino[i] = st[i].st_ino;
+    }
+    o->volatile_overlay = p->volatile_overlay;
+    o->layer_ids = xcalloc(p->n_lowerdirs, sizeof(*o->layer_ids));
+    o->n_layers = p->n_lowerdirs;
+    for (size_t i = 0; i < p->n_lowerdirs; i++) {
+        const struct file_handle *h = p->layer_ids[i];
+        o->layer_ids[i] = xmalloc(sizeof(*h) + h->handle_bytes);
+        memcpy(o->layer_ids[i], h, sizeof(*h) + h->handle_bytes);
+    }
+    return 0;
+}
+
+int rt_prep_overlay_for(const rt_prep_t *p, rt_prep_overlay_t *o, berth_err_t *err)
+{
+    if (!overlay_matches(o, p)) {
+        rt_prep_overlay_drop(o);
+        if (!p->layer_ids || overlay_mount(p, o, err) < 0)
+            return -1;
+    }
+    /* A copy for the init; o keeps its own. Before 6.15 a detached mount
+     * cannot be copied: the init gets o's, once. */
+    int copy = open_tree(o->fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+    if (copy >= 0)
+        return copy;
+    copy = o->fd;
+    o->fd = -1;
+    rt_prep_overlay_drop(o);
+    return copy;
 }

@@ -46,6 +46,9 @@ typedef struct pre_child {
     char cgroup[32]; /* v1: its pool cgroup name (rt_cgroup_adopt), or "" */
     rt_prep_t prep;  /* prep.dir set: the init was asked to prepare a rootfs there */
     bool prep_used;  /* its upper/work dirs became the container's */
+    /* The pool shim's kept overlay (prep.c), until prep_cleanup decides
+     * whether it stays (NULL from then on, and outside pool mode). */
+    rt_prep_overlay_t *overlay;
 } pre_child_t;
 
 typedef struct shim {
@@ -605,8 +608,9 @@ static int write_etc_files(const rt_spec_t *s, berth_err_t *err)
     return 0;
 }
 
-/* Close every fd of the child except the ones it needs (the --init process
- * never execs, so CLOEXEC alone would leave it holding the shim's fds). */
+/* Close every fd but stdio and keep[] (a child's: the --init process never
+ * execs, so CLOEXEC alone would leave it holding the shim's fds; a pool
+ * shim's between two containers). */
 static void close_all_but(const int *keep, size_t n)
 {
     int k[8];
@@ -770,6 +774,12 @@ static bool prep_adopt(shim_t *sh)
  * gone): remove them unless they became the container's. */
 static void prep_cleanup(pre_child_t *pre)
 {
+    /* The kept overlay stays only under a --rm container's dirs: they come
+     * back to this shim when the container is removed (rt_pool_resume_prep).
+     * Any other container keeps its dirs; a prep not used is removed. */
+    if (pre->overlay && !(pre->prep.dir && pre->prep_used && pre->prep.volatile_overlay))
+        rt_prep_overlay_drop(pre->overlay);
+    pre->overlay = NULL;
     if (!pre->prep.dir)
         return;
     if (!pre->prep_used)
@@ -1307,32 +1317,45 @@ int rt_shim_main_exec(const char *exec_path, int primary_fd)
     return ret;
 }
 
-/* berthd asks for a rootfs prepared ahead (prep.c): claim the pool's upper
- * dir (the init's overlay mount makes the work dir and the mount point) and
- * pass the request on to the pre-cloned init. Only for the early path (v1
- * pool cgroup); one per shim; best effort. */
+/* berthd asks for a rootfs prepared ahead (prep.c): claim its upper and
+ * work dirs (the ones berthd gave back, a recycled pair or a new upper dir)
+ * and pass the request on to the pre-cloned init with a detached mount of
+ * the overlay (the one kept from the last container when it is over these
+ * very dirs). Only for the early path (v1 pool cgroup); one per shim; best
+ * effort. Any request but a taken one ends the kept overlay. */
 static void pool_prep(pre_child_t *pre, const char *text)
 {
-    if (pre->pid <= 0 || !pre->cgroup[0] || pre->prep.dir || strlen(text) > PATH_MAX)
+    if (pre->prep.dir)
         return;
-    if (rt_prep_decode(text, &pre->prep) < 0)
+    if (pre->pid <= 0 || !pre->cgroup[0] || strlen(text) > PATH_MAX ||
+        rt_prep_decode(text, &pre->prep) < 0) {
+        rt_prep_overlay_drop(pre->overlay);
         return;
+    }
     cleanup_free char *upper = rt_prep_path(&pre->prep, "upper");
     if (rt_prep_identify(&pre->prep) < 0 ||
-        (!rt_prep_take_recycled(&pre->prep) && mkdir(upper, 0755) < 0)) {
+        (!rt_prep_take_returned(&pre->prep) && !rt_prep_take_recycled(&pre->prep) &&
+         mkdir(upper, 0755) < 0)) {
+        rt_prep_overlay_drop(pre->overlay);
         rt_prep_free(&pre->prep); /* not ours to use (or remove) */
         return;
     }
     berth_err_t err = {0};
-    int none[3] = {-1, -1, -1};
-    if (rt_pre_send(pre->sync, PRE_PREP_TAG, '-', none, text, &err) < 0)
+    int fds[3] = {rt_prep_overlay_for(&pre->prep, pre->overlay, &err), -1, -1};
+    if (fds[0] < 0) /* the init tries the mount itself */
+        log_warn("pooled rootfs: %s", err.msg);
+    berth_err_t serr = {0};
+    int rc = rt_pre_send(pre->sync, PRE_PREP_TAG, '-', fds, text, &serr);
+    if (fds[0] >= 0)
+        close(fds[0]);
+    if (rc < 0)
         prep_cleanup(pre);
 }
 
 /* One turn of a pool shim: idle until berthd hands it a start, then run
  * that container. *back_fd: the connection to berthd again when the shim
  * may idle once more, else -1. */
-static int pool_turn(int primary_fd, pid_t parent, int *back_fd)
+static int pool_turn(int primary_fd, pid_t parent, int *back_fd, rt_prep_overlay_t *overlay)
 {
     *back_fd = -1;
     /* An idle pooled shim belongs to the berthd that spawned it: gone with it
@@ -1347,6 +1370,7 @@ static int pool_turn(int primary_fd, pid_t parent, int *back_fd)
     block_signals(&set);
     pre_child_t pre;
     pre_clone(&pre);
+    pre.overlay = overlay;
     rt_prefault_when_idle(primary_fd);
     int ret = 0;
     char path[RT_POOL_MSG_MAX];
@@ -1397,9 +1421,11 @@ int rt_shim_main_pool(int primary_fd)
     /* On the way out: no next init for a recycled cgroup (rt_cgroup_recycle). */
     char pool_cgroup[32];
     pool_cgroup_name(pool_cgroup, sizeof(pool_cgroup));
+    rt_prep_overlay_t overlay; /* from one turn to the next (pool_prep) */
+    rt_prep_overlay_init(&overlay);
     for (;;) {
         int back_fd;
-        int ret = pool_turn(primary_fd, parent, &back_fd);
+        int ret = pool_turn(primary_fd, parent, &back_fd, &overlay);
         if (back_fd < 0) {
             rt_cgroup_destroy(NULL, pool_cgroup);
             return ret;
@@ -1411,11 +1437,10 @@ int rt_shim_main_pool(int primary_fd)
             rt_cgroup_destroy(NULL, pool_cgroup);
             return ret;
         }
-        /* As a fresh pool shim: stdio and the connection only, blocking,
-         * nice 19 (berth-shim_main.c). */
-        if (primary_fd > 3)
-            syscall(SYS_close_range, 3U, (unsigned)primary_fd - 1, 0U);
-        syscall(SYS_close_range, (unsigned)primary_fd + 1, ~0U, 0U);
+        /* As a fresh pool shim: stdio, the connection and the kept overlay
+         * only, blocking, nice 19 (berth-shim_main.c). */
+        int keep[] = {primary_fd, overlay.fd};
+        close_all_but(keep, ARRAY_SIZE(keep));
         int fl = fcntl(primary_fd, F_GETFL);
         if (fl >= 0)
             fcntl(primary_fd, F_SETFL, fl & ~O_NONBLOCK);

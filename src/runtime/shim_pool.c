@@ -1,5 +1,6 @@
 /* runtime: berthd's warm pool of idle berth-shims (see internal.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -17,7 +18,9 @@ typedef struct pool_slot {
     rt_pool_t *pool;
     pid_t pid;
     int pidfd, fd;
-    char *prep_dir; /* asked to prepare a rootfs there (prep.c), or NULL */
+    char *prep_dir;     /* asked to prepare a rootfs there (prep.c), or NULL */
+    bool returned;      /* back from a container (it may keep its overlay) */
+    bool prep_deferred; /* its prep request waits for rt_pool_resume_prep */
     struct pool_slot *next;
 } pool_slot_t;
 
@@ -72,14 +75,23 @@ static bool slot_send(int fd, char tag, const char *text)
     return sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)(sizeof(len) + plen);
 }
 
+static char *slot_prep_dir(const rt_pool_t *p, const pool_slot_t *s)
+{
+    return xasprintf("%s/" RT_PREP_DIR_PREFIX "%d", p->containers_dir, (int)s->pid);
+}
+
 /* A new idle shim: ask it to prepare the rootfs of the last pooled start
- * (best effort). */
+ * (best effort). One back from a container with nothing to prepare gets an
+ * empty request: it drops the overlay it kept (prep.c). */
 static void slot_send_prep(rt_pool_t *p, pool_slot_t *s)
 {
-    if (!p->last.n_lowerdirs)
+    if (!p->last.n_lowerdirs) {
+        if (s->returned)
+            slot_send(s->fd, RT_POOL_PREP_TAG, "");
         return;
+    }
     rt_prep_t want = p->last;
-    want.dir = xasprintf("%s/" RT_PREP_DIR_PREFIX "%d", p->containers_dir, (int)s->pid);
+    want.dir = slot_prep_dir(p, s);
     cleanup_free char *text = rt_prep_encode(&want);
     if (slot_send(s->fd, RT_POOL_PREP_TAG, text))
         s->prep_dir = want.dir;
@@ -138,7 +150,7 @@ static void schedule_refill(rt_pool_t *p, uint64_t delay_ms)
 
 static void slot_add_idle(rt_pool_t *p, pool_slot_t *s);
 
-int rt_pool_return(rt_pool_t *p, pid_t pid, int pidfd, int fd)
+int rt_pool_return(rt_pool_t *p, pid_t pid, int pidfd, int fd, bool defer_prep)
 {
     if (!p || p->closing || p->n_idle + p->n_pending >= p->size)
         return -1;
@@ -146,6 +158,8 @@ int rt_pool_return(rt_pool_t *p, pid_t pid, int pidfd, int fd)
     s->pid = pid;
     s->pidfd = pidfd;
     s->fd = fd;
+    s->returned = true;
+    s->prep_deferred = defer_prep;
     slot_add_idle(p, s);
     /* Full again: the refill the take scheduled would fork a shim during
      * the next start (which takes this one), and this one would then find
@@ -184,7 +198,8 @@ static void idle_died_cb(uv_poll_t *h, int status, int events)
 static void slot_add_idle(rt_pool_t *p, pool_slot_t *s)
 {
     s->pool = p;
-    slot_send_prep(p, s);
+    if (!s->prep_deferred)
+        slot_send_prep(p, s);
     uv_poll_init(p->loop, &s->poll, s->pidfd);
     s->poll.data = s;
     uv_poll_start(&s->poll, UV_READABLE, idle_died_cb);
@@ -355,6 +370,38 @@ bool rt_pool_prepares(const rt_pool_t *p, const rt_spec_t *s)
         if (strcmp(p->last.lowerdirs[i], s->lowerdirs[i]) != 0)
             return false;
     return true;
+}
+
+bool rt_pool_resume_prep(rt_pool_t *p, pid_t pid, const char *trash, const char *layers_slot)
+{
+    pool_slot_t *s = p ? p->idle : NULL;
+    while (s && !(s->pid == pid && s->prep_deferred))
+        s = s->next;
+    if (!s)
+        return false; /* died meanwhile, or taken already */
+    s->prep_deferred = false;
+    bool given = false;
+    cleanup_free char *dir = slot_prep_dir(p, s);
+    /* Only for what it will prepare: the same layers (their slot name). */
+    cleanup_free char *want =
+        p->last.n_lowerdirs
+            ? rt_prep_recycled_path(p->containers_dir, p->last.lowerdirs, p->last.n_lowerdirs)
+            : NULL;
+    if (trash && want && layers_slot && strcmp(want, layers_slot) == 0) {
+        cleanup_free char *upper = xasprintf("%s/upper", trash);
+        cleanup_free char *work = xasprintf("%s/work", trash);
+        cleanup_free char *to_upper = rt_prep_path(&(rt_prep_t){.dir = dir}, "upper");
+        cleanup_free char *to_work = rt_prep_path(&(rt_prep_t){.dir = dir}, "work");
+        given = renameat2(AT_FDCWD, upper, AT_FDCWD, to_upper, RENAME_NOREPLACE) == 0;
+        if (given && renameat2(AT_FDCWD, work, AT_FDCWD, to_work, RENAME_NOREPLACE) < 0) {
+            rename(to_upper, upper); /* back where the reaper finds it */
+            given = false;
+        }
+    }
+    slot_send_prep(p, s);
+    if (given && !s->prep_dir) /* not sent: its dirs are still its own */
+        s->prep_dir = xstrdup(dir);
+    return given;
 }
 
 int rt_pool_idle(const rt_pool_t *p)

@@ -92,8 +92,9 @@ static int pre_await_stdio(void *arg, berth_err_t *err)
 }
 
 /* While idle: the mounts of the rootfs the shim asked for (prep.c), in a
- * cgroup ns of our own (we are in our pool cgroup). */
-static bool pre_prepare(const char *text, rt_prep_t *prep, bool *cg_unshared)
+ * cgroup ns of our own (we are in our pool cgroup); its overlay is
+ * overlay_fd, a detached mount the shim made (or -1: we mount it). */
+static bool pre_prepare(const char *text, int overlay_fd, rt_prep_t *prep, bool *cg_unshared)
 {
     if (prep->dir || rt_prep_decode(text, prep) < 0)
         return false;
@@ -103,7 +104,7 @@ static bool pre_prepare(const char *text, rt_prep_t *prep, bool *cg_unshared)
     *cg_unshared = true;
     rt_spec_t t;
     rt_prep_template(prep, &t);
-    int rc = rt_rootfs_prepare(&t, &err);
+    int rc = rt_rootfs_prepare(&t, overlay_fd, &err);
     rt_prep_template_free(&t);
     if (rc < 0)
         log_warn("pooled container init: preparing a rootfs: %s", err.msg);
@@ -135,7 +136,10 @@ void rt_pre_child_main(int sync)
             break;
         if (msg[0] != PRE_PREP_TAG)
             _exit(0);
-        prepared = pre_prepare(msg + PRE_HDR, &prep, &cg_unshared) || prepared;
+        prepared = pre_prepare(msg + PRE_HDR, fds[0], &prep, &cg_unshared) || prepared;
+        for (int i = 0; i < 3; i++)
+            if (fds[i] >= 0)
+                close(fds[i]);
         rt_prefault_when_idle(sync);
     }
     bool early = msg[1] == 'E';

@@ -559,6 +559,35 @@ def cg_ino(name):
         return None
 
 
+class OneShim:
+    """The one pool shim of a d1 daemon, followed from container to
+    container: the pool's refill is killed while it runs one, so that it
+    goes back to the pool when that container exits."""
+
+    def __init__(self, d):
+        self.d = d
+        self.pid = wait_for(lambda: pooled_shims(d.proc.pid))[0]
+
+    def make_room(self):
+        refill = wait_for(lambda: [p for p in berth_shims(b"pool", self.d.proc.pid, live=True)
+                                   if p != self.pid])
+        assert refill
+        os.kill(refill[0], signal.SIGKILL)
+        assert wait_for(lambda: berth_shims(b"pool", self.d.proc.pid, live=True) == [self.pid])
+
+    def run(self, *args, cmd=("sleep", "30"), ready=lambda: True):
+        """Start a container on it once it idles again (and ready()): its id."""
+        assert wait_for(lambda: nice_of(self.pid) == 19 and cg_ino(".pool-%d" % self.pid)
+                        and ready())
+        time.sleep(0.2)  # its init set up
+        r = self.d.docker("run", "-d", "--network", "none", *args, "busybox", *cmd)
+        assert r.returncode == 0, r.stderr
+        cid = out(r).strip()
+        assert shim_of(self.d, cid) == self.pid
+        self.make_room()
+        return cid
+
+
 @needs_docker
 @pytest.mark.skipif(not V1, reason="pool cgroups are a cgroup v1 feature")
 def test_short_runs_cgroups_recycled_by_their_pool_shim(d1):
@@ -566,23 +595,11 @@ def test_short_runs_cgroups_recycled_by_their_pool_shim(d1):
     # init, renamed to its pool name (rt_cgroup_recycle); a run with limits
     # gets its cgroups removed, and the next init a fresh, unlimited one.
     d = d1
-    shim = wait_for(lambda: pooled_shims(d.proc.pid))[0]
-
-    def make_room():  # the pool refilled: kill that one, so ours goes back
-        refill = wait_for(lambda: [p for p in berth_shims(b"pool", d.proc.pid, live=True)
-                                   if p != shim])
-        assert refill
-        os.kill(refill[0], signal.SIGKILL)
-        assert wait_for(lambda: berth_shims(b"pool", d.proc.pid, live=True) == [shim])
+    one = OneShim(d)
+    shim = one.pid
 
     def run_in_pool(*args, cmd=("sleep", "30")):
-        assert wait_for(lambda: nice_of(shim) == 19 and cg_ino(".pool-%d" % shim))
-        time.sleep(0.2)  # its init set up
-        r = d.docker("run", "-d", "--network", "none", *args, "busybox", *cmd)
-        assert r.returncode == 0, r.stderr
-        cid = out(r).strip()
-        assert shim_of(d, cid) == shim
-        make_room()
+        cid = one.run(*args, cmd=cmd)
         return cid, cg_ino(cid)
 
     # 8 MiB at its peak, all freed at its exit.
@@ -623,6 +640,54 @@ def test_short_runs_cgroups_recycled_by_their_pool_shim(d1):
     assert d.docker("rm", "-f", cid).returncode == 0
     assert wait_for(lambda: dead(shim))
     assert wait_for(lambda: cg_ino(".pool-%d" % shim) is None)
+
+
+@needs_docker
+@pytest.mark.skipif(not V1, reason="rootfses are prepared on the v1 pool path")
+def test_rm_containers_overlay_mount_kept_by_its_pool_shim(d1):
+    # A pool shim keeps the overlay it mounted for its prepared rootfs while
+    # its --rm containers leave their dirs untouched: the next container's
+    # root is that same mount (prep.c). A new mount would have emptied the
+    # work dir's "work" (overlay does at every mount): the marker left there
+    # shows which.
+    d = d1
+    one = OneShim(d)
+    cdir = os.path.join(d.data_root, "containers")
+    mine = os.path.join(cdir, ".pool-%d" % one.pid)
+    one.run("--rm", cmd=("sleep", "1"))  # the image the pool prepares from now on
+
+    def prepared():
+        return os.path.isdir(mine + "-work/work")
+
+    cid = one.run("--rm", ready=prepared)
+    upper = os.stat(os.path.join(cdir, cid, "upper")).st_ino
+    marker = os.path.join(cdir, cid, "work", "work", "marker")
+    open(marker, "w").close()
+    assert d.docker("rm", "-f", cid).returncode == 0
+    # Its dirs come back to it, the marker with them.
+    assert wait_for(lambda: os.path.exists(mine + "-work/work/marker")), os.listdir(cdir)
+    assert os.stat(mine + "-upper").st_ino == upper
+    cid = one.run("--rm", cmd=("sh", "-c", "echo hi > /etc/x; cat /etc/x; ls /bin/busybox; "
+                               "rm /etc/x; sleep 30"), ready=prepared)
+    assert os.path.exists(os.path.join(cdir, cid, "work", "work", "marker"))
+    assert wait_for(lambda: out(d.docker("logs", cid)) == "hi\n/bin/busybox\n")
+    assert d.docker("rm", "-f", cid).returncode == 0
+    assert wait_for(lambda: os.path.exists(mine + "-work/work/marker"))
+    # One that leaves a file behind: its dirs go, and so does the mount.
+    cid = one.run("--rm", cmd=("sh", "-c", "touch /left; sleep 30"), ready=prepared)
+    assert wait_for(lambda: os.path.exists(os.path.join(cdir, cid, "upper", "left")))
+    assert d.docker("rm", "-f", cid).returncode == 0
+    assert wait_for(lambda: prepared() and os.stat(mine + "-upper").st_ino != upper)
+    assert not os.path.exists(mine + "-work/work/marker")
+    r = d.docker("run", "--rm", "--network", "none", "busybox", "ls", "/left")
+    assert r.returncode != 0
+    # Nor does a container that is not --rm keep it (its dirs are its own).
+    cid = one.run(ready=prepared)
+    marker = os.path.join(cdir, cid, "work", "work", "marker")
+    open(marker, "w").close()
+    assert d.docker("stop", "-t", "0", cid).returncode == 0
+    assert d.docker("start", cid).returncode == 0
+    assert not os.path.exists(marker)  # mounted anew over its own dirs
 
 
 def ctxt_switches(pid):
