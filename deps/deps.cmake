@@ -55,3 +55,21 @@ if(BERTH_STATIC_CLI AND NOT BERTH_SANITIZE AND EXISTS ${BERTH_CJSON_SRC_DIR}/cJS
 else()
     message(STATUS "berth CLI: dynamic")
 endif()
+
+# berth-shim links statically too when the CLI does and Debian's static
+# libseccomp is there (libseccomp-dev): every container's init is a clone of
+# a pool shim, and its address space -- each mapping and populated page of
+# libc and the libraries -- is copied at the clone and torn down at the
+# container's exec, on the start path. (The shim calls nothing of libuv.)
+option(BERTH_STATIC_SHIM "Link berth-shim statically (with the static CLI)" ON)
+set(BERTH_SHIM_STATIC OFF)
+if(BERTH_STATIC_SHIM AND BERTH_CLI_STATIC)
+    find_library(BERTH_SECCOMP_A NAMES libseccomp.a)
+    if(BERTH_SECCOMP_A)
+        set(BERTH_SHIM_STATIC ON)
+        message(STATUS "berth-shim: static (${BERTH_SECCOMP_A})")
+    endif()
+endif()
+if(NOT BERTH_SHIM_STATIC)
+    message(STATUS "berth-shim: dynamic")
+endif()
