@@ -3,6 +3,7 @@
 #ifndef BERTH_COMMON_H
 #define BERTH_COMMON_H
 
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -140,6 +141,9 @@ int fs_write_all(int fd, const void *data, size_t len);
 
 /* ---- ids and time -------------------------------------------------------- */
 /* 64 lowercase hex chars + NUL from getrandom(). */
+/* posix_spawn attributes for a helper process: every signal back to its
+ * default disposition, none blocked, plus flags (e.g. POSIX_SPAWN_SETSID). */
+void berth_spawnattr_init(posix_spawnattr_t *attr, short flags);
 void berth_random_hex_id(char out[65]);
 int64_t berth_now_ns(void); /* CLOCK_REALTIME in ns */
 /* RFC 3339 with nanoseconds, UTC: 2026-11-28T13:00:00.123456789Z. out >= 40 bytes. */

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
@@ -150,4 +151,15 @@ void berth_human_size(int64_t bytes, char *out, size_t out_len)
     }
     /* Go's units.HumanSize: %.4g */
     snprintf(out, out_len, "%.4g%s", v, units[u]);
+}
+
+void berth_spawnattr_init(posix_spawnattr_t *attr, short flags)
+{
+    posix_spawnattr_init(attr);
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(attr, &all);
+    posix_spawnattr_setsigmask(attr, &none);
+    posix_spawnattr_setflags(attr, flags | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 }

@@ -216,13 +216,7 @@ int img_job_start(img_store_t *s, const char *kind, cJSON *args, bool want_in, b
     /* Belt and braces: every berthd fd is O_CLOEXEC, but a helper that parses
      * untrusted archives gets nothing beyond its own fds. */
     posix_spawn_file_actions_addclosefrom_np(&fa, 7);
-    posix_spawnattr_init(&attr);
-    sigset_t all, none;
-    sigfillset(&all);
-    sigemptyset(&none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    berth_spawnattr_init(&attr, 0);
     pid_t pid;
     int rc = posix_spawn(&pid, path, &fa, &attr, argv, environ);
     posix_spawn_file_actions_destroy(&fa);

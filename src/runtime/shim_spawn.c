@@ -30,15 +30,8 @@ int rt_shim_spawn_proc(const char *shim_path, const char *mode, const char *arg,
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, sp[1], 3); /* clears CLOEXEC, even if sp[1] == 3 */
-    posix_spawnattr_init(&attr);
-    sigset_t all, none;
-    sigfillset(&all);
-    sigemptyset(&none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setsigmask(&attr, &none);
     /* setsid: survives berthd's session going away */
-    posix_spawnattr_setflags(&attr,
-                             POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    berth_spawnattr_init(&attr, POSIX_SPAWN_SETSID);
     char **envp = environ;
     cleanup_free char **more_env = NULL;
     if (extra_env) {
