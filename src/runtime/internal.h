@@ -198,7 +198,7 @@ int rt_setup_rootfs(const rt_spec_t *spec, int pty[2],
  * -1 + err. */
 int rt_rootfs_prepare(const rt_spec_t *tmpl, int overlay_fd, berth_err_t *err);
 /* A detached mount (fsmount) of s's overlay: its upper and work dirs made if
- * missing, a volatile mount's stale marker removed. fd, or -1 + err. */
+ * missing, an earlier volatile mount's marker removed. fd, or -1 + err. */
 int rt_overlay_open(const rt_spec_t *s, berth_err_t *err);
 /* The rest for a spec that fits (rt_prep_fits): /etc binds and pivot_root
  * into the prepared rootfs. -1 + err. */
@@ -237,6 +237,10 @@ char *rt_prep_rootfs(const rt_prep_t *p);
 /* Remove a pool's dirs (rm -rf: its init's mounts live in another mount
  * namespace and do not stand in the way). */
 void rt_prep_remove(const char *dir);
+/* Rename an upper and a work dir to to_upper and to_work (neither may
+ * exist), both or neither (the upper dir back on a failure). */
+bool rt_prep_move_dirs(const char *upper, const char *work, const char *to_upper,
+                       const char *to_work);
 /* Recycled upper and work dirs: a removed --rm container's, over the same
  * layers, at <containers>/.pool-recycled-<hash of the layer dirs> (its work
  * dir, holding its upper dir: berthd puts them there, mgr_prep_from_trash),

@@ -134,11 +134,10 @@ int rt_overlay_open(const rt_spec_t *s, berth_err_t *err)
     for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
         if (mkdir(dirs[i], 0755) < 0 && errno != EEXIST)
             return berth_err_sys(err, errno, "creating %s", dirs[i]);
-    if (s->volatile_overlay) {
-        /* overlay refuses a workdir left by an earlier volatile mount */
-        cleanup_free char *inc = xasprintf("%s/work/incompat", s->workdir);
-        fs_rm_rf(inc);
-    }
+    /* overlay refuses a work dir with an earlier volatile mount's marker
+     * (a --rm container's dirs, recycled into a pool's preparation) */
+    cleanup_free char *inc = xasprintf("%s/work/incompat", s->workdir);
+    fs_rm_rf(inc);
     cleanup_close int fs = fsopen("overlay", FSOPEN_CLOEXEC);
     if (fs < 0)
         return berth_err_sys(err, errno, "fsopen overlay");

@@ -142,6 +142,18 @@ char *rt_prep_rootfs(const rt_prep_t *p)
     return xasprintf("%.*s/" RT_PREP_DIR_PREFIX "rootfs", parent, p->dir);
 }
 
+bool rt_prep_move_dirs(const char *upper, const char *work, const char *to_upper,
+                       const char *to_work)
+{
+    if (renameat2(AT_FDCWD, upper, AT_FDCWD, to_upper, RENAME_NOREPLACE) < 0)
+        return false;
+    if (renameat2(AT_FDCWD, work, AT_FDCWD, to_work, RENAME_NOREPLACE) == 0)
+        return true;
+    if (renameat2(AT_FDCWD, to_upper, AT_FDCWD, upper, RENAME_NOREPLACE) < 0)
+        log_warn("pooled rootfs: restoring %s: %s", upper, strerror(errno));
+    return false;
+}
+
 void rt_prep_remove(const char *dir)
 {
     const char *subs[] = {"upper", "work"};
@@ -413,11 +425,6 @@ static int overlay_mount(const rt_prep_t *p, rt_prep_overlay_t *o, berth_err_t *
 {
     rt_spec_t t;
     rt_prep_template(p, &t);
-    /* A volatile mount's marker, left by the last mount over recycled dirs:
-     * a non-volatile mount refuses it (rt_overlay_open removes it only for
-     * volatile ones). */
-    cleanup_free char *incompat = xasprintf("%s/work/incompat", t.workdir);
-    fs_rm_rf(incompat);
     int fd = rt_overlay_open(&t, err);
     rt_prep_template_free(&t);
     if (fd < 0)

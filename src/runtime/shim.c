@@ -759,13 +759,8 @@ static bool prep_adopt(shim_t *sh)
         return false;
     cleanup_free char *upper = rt_prep_path(&pre->prep, "upper");
     cleanup_free char *work = rt_prep_path(&pre->prep, "work");
-    if (renameat2(AT_FDCWD, upper, AT_FDCWD, s->upperdir, RENAME_NOREPLACE) < 0)
+    if (!rt_prep_move_dirs(upper, work, s->upperdir, s->workdir))
         return false;
-    if (renameat2(AT_FDCWD, work, AT_FDCWD, s->workdir, RENAME_NOREPLACE) < 0) {
-        if (renameat2(AT_FDCWD, s->upperdir, AT_FDCWD, upper, RENAME_NOREPLACE) < 0)
-            log_warn("pooled rootfs: restoring %s: %s", upper, strerror(errno));
-        return false;
-    }
     pre->prep_used = true;
     return true;
 }
@@ -1342,10 +1337,11 @@ static void pool_prep(pre_child_t *pre, const char *text)
     }
     berth_err_t err = {0};
     int fds[3] = {rt_prep_overlay_for(&pre->prep, pre->overlay, &err), -1, -1};
-    if (fds[0] < 0) /* the init tries the mount itself */
+    if (fds[0] < 0) { /* the init tries the mount itself */
         log_warn("pooled rootfs: %s", err.msg);
-    berth_err_t serr = {0};
-    int rc = rt_pre_send(pre->sync, PRE_PREP_TAG, '-', fds, text, &serr);
+        err = (berth_err_t){0};
+    }
+    int rc = rt_pre_send(pre->sync, PRE_PREP_TAG, '-', fds, text, &err);
     if (fds[0] >= 0)
         close(fds[0]);
     if (rc < 0)

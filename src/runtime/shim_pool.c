@@ -1,6 +1,5 @@
 /* runtime: berthd's warm pool of idle berth-shims (see internal.h). */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -388,15 +387,13 @@ bool rt_pool_resume_prep(rt_pool_t *p, pid_t pid, const char *trash, const char 
             ? rt_prep_recycled_path(p->containers_dir, p->last.lowerdirs, p->last.n_lowerdirs)
             : NULL;
     if (trash && want && layers_slot && strcmp(want, layers_slot) == 0) {
+        /* On a failure they stay in the trash, for the reaper. */
         cleanup_free char *upper = xasprintf("%s/upper", trash);
         cleanup_free char *work = xasprintf("%s/work", trash);
-        cleanup_free char *to_upper = rt_prep_path(&(rt_prep_t){.dir = dir}, "upper");
-        cleanup_free char *to_work = rt_prep_path(&(rt_prep_t){.dir = dir}, "work");
-        given = renameat2(AT_FDCWD, upper, AT_FDCWD, to_upper, RENAME_NOREPLACE) == 0;
-        if (given && renameat2(AT_FDCWD, work, AT_FDCWD, to_work, RENAME_NOREPLACE) < 0) {
-            rename(to_upper, upper); /* back where the reaper finds it */
-            given = false;
-        }
+        const rt_prep_t its = {.dir = dir};
+        cleanup_free char *to_upper = rt_prep_path(&its, "upper");
+        cleanup_free char *to_work = rt_prep_path(&its, "work");
+        given = rt_prep_move_dirs(upper, work, to_upper, to_work);
     }
     slot_send_prep(p, s);
     if (given && !s->prep_dir) /* not sent: its dirs are still its own */
