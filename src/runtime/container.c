@@ -310,6 +310,12 @@ void rt_child_main(rt_child_cfg_t *cfg)
         _exit(RT_EXIT_SETUP_FAILED);
 
     if (s->init && !cfg->is_exec) {
+        /* Blocked from before the fork: a signal sent once the shim reports
+         * the start (our sync fd closing) waits for run_init's sigwaitinfo.
+         * Unblocked, pid 1 of a pid namespace without a handler drops it. */
+        sigset_t all, before;
+        sigfillset(&all);
+        sigprocmask(SIG_SETMASK, &all, &before);
         pid_t child = fork();
         if (child < 0) {
             berth_err_sys(&err, errno, "fork for init");
@@ -319,6 +325,7 @@ void rt_child_main(rt_child_cfg_t *cfg)
             close(cfg->sync_fd);
             run_init(child, p->args);
         }
+        sigprocmask(SIG_SETMASK, &before, NULL);
         /* Like tini: with a tty the process gets its own process group in
          * the foreground, so ^C from the terminal reaches it once (not also
          * through init's forwarding) and shells can do job control. */
